@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    """Dining assistant, chat sessions, partners and their tuning logs."""
+
+    name = "chat"
+    verbose_name = "Chat"

@@ -1,0 +1,3 @@
+from chat.models.partners import Partner, PartnerApiKey, PartnerChatTuningLog
+
+__all__ = ["Partner", "PartnerApiKey", "PartnerChatTuningLog"]

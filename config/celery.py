@@ -1,0 +1,30 @@
+"""The Celery app. Broker and results on Redis; schedules live in the database (django-celery-beat).
+
+Each app declares its periodic jobs in `<app>/schedules.py` as BEAT_SCHEDULE; they are merged
+here and the database scheduler installs them as editable entries on beat start-up.
+"""
+
+import importlib
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["config", "chat", "rag", "analytics", "ml_training"])
+
+SCHEDULE_MODULES = ["chat.schedules", "rag.schedules", "analytics.schedules", "ml_training.schedules"]
+
+
+def collect_beat_schedule() -> dict:
+    schedule = {}
+    for module_name in SCHEDULE_MODULES:
+        schedule.update(importlib.import_module(module_name).BEAT_SCHEDULE)
+    return schedule
+
+
+@app.on_after_finalize.connect
+def install_beat_schedule(sender, **kwargs):
+    sender.conf.beat_schedule = collect_beat_schedule()

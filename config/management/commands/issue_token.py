@@ -1,0 +1,22 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+
+class Command(BaseCommand):
+    help = "Create the user if needed and print its API token alone on the last line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--staff", action="store_true", help="make the user staff")
+
+    def handle(self, username, staff, **options):
+        user, created = get_user_model().objects.get_or_create(username=username)
+        if created:
+            user.set_unusable_password()
+        if staff and not user.is_staff:
+            user.is_staff = True
+        user.save()
+        token, _ = Token.objects.get_or_create(user=user)
+        self.stderr.write(f"{'created' if created else 'found'} user {username}{' (staff)' if user.is_staff else ''}")
+        self.stdout.write(token.key)

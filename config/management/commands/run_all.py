@@ -1,0 +1,45 @@
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the ASGI web server, a Celery worker and beat together; Ctrl-C stops all of them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, host, port, **options):
+        python = sys.executable
+        commands = {
+            "web": [python, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", port],
+            "worker": [python, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
+                       "--concurrency", "2"],
+        }
+        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        self.stdout.write(f"web on http://{host}:{port}/  admin /admin/  docs /api/docs/  health /api/v1/health")
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping and all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        for _name, process in processes.items():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _name, process in processes.items():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        failed = [name for name, p in processes.items() if p.returncode not in (0, -signal.SIGTERM) and not stopping]
+        if failed:
+            raise SystemExit(f"stopped because {', '.join(failed)} exited")

@@ -1,0 +1,220 @@
+"""Settings for the chatbot platform, read from the environment (see README "Configuration").
+
+With DATABASE_URL / REDIS_URL unset, embedded PostgreSQL + pgvector and Redis are started under
+VAR_DIR and shared by every process of the project.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config import embedded
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+# pytest (>= 8.2) exports PYTEST_VERSION: tests get their own database, cache prefix and queue per
+# process so that parallel runs never share state.
+TESTING = "PYTEST_VERSION" in os.environ
+RUN_ID = f"test{os.getpid()}" if TESTING else ""
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
+
+
+def check_deployment_safety(debug: bool, secret_key: str, allowed_hosts: list[str]) -> None:
+    """Refuse settings that would be unsafe on a public host."""
+    public_hosts = [host for host in allowed_hosts if host not in LOCAL_HOSTS]
+    if debug and public_hosts:
+        raise ImproperlyConfigured(
+            f"DEBUG is on while ALLOWED_HOSTS names public hosts {public_hosts}; set DEBUG=0 for a public deployment"
+        )
+    if not debug and secret_key == DEV_SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (the development key is public)")
+    if not debug and len(secret_key) < 32:
+        raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters when DEBUG is off")
+
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+check_deployment_safety(DEBUG, SECRET_KEY, ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- embedded services -------------------------------------------------------------------------
+try:
+    DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url(VAR_DIR)
+    REDIS_URL = env_str("REDIS_URL") or f"unix://{embedded.redis_socket(VAR_DIR)}"
+except embedded.EmbeddedServiceError as exc:
+    sys.exit(f"error: {exc}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_beat",
+    "config",
+    "chat",
+    "rag",
+    "analytics",
+    "ml_training",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------------------------
+_database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+# psycopg 3's pool serves ASGI well (no per-request connect); tests use plain connections so that
+# pytest-django can create and drop its databases freely.
+_database.setdefault("OPTIONS", {})["pool"] = env_bool("DATABASE_POOL", not TESTING)
+if TESTING:
+    _database["TEST"] = {"NAME": f"test_{_database['NAME']}_{os.getpid()}"}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache and Redis --------------------------------------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"{REDIS_URL}?db=1" if REDIS_URL.startswith("unix://") else REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "chatbots") + RUN_ID,
+        "TIMEOUT": 300,
+    }
+}
+if REDIS_URL.startswith("unix://"):
+    CELERY_BROKER_URL = "redis+socket://" + REDIS_URL.removeprefix("unix://")
+else:
+    CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = f"celery-{RUN_ID}" if TESTING else "celery"
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A dead broker must not hang a request that enqueues work.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2, "max_retries": 1}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "Asia/Seoul"
+
+# --- auth, i18n, static -----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LANGUAGE_CODE = "ko-kr"
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+
+# --- HTTP API ---------------------------------------------------------------------------------
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "60/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "config.api.authentication.PartnerApiKeyAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ClientRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Korean chatbot platform API",
+    "DESCRIPTION": "Dining assistant, RAG knowledge base, knowledge and partner chat, analytics.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- model providers (OpenAI-compatible HTTP; local deterministic defaults when unset) ---------
+LLM_BASE_URL = env_str("LLM_BASE_URL")
+LLM_MODEL = env_str("LLM_MODEL", "local-extractive")
+LLM_API_KEY = env_str("LLM_API_KEY")
+EMBEDDING_BASE_URL = env_str("EMBEDDING_BASE_URL")
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "local-hashed-kiwi")
+EMBEDDING_API_KEY = env_str("EMBEDDING_API_KEY")
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 1536)
+AI_IMAGE_MODEL_BASE_URL = env_str("AI_IMAGE_MODEL_BASE_URL")
+AI_IMAGE_MODEL_NAME = env_str("AI_IMAGE_MODEL_NAME", "local-vision")
+AI_IMAGE_MODEL_API_KEY = env_str("AI_IMAGE_MODEL_API_KEY")
+AI_IMAGE_MODEL_PROMPT = env_str("AI_IMAGE_MODEL_PROMPT", "이미지를 상세히 한글로 설명해주세요.")
+AI_IMAGE_MODEL_MAX_IMAGES = env_int("AI_IMAGE_MODEL_MAX_IMAGES", 5)
+PROVIDER_TIMEOUT_SECONDS = env_float("PROVIDER_TIMEOUT_SECONDS", 30.0)
+PROVIDER_MAX_RETRIES = env_int("PROVIDER_MAX_RETRIES", 3)
+
+# --- domain settings ----------------------------------------------------------------------------
+RAG_UPLOAD_MAX_BYTES = env_int("RAG_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+RAG_SHARED_CACHE_TTL = env_int("RAG_SHARED_CACHE_TTL", 3600)
+CONVERSATION_SAMPLE_RATE = env_float("CONVERSATION_SAMPLE_RATE", 1.0)
+USER_HASH_SALT = env_str("USER_HASH_SALT", SECRET_KEY)
+
+ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
+ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

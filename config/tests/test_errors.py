@@ -1,0 +1,74 @@
+"""Every API failure answers {"error": {"code", "message", "details"}}."""
+
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    return error
+
+
+def test_400_names_the_invalid_field(api_client):
+    error = assert_error(api_client.post("/api/v1/auth/token", {"username": "x"}, format="json"), 400, "invalid")
+    assert "password" in error["details"]
+
+
+def test_401_without_credentials(api_client):
+    response = api_client.get("/api/v1/me")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == "Api-Key"
+
+
+def test_403_for_a_non_staff_user_on_a_staff_endpoint(alice_client):
+    assert_error(alice_client.get("/api/v1/partners"), 403, "permission_denied")
+
+
+def test_404_for_an_unknown_api_path(alice_client):
+    assert_error(alice_client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+def test_404_for_an_unknown_object(staff_client):
+    assert_error(staff_client.get("/api/v1/partners/nobody"), 404, "not_found")
+
+
+def test_405_for_a_wrong_method(alice_client):
+    assert_error(alice_client.delete("/api/v1/me"), 405, "method_not_allowed")
+
+
+def test_415_for_a_body_that_is_not_json(api_client):
+    response = api_client.post("/api/v1/auth/token", "a=b", content_type="text/plain")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_400_for_malformed_json(api_client):
+    response = api_client.post("/api/v1/auth/token", "{not json", content_type="application/json")
+    assert_error(response, 400, "parse_error")
+
+
+@override_settings(API_RATE_LIMIT="60/min")
+def test_61st_request_in_a_minute_is_429_with_retry_after(alice_client):
+    for _ in range(60):
+        assert alice_client.get("/api/v1/me").status_code == 200
+    error = assert_error(alice_client.get("/api/v1/me"), 429, "throttled")
+    assert 0 < error["details"]["retry_after"] <= 60
+
+
+@override_settings(API_RATE_LIMIT="3/min")
+def test_rate_limits_are_per_client(alice_client, bob_client):
+    for _ in range(3):
+        alice_client.get("/api/v1/me")
+    assert alice_client.get("/api/v1/me").status_code == 429
+    assert bob_client.get("/api/v1/me").status_code == 200
+
+
+@override_settings(API_RATE_LIMIT="2/min")
+def test_partner_keys_are_rate_limited_too(partner_client):
+    assert partner_client.get("/api/v1/me").status_code == 200
+    assert partner_client.get("/api/v1/me").status_code == 200
+    assert partner_client.get("/api/v1/me").status_code == 429

@@ -1,0 +1,74 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list
+from config.settings import DEV_SECRET_KEY, check_deployment_safety
+
+STRONG_KEY = "x" * 50
+
+
+def test_debug_with_public_host_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG is on"):
+        check_deployment_safety(True, STRONG_KEY, ["chat.example.com"])
+
+
+def test_development_secret_key_without_debug_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY must be set"):
+        check_deployment_safety(False, DEV_SECRET_KEY, ["chat.example.com"])
+
+
+def test_short_secret_key_without_debug_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="at least 32"):
+        check_deployment_safety(False, "short", ["chat.example.com"])
+
+
+def test_production_settings_with_strong_key_pass():
+    check_deployment_safety(False, STRONG_KEY, ["chat.example.com"])
+    check_deployment_safety(True, DEV_SECRET_KEY, ["localhost", "127.0.0.1"])
+
+
+def test_ambiguous_boolean_is_refused(monkeypatch):
+    monkeypatch.setenv("SOME_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
+        env_bool("SOME_FLAG", False)
+
+
+def test_env_readers_parse_values(monkeypatch):
+    monkeypatch.setenv("SOME_FLAG", "Yes")
+    monkeypatch.setenv("SOME_INT", "42")
+    monkeypatch.setenv("SOME_LIST", "a.com, b.com,")
+    assert env_bool("SOME_FLAG", False) is True
+    assert env_int("SOME_INT", 1) == 42
+    assert env_list("SOME_LIST", []) == ["a.com", "b.com"]
+    monkeypatch.setenv("SOME_INT", "forty")
+    with pytest.raises(ImproperlyConfigured, match="not an integer"):
+        env_int("SOME_INT", 1)
+
+
+def test_secret_can_be_read_from_a_file(tmp_path, monkeypatch):
+    from config.env import env_str
+
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-file\n")
+    monkeypatch.setenv("MY_SECRET_FILE", str(secret_file))
+    assert env_str("MY_SECRET") == "from-file"
+
+
+def test_unsafe_production_settings_stop_manage_py():
+    env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "chat.example.com"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_tests_run_on_their_own_database():
+    assert settings.DATABASES["default"]["TEST"]["NAME"].startswith("test_")
+    assert str(os.getpid()) in settings.DATABASES["default"]["TEST"]["NAME"]

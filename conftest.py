@@ -1,0 +1,58 @@
+"""Fixtures shared by every app's tests: users with tokens, partner keys, a real Celery worker."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from chat.models import Partner, PartnerApiKey
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def _user_client(django_user_model, username, **extra):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def alice_client(django_user_model):
+    """An end user with a token; `alice_client.user` is the user."""
+    return _user_client(django_user_model, "alice")
+
+
+@pytest.fixture
+def bob_client(django_user_model):
+    return _user_client(django_user_model, "bob")
+
+
+@pytest.fixture
+def staff_client(django_user_model):
+    return _user_client(django_user_model, "staff", is_staff=True)
+
+
+@pytest.fixture
+def partner_client():
+    """A partner server with an API key; `partner_client.partner` is the Partner."""
+    partner = Partner.objects.create(partner_id="medilinx", name="Medilinx")
+    _, key = PartnerApiKey.issue(partner)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    client.partner = partner
+    return client
+
+
+@pytest.fixture
+def celery_worker_thread(transactional_db):
+    """A real Celery worker (in a thread) consuming this test run's own queue on the real Redis."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING") as worker:
+        yield worker

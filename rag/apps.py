@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class RagConfig(AppConfig):
+    """Documents, chunks in pgvector, ingestion, hybrid search and model providers."""
+
+    name = "rag"
+    verbose_name = "RAG knowledge base"
