@@ -1,0 +1,3 @@
+from rag.models.documents import Chunk, Document, RagType
+
+__all__ = ["Chunk", "Document", "RagType"]
