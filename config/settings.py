@@ -201,6 +201,7 @@ AI_IMAGE_MODEL_PROMPT = env_str("AI_IMAGE_MODEL_PROMPT", "이미지를 상세히
 AI_IMAGE_MODEL_MAX_IMAGES = env_int("AI_IMAGE_MODEL_MAX_IMAGES", 5)
 PROVIDER_TIMEOUT_SECONDS = env_float("PROVIDER_TIMEOUT_SECONDS", 30.0)
 PROVIDER_MAX_RETRIES = env_int("PROVIDER_MAX_RETRIES", 3)
+PROVIDER_RETRY_BACKOFF_SECONDS = env_float("PROVIDER_RETRY_BACKOFF_SECONDS", 0.5)  # first retry delay; doubles
 
 # --- domain settings ----------------------------------------------------------------------------
 RAG_UPLOAD_MAX_BYTES = env_int("RAG_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)

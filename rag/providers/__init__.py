@@ -1,0 +1,23 @@
+"""Model providers: one layer for embeddings, chat LLM and vision, speaking the OpenAI-compatible HTTP API.
+
+Every model call in the project goes through here. Each kind has a factory that reads settings at call
+time and returns either an HTTP client for any OpenAI-compatible server (OpenAI, vLLM, Ollama, ...) or,
+when its base URL is unset, a deterministic offline default, so nothing needs the internet:
+
+* `get_embedder()`: `EMBEDDING_BASE_URL`/`EMBEDDING_MODEL`/`EMBEDDING_API_KEY`, `EMBEDDING_DIMENSIONS`.
+  Local default: hashed Kiwi content morphemes + character n-grams (`local_embedder`), L2-normalised.
+  `kiwi_morphemes(text)` is the shared Korean tokenisation (also used by the RAG full-text column).
+
+HTTP calls (`http.HttpEndpoint`) use `PROVIDER_TIMEOUT_SECONDS`, retry connection errors, timeouts,
+429 and 5xx `PROVIDER_MAX_RETRIES` times with exponential backoff and jitter
+(`PROVIDER_RETRY_BACKOFF_SECONDS` first), send `Authorization: Bearer <key>` when a key is set, and end
+in `ProviderError` naming the provider, URL, status and reason.
+
+Tests stand in for real servers with `rag.tests.openai_server.OpenAIStubServer` (fixture `openai_server`).
+"""
+
+from .embeddings import get_embedder
+from .errors import ProviderError
+from .local_embedder import kiwi_morphemes, kiwi_morphemes_batch
+
+__all__ = ["ProviderError", "get_embedder", "kiwi_morphemes", "kiwi_morphemes_batch"]

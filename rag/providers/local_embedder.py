@@ -1,0 +1,150 @@
+"""The offline default embedder: hashed Kiwi morphemes + character n-grams, and the shared Kiwi tokeniser.
+
+A text becomes two bags of features:
+
+* content morphemes from Kiwi (nouns, verb/adjective lemmas, roots, foreign words, numbers), the same
+  tokens `kiwi_morphemes()` gives the full-text column, so both retrievers see one vocabulary;
+* character 2- and 3-grams inside each word (after lower-casing), which catch spelling variants,
+  compounds Kiwi splits differently, and stems glued to particles.
+
+Each feature is weighted by sublinear term frequency (1 + ln tf), hashed with blake2b into one of
+`dimensions` buckets with a hash-derived sign (signed feature hashing keeps collisions unbiased),
+each bag is L2-normalised, the bags are mixed (morphemes weigh more), and the result is
+L2-normalised again. The same text gives the same vector in every process and on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import threading
+from collections import Counter
+from functools import lru_cache
+
+import numpy as np
+
+# Kiwi tags kept as content morphemes: common/proper/bound nouns, numerals, roots, verbs and
+# adjectives (as lemmas, incl. irregular/regular variants), foreign words, hanja and numbers.
+CONTENT_TAGS = frozenset(
+    {"NNG", "NNP", "NNB", "NR", "XR", "VV", "VA", "VV-I", "VA-I", "VV-R", "VA-R", "SL", "SH", "SN"}
+)
+_GLUE_TAGS = frozenset({"SL", "SN", "SH"})  # adjacent pieces of one identifier: "N2SQL", "GPT4o"
+
+MORPHEME_WEIGHT = 0.8
+NGRAM_WEIGHT = 0.6
+NGRAM_SIZES = (2, 3)
+
+_kiwi = None
+_kiwi_lock = threading.Lock()
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def get_kiwi():
+    """The process-wide Kiwi instance (loading its model takes a few seconds, so only once)."""
+    global _kiwi
+    if _kiwi is None:
+        with _kiwi_lock:
+            if _kiwi is None:
+                from kiwipiepy import Kiwi
+
+                _kiwi = Kiwi()
+    return _kiwi
+
+
+def _morphemes_from_tokens(tokens) -> list[str]:
+    morphemes: list[str] = []
+    previous_end = -1
+    previous_glued = False
+    for token in tokens:
+        tag = token.tag
+        if tag not in CONTENT_TAGS:
+            previous_glued = False
+            continue
+        form = (token.lemma if tag.startswith(("VV", "VA")) else token.form).lower()
+        glued = tag in _GLUE_TAGS
+        if glued and previous_glued and token.start == previous_end and morphemes:
+            morphemes[-1] += form
+        else:
+            morphemes.append(form)
+        previous_glued = glued
+        previous_end = token.start + token.len
+    return morphemes
+
+
+def kiwi_morphemes(text: str) -> list[str]:
+    """Content morphemes of `text`, in order, lower-cased, verbs/adjectives as lemmas ("먹다").
+
+    Adjacent Latin letters/digits form one token ("N2SQL" -> "n2sql"). This is the tokenisation of
+    both the local embedder and the RAG full-text column.
+    """
+    if not text or not text.strip():
+        return []
+    return _morphemes_from_tokens(get_kiwi().tokenize(text))
+
+
+def kiwi_morphemes_batch(texts: list[str]) -> list[list[str]]:
+    """`kiwi_morphemes` for many texts in one Kiwi call (faster for ingestion)."""
+    results: list[list[str]] = [[] for _ in texts]
+    indexed = [(i, t) for i, t in enumerate(texts) if t and t.strip()]
+    if indexed:
+        token_lists = get_kiwi().tokenize([t for _, t in indexed])
+        for (i, _), tokens in zip(indexed, token_lists, strict=True):
+            results[i] = _morphemes_from_tokens(tokens)
+    return results
+
+
+def char_ngrams(text: str, sizes: tuple[int, ...] = NGRAM_SIZES) -> list[str]:
+    """Character n-grams inside each word of the lower-cased text (a short word counts as itself)."""
+    grams: list[str] = []
+    for word in _WORD_RE.findall(text.lower()):
+        if len(word) < min(sizes):
+            grams.append(word)
+            continue
+        for size in sizes:
+            grams.extend(word[i : i + size] for i in range(len(word) - size + 1))
+    return grams
+
+
+@lru_cache(maxsize=262_144)
+def _bucket(feature: str, dimensions: int) -> tuple[int, float]:
+    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+    value = int.from_bytes(digest, "little")
+    return value % dimensions, (1.0 if (value >> 63) & 1 else -1.0)
+
+
+def _hashed_bag(features: list[str], prefix: str, dimensions: int) -> np.ndarray:
+    vector = np.zeros(dimensions, dtype=np.float64)
+    for feature, count in Counter(features).items():
+        index, sign = _bucket(prefix + feature, dimensions)
+        vector[index] += sign * (1.0 + math.log(count))
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm else vector
+
+
+class LocalHashedEmbedder:
+    """Deterministic offline embedder; see the module docstring for the recipe."""
+
+    model = "local-hashed-kiwi"
+
+    def __init__(self, dimensions: int):
+        if dimensions < 8:
+            raise ValueError(f"embedding dimensions must be at least 8, got {dimensions}")
+        self.dimensions = dimensions
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        """Embeddings as a float32 array of shape (len(texts), dimensions), rows L2-normalised."""
+        matrix = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, (text, morphemes) in enumerate(zip(texts, kiwi_morphemes_batch(texts), strict=True)):
+            vector = MORPHEME_WEIGHT * _hashed_bag(morphemes, "m:", self.dimensions)
+            vector += NGRAM_WEIGHT * _hashed_bag(char_ngrams(text), "c:", self.dimensions)
+            norm = np.linalg.norm(vector)
+            if norm:
+                matrix[row] = vector / norm
+            else:  # nothing to hash (empty or punctuation only): a fixed unit vector, never zero
+                matrix[row, _bucket("empty:", self.dimensions)[0]] = 1.0
+        return matrix
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """One L2-normalised vector per text."""
+        return self.embed_array(list(texts)).tolist()
