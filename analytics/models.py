@@ -1,1 +1,202 @@
-"""Models of this app."""
+"""Message-level chat logs, conversation history and usage statistics (seed 002 §3).
+
+Every chat channel writes here through `analytics.services.message_logs.record_exchange`:
+one `MessageLog` row per user and assistant message (always kept), and one `ConversationHistory`
+row per conversation (smart-sampled: `is_sampled` decides how long it is retained).
+"""
+
+import uuid
+
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+
+
+class Channel(models.TextChoices):
+    DINING = "dining", "Dining chat"
+    KNOWLEDGE = "knowledge", "Knowledge chat"
+    PARTNER = "partner", "Partner chat"
+
+
+class MessageLog(models.Model):
+    """One user or assistant message (seed 002 §3.1). Never sampled away: analytics needs every row."""
+
+    class MessageType(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    log_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session_id = models.CharField(max_length=255)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    collection_name = models.CharField(max_length=255, help_text="rag_key, chatbot name or partner id")
+    message_type = models.CharField(max_length=10, choices=MessageType.choices)
+    content = models.TextField(blank=True)
+    reasoning_level = models.CharField(max_length=10, blank=True, help_text="low | medium | high")
+    llm_model = models.CharField(max_length=200, blank=True)
+    llm_params = models.JSONField(default=dict, blank=True, help_text="temperature, max_tokens, top_p")
+    retrieval_info = models.JSONField(
+        default=dict, blank=True, help_text="query, retrieved_count, reranking_used, top_scores"
+    )
+    performance = models.JSONField(
+        default=dict, blank=True, help_text="response_time_ms, token_count, retrieval_time_ms"
+    )
+    error = models.TextField(blank=True)
+    regenerated = models.BooleanField(default=False, help_text="the assistant answer replaced an earlier one")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(message_type__in=["user", "assistant"]),
+                name="analytics_messagelog_message_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=["dining", "knowledge", "partner"]),
+                name="analytics_messagelog_channel_valid",
+            ),
+        ]
+        indexes = [
+            # Staff list and hourly/daily aggregation: WHERE collection_name = ? AND created_at range.
+            models.Index(fields=["collection_name", "created_at"], name="analytics_log_coll_created"),
+            # Aggregation windows over all collections, newest-first listing.
+            models.Index(fields=["created_at"], name="analytics_log_created"),
+            # One conversation's messages in order.
+            models.Index(fields=["session_id", "created_at"], name="analytics_log_session_created"),
+            models.Index(fields=["channel", "created_at"], name="analytics_log_channel_created"),
+            # has_error=true filter: errors are rare, a partial index stays tiny.
+            models.Index(fields=["created_at"], condition=~models.Q(error=""), name="analytics_log_errors_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.channel}/{self.collection_name}/{self.session_id} {self.message_type}"
+
+
+class ConversationHistory(models.Model):
+    """A whole conversation, Claude/ChatGPT style (seed 002 §3.2), written in one atomic UPSERT per turn.
+
+    The seed's `metadata` object (total_turns, is_sampled, retention_priority, summary) is stored as
+    real columns so that staff can filter on them; `metadata` rebuilds the seed's shape.
+    """
+
+    class RetentionPriority(models.TextChoices):
+        HIGH = "high", "High"
+        MEDIUM = "medium", "Medium"
+        LOW = "low", "Low"
+
+    conversation_id = models.CharField(max_length=255, help_text="the chat's session / conversation id")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    collection_name = models.CharField(max_length=255)
+    user_hash = models.CharField(max_length=64, blank=True, help_text="sha256(user id + USER_HASH_SALT)")
+    messages = models.JSONField(default=list, blank=True, help_text="[{role, content, retrieved_docs, timestamp}, ...]")
+    total_turns = models.IntegerField(default=0)
+    is_sampled = models.BooleanField(
+        default=True, help_text="kept by smart sampling; unsampled conversations are deleted early"
+    )
+    retention_priority = models.CharField(
+        max_length=10, choices=RetentionPriority.choices, default=RetentionPriority.LOW
+    )
+    summary = models.TextField(blank=True)
+    has_error = models.BooleanField(default=False)
+    regenerated = models.BooleanField(default=False)
+    min_retrieval_score = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name_plural = "conversation histories"
+        constraints = [
+            # The ON CONFLICT target of record_exchange's UPSERT.
+            models.UniqueConstraint(
+                fields=["channel", "collection_name", "conversation_id"],
+                name="analytics_conversationhistory_conversation_uniq",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_turns__gte=0), name="analytics_conversationhistory_total_turns_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(retention_priority__in=["high", "medium", "low"]),
+                name="analytics_conversationhistory_retention_priority_valid",
+            ),
+        ]
+        indexes = [
+            # Staff list: WHERE collection_name = ? ORDER BY updated_at DESC.
+            models.Index(fields=["collection_name", "-updated_at"], name="analytics_conv_coll_updated"),
+            # Staff list without a collection, date-range filters, retention scans by age.
+            models.Index(fields=["-updated_at"], name="analytics_conv_updated"),
+            # Staff filters has_error=true / regenerated=true (rare, so partial).
+            models.Index(fields=["-updated_at"], condition=models.Q(has_error=True), name="analytics_conv_errors"),
+            models.Index(
+                fields=["-updated_at"], condition=models.Q(regenerated=True), name="analytics_conv_regenerated"
+            ),
+            # "All conversations of this (hashed) user".
+            models.Index(fields=["user_hash"], name="analytics_conv_user_hash"),
+            # Search inside messages (jsonb containment, e.g. messages @> '[{"role": "user"}]').
+            GinIndex(fields=["messages"], name="analytics_conv_messages_gin"),
+        ]
+
+    def __str__(self):
+        return f"{self.channel}/{self.collection_name}/{self.conversation_id}"
+
+    @property
+    def metadata(self) -> dict:
+        return {
+            "total_turns": self.total_turns,
+            "is_sampled": self.is_sampled,
+            "retention_priority": self.retention_priority,
+            "summary": self.summary,
+        }
+
+
+class ChatStatistics(models.Model):
+    """Hourly or daily aggregate per channel and collection (seed 002 §3.3, table chat_statistics)."""
+
+    class Period(models.TextChoices):
+        HOUR = "hour", "Hourly"
+        DAY = "day", "Daily"
+
+    period = models.CharField(max_length=4, choices=Period.choices)
+    period_start = models.DateTimeField(help_text="start of the hour/day (in TIME_ZONE)")
+    date = models.DateField()
+    hour = models.SmallIntegerField(null=True, blank=True, help_text="0-23 for hourly rows, empty for daily")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    collection_name = models.CharField(max_length=255)
+    total_queries = models.IntegerField(default=0)
+    unique_sessions = models.IntegerField(default=0)
+    avg_response_time_ms = models.FloatField(null=True, blank=True)
+    p50_response_time_ms = models.FloatField(null=True, blank=True)
+    p95_response_time_ms = models.FloatField(null=True, blank=True)
+    p99_response_time_ms = models.FloatField(null=True, blank=True)
+    total_tokens = models.BigIntegerField(default=0)
+    error_count = models.IntegerField(default=0)
+    regeneration_count = models.IntegerField(default=0)
+    top_queries = models.JSONField(default=list, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "chat_statistics"
+        ordering = ["-period_start", "channel", "collection_name"]
+        verbose_name_plural = "chat statistics"
+        constraints = [
+            # The ON CONFLICT target of the aggregation UPSERT (re-running a period overwrites it).
+            models.UniqueConstraint(
+                fields=["period", "period_start", "channel", "collection_name"],
+                name="analytics_chatstatistics_period_uniq",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(period="hour", hour__gte=0, hour__lte=23) | models.Q(period="day", hour=None)),
+                name="analytics_chatstatistics_hour_matches_period",
+            ),
+        ]
+        indexes = [
+            # GET /analytics/stats?collection=...&period=...: WHERE collection_name = ? AND period = ? by date.
+            models.Index(fields=["collection_name", "period", "-period_start"], name="analytics_stats_coll_period"),
+        ]
+
+    def __str__(self):
+        return f"{self.period} {self.period_start:%Y-%m-%d %H:00} {self.channel}/{self.collection_name}"
+
+    @property
+    def error_rate(self) -> float:
+        return self.error_count / self.total_queries if self.total_queries else 0.0
