@@ -189,6 +189,7 @@ class HttpEndpoint:
                     yield event
         except _RETRYABLE_EXCEPTIONS as exc:
             raise self.error(path, "stream interrupted: " + _describe_exception(exc)) from exc
+        raise self.error(path, "stream ended before [DONE] (connection closed mid-answer)")
 
     # --- async ---------------------------------------------------------------------------------
 
@@ -254,6 +255,7 @@ class HttpEndpoint:
                     yield event
         except _RETRYABLE_EXCEPTIONS as exc:
             raise self.error(path, "stream interrupted: " + _describe_exception(exc)) from exc
+        raise self.error(path, "stream ended before [DONE] (connection closed mid-answer)")
 
     # --- parsing -------------------------------------------------------------------------------
 
