@@ -30,6 +30,7 @@ from chat.models.knowledge import (
     RagType,
 )
 from chat.models.partners import Partner, PartnerApiKey, PartnerChatTuningLog
+from chat.models.routing import RouteDecisionLog
 
 __all__ = [
     "AcquisitionSource",
@@ -54,6 +55,7 @@ __all__ = [
     "RagType",
     "RecommendationLog",
     "RecommendationMethod",
+    "RouteDecisionLog",
     "Shop",
     "ShopCategory",
     "ShopStatus",

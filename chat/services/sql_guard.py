@@ -1,0 +1,352 @@
+"""The safety net of the admin SQL route: validate an LLM-written query, then run it read-only.
+
+Two independent layers, so that either one alone keeps the database unchanged:
+
+1. `validate_select(sql)` parses the text with sqlglot (PostgreSQL dialect) and accepts only ONE
+   plain read query: a SELECT, a WITH ... SELECT, or set operations of those. Everything is denied
+   by default - statement kinds, functions, casts and tables must each be on an allow-list - and
+   the query that is run is the one sqlglot regenerates from the checked tree (comments dropped),
+   never the raw text, so the database cannot read something the parser did not see.
+2. `run_readonly(sql)` runs a query in its own READ ONLY transaction with `statement_timeout`, a
+   row cap, and (where the database lets us create it) the NOLOGIN role `chatbot_sql_reader`
+   that holds SELECT on the allow-listed tables only. The query is sent with the extended query
+   protocol, which refuses a second statement, and the transaction is always rolled back.
+
+`ALLOWED_TABLES` is the one place that says which tables the SQL route may read: aggregate-safe
+catalogue and statistics tables, none holding a person's data (no users, profiles, meal cards,
+wallets, conversations, logs, partner sessions).
+"""
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+import psycopg
+import sqlglot
+from django.db import connections, transaction
+from psycopg import errors as pg_errors
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.tokens import TokenType
+
+logger = logging.getLogger(__name__)
+
+READER_ROLE = "chatbot_sql_reader"
+MAX_SQL_LENGTH = 5000
+
+# Tables the SQL route may read (PostgreSQL table names, schema `public`). Catalogue and aggregate
+# statistics only - never a table with a person's data.
+ALLOWED_TABLES = frozenset(
+    {
+        "shops",  # seed 003 §3.1: shop catalogue (business phone/address are the shop's, not a person's)
+        "menus",  # seed 003 §3.2: menus and prices
+        "coupons",  # seed 003 §3.6: coupon definitions with issued/used totals (no per-user rows)
+        "chat_statistics",  # seed 002 §3.3: hourly/daily usage aggregates
+    }
+)
+
+# sqlglot expression classes (by name, so a sqlglot upgrade that drops one fails closed) that a
+# read query may use. Anything else that is a function is rejected.
+_ALLOWED_FUNCTION_CLASSES = frozenset(
+    {
+        # aggregates
+        "Count", "Sum", "Avg", "Min", "Max", "ArrayAgg", "GroupConcat", "Stddev", "StddevPop", "StddevSamp",
+        "Variance", "VariancePop", "PercentileCont", "PercentileDisc", "AnyValue", "LogicalAnd", "LogicalOr",
+        "Median", "CountIf",
+        # window functions
+        "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist", "Ntile", "Lag", "Lead", "FirstValue",
+        "LastValue", "NthValue",
+        # conditionals and casts (cast targets are checked separately)
+        "Case", "If", "Coalesce", "Nullif", "Greatest", "Least", "Cast", "Exists",
+        # strings
+        "Lower", "Upper", "Length", "Substring", "Trim", "Concat", "ConcatWs", "Left", "Right", "Replace",
+        "SplitPart", "StrPosition", "Initcap", "Pad", "Reverse", "RegexpLike", "RegexpILike", "RegexpReplace",
+        # dates and times
+        "CurrentDate", "CurrentTimestamp", "CurrentTime", "Localtimestamp", "Localtime", "TimestampTrunc",
+        "DateTrunc", "Extract", "TimeToStr", "StrToTime", "StrToDate", "ToChar", "DateBin", "Date",
+        # maths
+        "Abs", "Ceil", "Floor", "Round", "Sqrt", "Cbrt", "Pow", "Exp", "Ln", "Log", "Sign", "Trunc", "Pi",
+        "Radians", "Degrees", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Atan2", "ToNumber",
+        # json and arrays
+        "JSONExtract", "JSONExtractScalar", "JSONBExtract", "JSONBExtractScalar", "JSONBContains", "Array",
+        "ArraySize", "ArrayToString", "ArrayContains", "ArrayContainsAll", "ArrayOverlaps", "Unnest",
+        # row sources for date/number series (bounded by statement_timeout)
+        "ExplodingGenerateSeries", "GenerateSeries",
+    }
+)
+
+# Functions sqlglot does not model (it parses them as `Anonymous`), by lower-case PostgreSQL name.
+_ALLOWED_FUNCTION_NAMES = frozenset(
+    {
+        "now", "age", "date_part", "date_trunc", "to_char", "to_date", "to_timestamp", "to_number", "make_date",
+        "make_interval", "justify_days", "justify_hours", "justify_interval", "isfinite", "timezone",
+        "char_length", "character_length", "octet_length", "btrim", "ltrim", "rtrim", "lpad", "rpad", "strpos",
+        "initcap", "translate", "substr", "split_part", "concat_ws", "regexp_replace",
+        "trunc", "div", "mod", "width_bucket", "ceiling", "power", "cbrt", "log10",
+        "array_length", "cardinality", "array_to_string", "array_position", "unnest",
+        "jsonb_array_length", "json_array_length", "jsonb_typeof", "json_typeof",
+        "bool_and", "bool_or", "every", "mode", "percentile_cont", "percentile_disc", "string_agg",
+        "count", "sum", "avg", "min", "max", "round", "coalesce", "nullif", "greatest", "least", "abs",
+    }
+)
+
+_ALLOWED_CAST_TYPES = frozenset(
+    {
+        "SMALLINT", "INT", "BIGINT", "DECIMAL", "FLOAT", "DOUBLE", "BOOLEAN", "TEXT", "VARCHAR", "CHAR", "NCHAR",
+        "NVARCHAR", "DATE", "TIME", "TIMETZ", "TIMESTAMP", "TIMESTAMPTZ", "INTERVAL", "JSON", "JSONB", "ARRAY",
+    }
+)
+
+# Statement and clause kinds that never belong in a read query, wherever they appear in the tree.
+_FORBIDDEN_NODE_CLASSES = tuple(
+    cls
+    for cls in (
+        getattr(exp, name, None)
+        for name in (
+            "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "TruncateTable", "Command", "Into",
+            "Lock", "Set", "SetItem", "Copy", "Transaction", "Commit", "Rollback", "Grant", "Revoke", "Use",
+            "Pragma", "Describe", "Kill", "Cache", "Uncache", "LoadData", "Analyze", "Refresh", "Declare",
+            "Block", "Parameter", "Placeholder", "SessionParameter", "ObjectIdentifier", "Returning",
+        )
+    )
+    if cls is not None
+)
+
+# Token kinds a read query does not need and that are popular for hiding things from parsers:
+# dollar quoting, U&'...' unicode escapes, E'...' backslash escapes, bind parameters.
+_FORBIDDEN_TOKENS = {
+    TokenType.HEREDOC_STRING: "dollar-quoted strings are not allowed",
+    TokenType.UNICODE_STRING: "unicode-escape strings are not allowed",
+    TokenType.BYTE_STRING: "escape strings (E'...') are not allowed",
+    TokenType.PARAMETER: "parameters are not allowed",
+    TokenType.PLACEHOLDER: "placeholders are not allowed",
+}
+_UNICODE_ESCAPE = re.compile(r"u&\s*['\"]", re.IGNORECASE)
+_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+# Zero-argument SQL functions PostgreSQL accepts without parentheses (they parse as column names).
+_BARE_FUNCTIONS = frozenset(
+    {"current_user", "session_user", "current_role", "user", "current_catalog", "current_schema", "system_user"}
+)
+
+
+class UnsafeSqlError(ValueError):
+    """The query is not a single, allow-listed read query; `reason` says which rule it broke."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class SqlExecutionError(RuntimeError):
+    """The database refused or failed the query (permission, read-only violation, bad column...)."""
+
+
+class SqlTimeoutError(SqlExecutionError):
+    """The query ran longer than its statement_timeout and was cancelled."""
+
+
+def validate_select(sql: str) -> str:
+    """Return the canonical text of `sql` if it is one allow-listed read query; raise UnsafeSqlError otherwise."""
+    if not isinstance(sql, str) or not sql.strip():
+        raise UnsafeSqlError("empty query")
+    if len(sql) > MAX_SQL_LENGTH:
+        raise UnsafeSqlError(f"query longer than {MAX_SQL_LENGTH} characters")
+    if "\x00" in sql:
+        raise UnsafeSqlError("NUL byte in query")
+    if _UNICODE_ESCAPE.search(sql):
+        raise UnsafeSqlError("unicode-escape identifiers or strings are not allowed")
+    _check_tokens(sql)
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+    except SqlglotError as exc:
+        raise UnsafeSqlError(f"query does not parse: {str(exc).splitlines()[0][:200]}") from None
+    if len(statements) != 1:
+        raise UnsafeSqlError("exactly one statement is allowed")
+    (statement,) = statements
+    if not isinstance(statement, exp.Select | exp.SetOperation):
+        raise UnsafeSqlError(f"only SELECT or WITH ... SELECT is allowed, not {statement.key.upper()}")
+    for node in statement.walk():
+        _check_node(node)
+    return statement.sql(dialect="postgres", comments=False)
+
+
+def _check_tokens(sql: str) -> None:
+    try:
+        tokens = sqlglot.Dialect.get_or_raise("postgres").tokenize(sql)
+    except SqlglotError as exc:
+        raise UnsafeSqlError(f"query does not tokenize: {str(exc).splitlines()[0][:200]}") from None
+    for index, token in enumerate(tokens):
+        if token.token_type in _FORBIDDEN_TOKENS:
+            raise UnsafeSqlError(_FORBIDDEN_TOKENS[token.token_type])
+        if token.token_type == TokenType.SEMICOLON and index != len(tokens) - 1:
+            raise UnsafeSqlError("exactly one statement is allowed")
+
+
+def _check_node(node: exp.Expression) -> None:
+    if isinstance(node, _FORBIDDEN_NODE_CLASSES):
+        raise UnsafeSqlError(f"{node.key.upper()} is not allowed in a read query")
+    if isinstance(node, exp.Identifier) and node.name.lower() in _SYSTEM_SCHEMAS:
+        raise UnsafeSqlError(f"system catalog {node.name} is not allowed")
+    if isinstance(node, exp.Func):
+        _check_function(node)
+    elif isinstance(node, exp.DataType):
+        _check_cast_type(node)
+    elif isinstance(node, exp.Table):
+        _check_table(node)
+    elif isinstance(node, exp.Column) and not node.table and not node.this.quoted:
+        if node.name.lower() in _BARE_FUNCTIONS:
+            raise UnsafeSqlError(f"{node.name} is not allowed")
+
+
+def _check_function(node: exp.Func) -> None:
+    if isinstance(node.parent, exp.Dot):
+        raise UnsafeSqlError("schema-qualified function calls are not allowed")
+    if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc):
+        name = node.name.lower()
+        if name.startswith("pg_") or name not in _ALLOWED_FUNCTION_NAMES:
+            raise UnsafeSqlError(f"function {name}() is not allowed")
+    elif type(node).__name__ not in _ALLOWED_FUNCTION_CLASSES:
+        raise UnsafeSqlError(f"function {node.sql_name().lower()}() is not allowed")
+
+
+def _check_cast_type(node: exp.DataType) -> None:
+    if node.this.name not in _ALLOWED_CAST_TYPES:
+        raise UnsafeSqlError(f"type {node.sql(dialect='postgres').lower()} is not allowed")
+
+
+def _check_table(node: exp.Table) -> None:
+    if not isinstance(node.this, exp.Identifier):
+        return  # a table function (FROM generate_series(...)): checked as a function
+    if node.catalog or (node.db and node.db.lower() != "public"):
+        raise UnsafeSqlError(f"schema-qualified table {node.sql(dialect='postgres')} is not allowed")
+    name = node.name
+    if node.db or not _is_cte_in_scope(node, name):
+        if name not in ALLOWED_TABLES:
+            raise UnsafeSqlError(f"table {name} is not on the allow-list")
+
+
+def _is_cte_in_scope(node: exp.Expression, name: str) -> bool:
+    """True when a WITH clause of an enclosing query defines `name` (so the reference is to the CTE)."""
+    parent = node.parent
+    while parent is not None:
+        with_clause = next((value for value in parent.args.values() if isinstance(value, exp.With)), None)
+        if with_clause is not None and any(cte.alias == name for cte in with_clause.expressions):
+            return True
+        parent = parent.parent
+    return False
+
+
+@dataclass(frozen=True)
+class ReadonlyResult:
+    columns: list[str]
+    rows: list[tuple]
+    truncated: bool
+    used_reader_role: bool
+    duration_ms: int
+
+
+def run_readonly(sql: str, *, row_limit: int = 200, timeout_ms: int = 2000, using: str = "default"):
+    """Run `sql` read-only and return `(columns, rows)`; see `execute_readonly` for the guarantees."""
+    result = execute_readonly(sql, row_limit=row_limit, timeout_ms=timeout_ms, using=using)
+    return result.columns, result.rows
+
+
+def execute_readonly(sql: str, *, row_limit: int = 200, timeout_ms: int = 2000, using: str = "default"):
+    """Run one query in a READ ONLY transaction that is always rolled back.
+
+    It does not validate `sql` (call `validate_select` first) and does not need to for safety: the
+    transaction is read-only, runs as the SELECT-only reader role where possible, is sent as a
+    single extended-protocol statement (no second statement, no COMMIT escape), and is rolled back.
+    Raises SqlTimeoutError after `timeout_ms`, SqlExecutionError for any other database error.
+    """
+    row_limit, timeout_ms = int(row_limit), int(timeout_ms)
+    if row_limit < 1 or timeout_ms < 1:
+        raise ValueError("row_limit and timeout_ms must be positive")
+    body = sql.strip().rstrip(";")
+    # The newline keeps a trailing `--` comment from swallowing the closing parenthesis.
+    wrapped = f"SELECT * FROM (\n{body}\n) AS chatbot_sql_result LIMIT %s"
+    use_role = ensure_reader_role(using)
+    connection = connections[using]
+    started = time.monotonic()
+    try:
+        with transaction.atomic(using=using):
+            connection.ensure_connection()
+            # A plain psycopg cursor binds server-side: the query goes out as one extended-protocol
+            # statement, which PostgreSQL refuses to split into several commands.
+            with psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute("SET LOCAL transaction_read_only = on")
+                cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
+                cursor.execute("SET LOCAL lock_timeout = 500")
+                used_role = use_role and _set_reader_role(cursor, using)
+                cursor.execute(wrapped, [row_limit + 1])
+                columns = [column.name for column in cursor.description or []]
+                rows = cursor.fetchall()
+            transaction.set_rollback(True, using=using)
+    except pg_errors.QueryCanceled as exc:
+        raise SqlTimeoutError(f"query cancelled after {timeout_ms} ms") from exc
+    except psycopg.Error as exc:
+        raise SqlExecutionError(_first_line(exc)) from exc
+    return ReadonlyResult(
+        columns=columns,
+        rows=rows[:row_limit],
+        truncated=len(rows) > row_limit,
+        used_reader_role=used_role,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+
+
+def _set_reader_role(cursor, using: str) -> bool:
+    try:
+        with transaction.atomic(using=using):  # a savepoint: a refused SET ROLE leaves the rest intact
+            cursor.execute(f"SET LOCAL ROLE {READER_ROLE}")
+    except psycopg.Error as exc:
+        logger.warning("SQL route runs without the %s role (READ ONLY only): %s", READER_ROLE, _first_line(exc))
+        return False
+    return True
+
+
+def ensure_reader_role(using: str = "default") -> bool:
+    """Create the NOLOGIN reader role if missing and grant it SELECT on the allow-listed tables.
+
+    Idempotent and safe to run concurrently. Returns False (and logs) when the database does not
+    let this connection create or grant the role; the SQL route then relies on READ ONLY alone.
+    """
+    connection = connections[using]
+    try:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE])
+            if cursor.fetchone() is None:
+                _create_reader_role(cursor)
+            cursor.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p')"
+                " AND c.relname = ANY(%s) AND NOT has_table_privilege(%s, c.oid, 'SELECT')",
+                [sorted(ALLOWED_TABLES), READER_ROLE],
+            )
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'GRANT SELECT ON TABLE "{table}" TO {READER_ROLE}')
+    except Exception as exc:  # any refusal means "no role", never a failed answer
+        logger.warning("cannot prepare the %s role, SQL route uses READ ONLY only: %s", READER_ROLE, exc)
+        return False
+    return True
+
+
+def _create_reader_role(cursor) -> None:
+    try:
+        with transaction.atomic(using=cursor.db.alias):
+            cursor.execute(f"CREATE ROLE {READER_ROLE} NOLOGIN NOINHERIT")
+    except Exception as exc:  # another process created it between our check and our CREATE
+        cause = exc.__cause__
+        if not isinstance(cause, pg_errors.DuplicateObject | pg_errors.UniqueViolation):
+            raise
+    # On PostgreSQL 16 a CREATEROLE (non-superuser) creator may need membership to SET ROLE.
+    cursor.execute(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+    )
+    if not cursor.fetchone()[0]:
+        cursor.execute(f"GRANT {READER_ROLE} TO current_user")
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
