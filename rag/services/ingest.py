@@ -1,0 +1,255 @@
+"""Document ingestion: upsert by doc_id, chunk + embed (in Celery), atomic chunk replacement.
+
+Write path:
+  upsert_document()   validates, stores the document (pending) and enqueues processing on commit.
+                      Same doc_id in the same owner space => update in place; an unchanged content hash
+                      updates metadata only and re-embeds nothing.
+  process_document()  chunks, tokenises (Kiwi) and embeds outside any transaction, then swaps the
+                      chunks in one transaction, only if the document still has the content it processed
+                      (a newer upsert wins; the old chunks stay searchable until the swap).
+"""
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from rag.models import Chunk, Document, RagType
+from rag.services import cache
+from rag.services.errors import invalid
+from rag.services.graph import extract_graph_metadata
+from rag.services.text import chunk_text, normalise_text
+
+logger = logging.getLogger(__name__)
+
+EMBED_BATCH = 64
+GRAPH_KEYS = ("ai_summary", "entity_nodes", "entity_relations", "entity_names", "entity_count", "relation_count")
+_WORD = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    document: Document
+    created: bool
+    changed: bool  # content changed (or new): chunks are being (re)built
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def _enqueue(document_id: int) -> None:
+    from rag import tasks
+
+    transaction.on_commit(lambda: tasks.process_document.delay(document_id))
+
+
+def _after_shared_change(document: Document) -> None:
+    if document.rag_type == RagType.CHATBOT_SHARED:
+        cache.bump_shared_version_on_commit(document.rag_key)
+
+
+def upsert_document(
+    *,
+    owner,
+    rag_key: str,
+    rag_type: str,
+    filename: str,
+    content: str,
+    metadata: dict | None = None,
+    doc_id: str = "",
+    source_type: str = "upload",
+    doc_schema: str = "",
+    event_type: str = "",
+    run_now: bool = False,
+) -> UpsertResult:
+    """Create or update a document. `owner` is the user for user_isolated, None for chatbot_shared.
+
+    Authorisation is the caller's job (rag.services.access.can_write). With run_now the chunks are built
+    in this call (demo data, benchmarks, tests); otherwise a Celery task builds them after commit.
+    """
+    content = normalise_text(content or "")
+    if not content:
+        raise invalid("empty_document", "The document has no text.")
+    if rag_type not in RagType.values:
+        raise invalid("invalid_rag_type", f"rag_type must be one of {', '.join(RagType.values)}.")
+    if (rag_type == RagType.USER_ISOLATED) != (owner is not None):
+        raise invalid("invalid_owner", "user_isolated documents need an owner; chatbot_shared ones have none.")
+    rag_key = rag_key.strip()
+    if not rag_key:
+        raise invalid("invalid_rag_key", "rag_key is required.")
+    fields = {
+        "rag_type": rag_type,
+        "filename": (filename or doc_id or "document")[:255],
+        "source_type": source_type,
+        "doc_schema": doc_schema,
+        "event_type": event_type,
+    }
+    digest = content_hash(content)
+    metadata = dict(metadata or {})
+
+    for _attempt in range(2):  # a concurrent create of the same doc_id loses the race once, then updates
+        try:
+            with transaction.atomic():
+                existing = None
+                if doc_id:
+                    existing = (
+                        Document.objects.select_for_update().filter(rag_key=rag_key, owner=owner, doc_id=doc_id).first()
+                    )
+                if existing is None:
+                    document = Document.objects.create(
+                        owner=owner,
+                        rag_key=rag_key,
+                        doc_id=doc_id,
+                        content=content,
+                        content_hash=digest,
+                        metadata=metadata,
+                        **fields,
+                    )
+                    result = UpsertResult(document, created=True, changed=True)
+                else:
+                    result = _update(existing, content, digest, metadata, fields)
+                if result.changed and not run_now:
+                    _enqueue(result.document.pk)
+                _after_shared_change(result.document)
+            break
+        except IntegrityError:
+            if not doc_id or _attempt:
+                raise
+    if result.changed and run_now:
+        process_document(result.document.pk)
+        result.document.refresh_from_db()
+    return result
+
+
+def _update(document: Document, content: str, digest: str, metadata: dict, fields: dict) -> UpsertResult:
+    unchanged = document.content_hash == digest and document.status != Document.Status.ERROR
+    if unchanged:
+        # Same text: keep the chunks and the graph metadata extracted from it; refresh the rest.
+        metadata.update({key: document.metadata[key] for key in GRAPH_KEYS if key in document.metadata})
+    for name, value in fields.items():
+        setattr(document, name, value)
+    document.metadata = metadata
+    if not unchanged:
+        document.content = content
+        document.content_hash = digest
+        document.status = Document.Status.PENDING
+        document.status_message = ""
+    document.save()
+    return UpsertResult(document, created=False, changed=not unchanged)
+
+
+def delete_document(document: Document) -> None:
+    with transaction.atomic():
+        _after_shared_change(document)
+        document.delete()
+
+
+def delete_by_doc_id(*, owner, rag_key: str, doc_id: str) -> bool:
+    document = Document.objects.filter(rag_key=rag_key, owner=owner, doc_id=doc_id).first()
+    if document is None:
+        return False
+    delete_document(document)
+    return True
+
+
+# --- processing ---------------------------------------------------------------------------------
+
+
+def embed_texts(texts: list[str]) -> tuple[list[list[float]], str]:
+    from rag.providers import get_embedder
+
+    embedder = get_embedder()
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), EMBED_BATCH):
+        vectors.extend(embedder.embed(texts[start : start + EMBED_BATCH]))
+    expected = settings.EMBEDDING_DIMENSIONS
+    if any(len(vector) != expected for vector in vectors):
+        raise ValueError(f"the embedder returned vectors that are not {expected}-dimensional")
+    return vectors, embedder.model
+
+
+def build_chunks(document: Document) -> tuple[list[Chunk], str]:
+    """Unsaved chunks of a document with morphemes and embeddings (no transaction held)."""
+    from rag.providers import kiwi_morphemes_batch
+
+    pieces = [piece for piece in chunk_text(document.content) if _WORD.search(piece)]
+    if not pieces:
+        raise ValueError("the document has no indexable text")
+    morphemes = kiwi_morphemes_batch(pieces)
+    vectors, model = embed_texts(pieces)
+    chunks = [
+        Chunk(
+            document=document,
+            rag_key=document.rag_key,
+            rag_type=document.rag_type,
+            owner_id=document.owner_id,
+            chunk_index=index,
+            content=piece,
+            embedding=vector,
+            morphemes=" ".join(tokens),
+            token_count=len(tokens),
+        )
+        for index, (piece, tokens, vector) in enumerate(zip(pieces, morphemes, vectors, strict=True))
+    ]
+    return chunks, model
+
+
+def process_document(document_id: int, *, extract_graph: bool = True) -> str:
+    """Build and swap in the chunks of a document. Returns "ready", "stale" or "missing".
+
+    Errors leave the document in status "error" with the reason, and are re-raised (Celery retries).
+    """
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return "missing"
+    Document.objects.filter(pk=document_id).update(status=Document.Status.PROCESSING, status_message="")
+    processed_hash = document.content_hash
+    try:
+        chunks, model = build_chunks(document)
+        graph = extract_graph_metadata(document.metadata.get("title") or document.filename, document.content) if (
+            extract_graph
+        ) else {}
+        with transaction.atomic():
+            current = Document.objects.select_for_update().filter(pk=document_id).first()
+            if current is None:
+                return "missing"
+            if current.content_hash != processed_hash:
+                return "stale"  # a newer upsert arrived; its own task builds the chunks
+            current.chunks.all().delete()
+            Chunk.objects.bulk_create(chunks, batch_size=500)
+            current.metadata = {**current.metadata, **graph}
+            current.embedding_model = model
+            current.status = Document.Status.READY
+            current.status_message = ""
+            current.save(update_fields=["metadata", "embedding_model", "status", "status_message", "updated_at"])
+            _after_shared_change(current)
+        return "ready"
+    except Exception as exc:
+        mark_failed(document_id, processed_hash, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def mark_failed(document_id: int, processed_hash: str, message: str) -> None:
+    """Record why processing failed (only if the document was not replaced meanwhile)."""
+    Document.objects.filter(pk=document_id, content_hash=processed_hash).update(
+        status=Document.Status.ERROR, status_message=message[:2000]
+    )
+
+
+def reextract_graph(document_id: int) -> None:
+    document = Document.objects.get(pk=document_id)
+    graph = extract_graph_metadata(document.metadata.get("title") or document.filename, document.content)
+    with transaction.atomic():
+        current = Document.objects.select_for_update().get(pk=document_id)
+        current.metadata = {**current.metadata, **graph}
+        current.save(update_fields=["metadata", "updated_at"])
+        _after_shared_change(current)
+
+
+def reembed_document(document_id: int) -> str:
+    """Rebuild chunks and embeddings with the current embedder, keeping the graph metadata."""
+    return process_document(document_id, extract_graph=False)

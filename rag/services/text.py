@@ -1,0 +1,178 @@
+"""Text out of uploaded files (.txt .md .html .pdf .docx) and Korean-aware chunking."""
+
+import io
+import re
+from html.parser import HTMLParser
+
+from rag.services.errors import invalid
+
+UPLOAD_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+
+# Chunks stay well inside any embedder's input window (OpenAI: 8191 tokens; Korean ~1-2 chars/token).
+CHUNK_MAX_CHARS = 900
+CHUNK_OVERLAP_CHARS = 150
+
+# Sentence ends: punctuation followed by space. Unpunctuated lines (OCR, lists) are their own units.
+_SENTENCE_END = re.compile(r"(?<=[.!?。？！…])\s+")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+# --- extraction ---------------------------------------------------------------------------------
+
+
+class _HtmlText(HTMLParser):
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table"}
+    SKIP = {"script", "style", "noscript", "template"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skipping:
+            self.skipping -= 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp949"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise invalid("unreadable_text", "The file is not UTF-8 or CP949 text.")
+
+
+def html_to_text(html: str) -> str:
+    parser = _HtmlText()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        return "\n\n".join((page.extract_text() or "") for page in reader.pages)
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise invalid("broken_file", f"The PDF could not be read: {exc}") from exc
+
+
+def _docx_text(data: bytes) -> str:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise invalid("broken_file", f"The DOCX file could not be read: {exc}") from exc
+    lines = [paragraph.text for paragraph in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" | ".join(cell.text for cell in row.cells))
+    return "\n".join(lines)
+
+
+def extract_text(filename: str, data: bytes) -> str:
+    """The text of an uploaded file; RagError (4xx) for unsupported, broken or empty files."""
+    lowered = filename.lower()
+    extension = next((ext for ext in UPLOAD_EXTENSIONS if lowered.endswith(ext)), None)
+    if extension is None:
+        raise invalid(
+            "unsupported_file_type",
+            f"Unsupported file type; allowed: {', '.join(UPLOAD_EXTENSIONS)}.",
+            {"filename": filename},
+        )
+    if not data:
+        raise invalid("empty_file", "The file is empty.")
+    if extension == ".pdf":
+        text = _pdf_text(data)
+    elif extension == ".docx":
+        text = _docx_text(data)
+    elif extension in (".html", ".htm"):
+        text = html_to_text(_decode(data))
+    else:
+        text = _decode(data)
+    text = normalise_text(text)
+    if not text:
+        raise invalid("empty_document", "No text could be extracted from the file.")
+    return text
+
+
+def normalise_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+# --- chunking -----------------------------------------------------------------------------------
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a Korean text: paragraphs and lines first, then sentence endings (다. 요. ! ? …)."""
+    sentences: list[str] = []
+    for paragraph in _PARAGRAPH.split(text):
+        for line in paragraph.split("\n"):
+            line = line.strip()
+            if line:
+                sentences.extend(piece.strip() for piece in _SENTENCE_END.split(line) if piece.strip())
+    return sentences
+
+
+def _hard_split(sentence: str, limit: int) -> list[str]:
+    """A sentence longer than the limit, cut at spaces (or anywhere, for unspaced text)."""
+    pieces: list[str] = []
+    while len(sentence) > limit:
+        cut = sentence.rfind(" ", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    if sentence:
+        pieces.append(sentence)
+    return pieces
+
+
+def chunk_text(text: str, max_chars: int = CHUNK_MAX_CHARS, overlap_chars: int = CHUNK_OVERLAP_CHARS) -> list[str]:
+    """Chunks of whole sentences up to max_chars; each chunk repeats the previous one's last sentences
+    (up to overlap_chars) so a fact on a boundary stays retrievable."""
+    sentences = [piece for sentence in split_sentences(text) for piece in _hard_split(sentence, max_chars)]
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    fresh = 0  # sentences in `current` not already in the previous chunk
+    for sentence in sentences:
+        if current and size + len(sentence) + 1 > max_chars:
+            chunks.append("\n".join(current))
+            overlap: list[str] = []
+            overlap_size = 0
+            for previous in reversed(current):
+                if overlap_size + len(previous) + 1 > overlap_chars or overlap_size + len(previous) + len(
+                    sentence
+                ) + 2 > max_chars:
+                    break
+                overlap.insert(0, previous)
+                overlap_size += len(previous) + 1
+            current, size, fresh = overlap, overlap_size, 0
+        current.append(sentence)
+        size += len(sentence) + 1
+        fresh += 1
+    if current and fresh:
+        chunks.append("\n".join(current))
+    return chunks
