@@ -1,0 +1,84 @@
+"""Read-only admin for the analytics tables: logs and histories are records, never edited by hand."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from analytics.models import ChatStatistics, ConversationHistory, MessageLog
+
+
+class HasErrorFilter(admin.SimpleListFilter):
+    title = "error"
+    parameter_name = "has_error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "with error"), ("no", "without error")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(error="")
+        if self.value() == "no":
+            return queryset.filter(error="")
+        return queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def pretty_json(value) -> str:
+    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@admin.register(MessageLog)
+class MessageLogAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "channel", "collection_name", "session_id", "message_type", "short_content",
+                    "llm_model", "has_error", "regenerated"]  # fmt: skip
+    list_filter = ["channel", "message_type", HasErrorFilter, "regenerated", "created_at"]
+    search_fields = ["=session_id", "=collection_name", "content"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    ordering = ["-created_at", "-id"]
+
+    @admin.display(description="content")
+    def short_content(self, obj):
+        return obj.content[:80]
+
+    @admin.display(boolean=True, description="error")
+    def has_error(self, obj):
+        return bool(obj.error)
+
+
+@admin.register(ConversationHistory)
+class ConversationHistoryAdmin(ReadOnlyAdmin):
+    list_display = ["updated_at", "channel", "collection_name", "conversation_id", "total_turns", "is_sampled",
+                    "retention_priority", "has_error", "regenerated"]  # fmt: skip
+    list_filter = ["channel", "is_sampled", "retention_priority", "has_error", "regenerated", "updated_at"]
+    search_fields = ["=conversation_id", "=collection_name", "=user_hash", "summary"]
+    date_hierarchy = "updated_at"
+    show_full_result_count = False
+    readonly_fields = ["messages_pretty"]
+    exclude = ["messages"]
+
+    @admin.display(description="messages")
+    def messages_pretty(self, obj):
+        return pretty_json(obj.messages)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.defer("messages") if request.resolver_match.url_name.endswith("changelist") else queryset
+
+
+@admin.register(ChatStatistics)
+class ChatStatisticsAdmin(ReadOnlyAdmin):
+    list_display = ["period_start", "period", "channel", "collection_name", "total_queries", "unique_sessions",
+                    "avg_response_time_ms", "p95_response_time_ms", "error_count", "regeneration_count",
+                    "total_tokens"]  # fmt: skip
+    list_filter = ["period", "channel", "date"]
+    search_fields = ["=collection_name"]
+    date_hierarchy = "date"

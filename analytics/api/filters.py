@@ -1,0 +1,77 @@
+"""FilterSets of the staff analytics API. Dates are local calendar days (TIME_ZONE)."""
+
+from datetime import date, datetime, timedelta
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
+
+
+def day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+class MessageLogFilterSet(django_filters.FilterSet):
+    collection = django_filters.CharFilter(field_name="collection_name")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
+    session_id = django_filters.CharFilter()
+    message_type = django_filters.ChoiceFilter(choices=MessageLog.MessageType.choices)
+    has_error = django_filters.BooleanFilter(method="filter_has_error")
+    regenerated = django_filters.BooleanFilter()
+    date_from = django_filters.DateFilter(method="filter_date_from", label="created on or after (YYYY-MM-DD)")
+    date_to = django_filters.DateFilter(method="filter_date_to", label="created on or before (YYYY-MM-DD)")
+
+    class Meta:
+        model = MessageLog
+        fields = ["collection", "channel", "session_id", "message_type", "has_error", "regenerated"]
+
+    def filter_has_error(self, queryset, name, value):
+        return queryset.exclude(error="") if value else queryset.filter(error="")
+
+    def filter_date_from(self, queryset, name, value):
+        return queryset.filter(created_at__gte=day_start(value))
+
+    def filter_date_to(self, queryset, name, value):
+        return queryset.filter(created_at__lt=day_start(value + timedelta(days=1)))
+
+
+class ConversationHistoryFilterSet(django_filters.FilterSet):
+    collection = django_filters.CharFilter(field_name="collection_name")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
+    session_id = django_filters.CharFilter(field_name="conversation_id")
+    user_hash = django_filters.CharFilter()
+    has_error = django_filters.BooleanFilter()
+    regenerated = django_filters.BooleanFilter()
+    is_sampled = django_filters.BooleanFilter()
+    retention_priority = django_filters.ChoiceFilter(choices=ConversationHistory.RetentionPriority.choices)
+    date_from = django_filters.DateFilter(method="filter_date_from", label="active on or after (YYYY-MM-DD)")
+    date_to = django_filters.DateFilter(method="filter_date_to", label="active on or before (YYYY-MM-DD)")
+    q = django_filters.CharFilter(method="search", label="text in the summary or any message")
+
+    class Meta:
+        model = ConversationHistory
+        fields = ["collection", "channel", "session_id", "has_error", "regenerated", "is_sampled"]
+
+    # A conversation is in a date range when its activity (created_at .. updated_at) overlaps it.
+    def filter_date_from(self, queryset, name, value):
+        return queryset.filter(updated_at__gte=day_start(value))
+
+    def filter_date_to(self, queryset, name, value):
+        return queryset.filter(created_at__lt=day_start(value + timedelta(days=1)))
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(summary__icontains=value) | Q(messages__icontains=value))
+
+
+class ChatStatisticsFilterSet(django_filters.FilterSet):
+    collection = django_filters.CharFilter(field_name="collection_name")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
+    period = django_filters.ChoiceFilter(choices=ChatStatistics.Period.choices)
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+
+    class Meta:
+        model = ChatStatistics
+        fields = ["collection", "channel", "period"]
