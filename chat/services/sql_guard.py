@@ -50,10 +50,12 @@ ALLOWED_TABLES = frozenset(
 # read query may use. Anything else that is a function is rejected.
 _ALLOWED_FUNCTION_CLASSES = frozenset(
     {
+        # boolean connectors (sqlglot models AND/OR as functions)
+        "And", "Or", "Xor",
         # aggregates
         "Count", "Sum", "Avg", "Min", "Max", "ArrayAgg", "GroupConcat", "Stddev", "StddevPop", "StddevSamp",
         "Variance", "VariancePop", "PercentileCont", "PercentileDisc", "AnyValue", "LogicalAnd", "LogicalOr",
-        "Median", "CountIf",
+        "Median", "CountIf", "Corr", "CovarPop", "CovarSamp",
         # window functions
         "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist", "Ntile", "Lag", "Lead", "FirstValue",
         "LastValue", "NthValue",
@@ -70,7 +72,9 @@ _ALLOWED_FUNCTION_CLASSES = frozenset(
         "Radians", "Degrees", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Atan2", "ToNumber",
         # json and arrays
         "JSONExtract", "JSONExtractScalar", "JSONBExtract", "JSONBExtractScalar", "JSONBContains", "Array",
-        "ArraySize", "ArrayToString", "ArrayContains", "ArrayContainsAll", "ArrayOverlaps", "Unnest",
+        "ArraySize", "ArrayToString", "ArrayContains", "ArrayContainsAll", "ArrayOverlaps", "ArrayContainedBy",
+        "ArrayPosition", "Unnest", "Explode", "JSONBContainsTopKey", "JSONBContainsAnyTopKeys",
+        "JSONBContainsAllTopKeys",
         # row sources for date/number series (bounded by statement_timeout)
         "ExplodingGenerateSeries", "GenerateSeries",
     }
@@ -194,9 +198,15 @@ def _check_node(node: exp.Expression) -> None:
         _check_cast_type(node)
     elif isinstance(node, exp.Table):
         _check_table(node)
-    elif isinstance(node, exp.Column) and not node.table and not node.this.quoted:
-        if node.name.lower() in _BARE_FUNCTIONS:
-            raise UnsafeSqlError(f"{node.name} is not allowed")
+    elif isinstance(node, exp.Column) and _is_bare_function(node):
+        raise UnsafeSqlError(f"{node.name} is not allowed")
+
+
+def _is_bare_function(node: exp.Column) -> bool:
+    """`current_user` and friends parse as unquoted, unqualified column names."""
+    return not node.table and isinstance(node.this, exp.Identifier) and not node.this.quoted and (
+        node.name.lower() in _BARE_FUNCTIONS
+    )
 
 
 def _check_function(node: exp.Func) -> None:
@@ -221,9 +231,9 @@ def _check_table(node: exp.Table) -> None:
     if node.catalog or (node.db and node.db.lower() != "public"):
         raise UnsafeSqlError(f"schema-qualified table {node.sql(dialect='postgres')} is not allowed")
     name = node.name
-    if node.db or not _is_cte_in_scope(node, name):
-        if name not in ALLOWED_TABLES:
-            raise UnsafeSqlError(f"table {name} is not on the allow-list")
+    refers_to_cte = not node.db and _is_cte_in_scope(node, name)
+    if not refers_to_cte and name not in ALLOWED_TABLES:
+        raise UnsafeSqlError(f"table {name} is not on the allow-list")
 
 
 def _is_cte_in_scope(node: exp.Expression, name: str) -> bool:
