@@ -149,8 +149,9 @@ def run_search(scope: QuerySet[Chunk], query: str, limit: int, mode: str) -> lis
     return _hits(scope, ranked[:limit])
 
 
-def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], text_weight: float = TEXT_WEIGHT):
+def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], text_weight: float | None = None):
     """Convex combination of min-max normalised cosine similarity and max-normalised BM25."""
+    text_weight = TEXT_WEIGHT if text_weight is None else text_weight
     ids = set(vector_scores) | set(text_scores)
     if not ids:
         return []
