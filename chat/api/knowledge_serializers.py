@@ -1,0 +1,100 @@
+from rest_framework import serializers
+
+from chat.models import KnowledgeConversation, KnowledgeMessage, RagType
+from chat.services import knowledge_chat
+
+
+class GenerationParamsSerializer(serializers.Serializer):
+    """Generation parameters within the allowed bounds (all optional; defaults apply)."""
+
+    temperature = serializers.FloatField(
+        required=False, min_value=knowledge_chat.TEMPERATURE_RANGE[0], max_value=knowledge_chat.TEMPERATURE_RANGE[1]
+    )
+    top_p = serializers.FloatField(
+        required=False, min_value=knowledge_chat.TOP_P_RANGE[0], max_value=knowledge_chat.TOP_P_RANGE[1]
+    )
+    max_tokens = serializers.IntegerField(
+        required=False, min_value=knowledge_chat.MAX_TOKENS_RANGE[0], max_value=knowledge_chat.MAX_TOKENS_RANGE[1]
+    )
+    reasoning_level = serializers.ChoiceField(choices=knowledge_chat.REASONING_LEVELS, required=False)
+
+
+class KnowledgeChatRequestSerializer(GenerationParamsSerializer):
+    message = serializers.CharField(max_length=4000, trim_whitespace=True)
+    rag_key = serializers.CharField(max_length=255, required=False, help_text="Required for a new conversation")
+    rag_type = serializers.ChoiceField(
+        choices=RagType.choices, required=False, help_text="Default for a new conversation: both"
+    )
+    conversation_id = serializers.UUIDField(required=False, allow_null=True, help_text="Omit to start a conversation")
+
+    def validate(self, attrs):
+        if not attrs.get("conversation_id") and not attrs.get("rag_key"):
+            raise serializers.ValidationError({"rag_key": "This field is required to start a conversation."})
+        return attrs
+
+
+class RegenerateRequestSerializer(GenerationParamsSerializer):
+    conversation_id = serializers.UUIDField()
+
+
+def params_of(validated: dict) -> dict:
+    return {name: validated[name] for name in GenerationParamsSerializer().fields if name in validated}
+
+
+class SourceSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField()
+    doc_id = serializers.CharField()
+    chunk_id = serializers.IntegerField()
+    score = serializers.FloatField()
+    filename = serializers.CharField()
+
+
+class KnowledgeChatResponseSerializer(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    message_id = serializers.IntegerField(allow_null=True)
+    answer = serializers.CharField()
+    sources = SourceSerializer(many=True)
+    usage = serializers.DictField()
+    route = serializers.ChoiceField(choices=["rag", "sql"])
+
+
+class KnowledgeMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KnowledgeMessage
+        fields = [
+            "id",
+            "role",
+            "content",
+            "sources",
+            "llm_model",
+            "llm_params",
+            "usage",
+            "status",
+            "route",
+            "latency_ms",
+            "created_at",
+        ]
+
+
+class KnowledgeConversationSerializer(serializers.ModelSerializer):
+    message_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = KnowledgeConversation
+        fields = [
+            "id",
+            "rag_key",
+            "rag_type",
+            "title",
+            "regeneration_count",
+            "message_count",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class KnowledgeConversationDetailSerializer(KnowledgeConversationSerializer):
+    messages = KnowledgeMessageSerializer(many=True, read_only=True)
+
+    class Meta(KnowledgeConversationSerializer.Meta):
+        fields = [*KnowledgeConversationSerializer.Meta.fields, "messages"]
