@@ -7,6 +7,10 @@ when its base URL is unset, a deterministic offline default, so nothing needs th
 * `get_embedder()`: `EMBEDDING_BASE_URL`/`EMBEDDING_MODEL`/`EMBEDDING_API_KEY`, `EMBEDDING_DIMENSIONS`.
   Local default: hashed Kiwi content morphemes + character n-grams (`local_embedder`), L2-normalised.
   `kiwi_morphemes(text)` is the shared Korean tokenisation (also used by the RAG full-text column).
+* `get_llm()`: `LLM_BASE_URL`/`LLM_MODEL`/`LLM_API_KEY`; `complete`, `acomplete`, `stream`, `astream`,
+  `complete_json`. Local default: an extractive Korean responder over the `<context>` passages of the
+  prompt (build them with `format_context`; convention in `prompts`), streaming word by word, plus
+  deterministic JSON for routing and graph-extraction prompts (`local_llm`).
 
 HTTP calls (`http.HttpEndpoint`) use `PROVIDER_TIMEOUT_SECONDS`, retry connection errors, timeouts,
 429 and 5xx `PROVIDER_MAX_RETRIES` times with exponential backoff and jitter
@@ -18,6 +22,21 @@ Tests stand in for real servers with `rag.tests.openai_server.OpenAIStubServer` 
 
 from .embeddings import get_embedder
 from .errors import ProviderError
+from .llm import PARAM_BOUNDS, REASONING_LEVELS, AsyncTextStream, Completion, TextStream, get_llm, validate_params
 from .local_embedder import kiwi_morphemes, kiwi_morphemes_batch
+from .prompts import format_context
 
-__all__ = ["ProviderError", "get_embedder", "kiwi_morphemes", "kiwi_morphemes_batch"]
+__all__ = [
+    "PARAM_BOUNDS",
+    "REASONING_LEVELS",
+    "AsyncTextStream",
+    "Completion",
+    "ProviderError",
+    "TextStream",
+    "format_context",
+    "get_embedder",
+    "get_llm",
+    "kiwi_morphemes",
+    "kiwi_morphemes_batch",
+    "validate_params",
+]

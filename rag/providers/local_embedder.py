@@ -52,8 +52,8 @@ def get_kiwi():
     return _kiwi
 
 
-def _morphemes_from_tokens(tokens) -> list[str]:
-    morphemes: list[str] = []
+def _tagged_morphemes_from_tokens(tokens) -> list[tuple[str, str]]:
+    morphemes: list[tuple[str, str]] = []
     previous_end = -1
     previous_glued = False
     for token in tokens:
@@ -61,15 +61,26 @@ def _morphemes_from_tokens(tokens) -> list[str]:
         if tag not in CONTENT_TAGS:
             previous_glued = False
             continue
-        form = (token.lemma if tag.startswith(("VV", "VA")) else token.form).lower()
+        form = token.lemma if tag.startswith(("VV", "VA")) else token.form
         glued = tag in _GLUE_TAGS
         if glued and previous_glued and token.start == previous_end and morphemes:
-            morphemes[-1] += form
+            morphemes[-1] = (morphemes[-1][0] + form, "SL")
         else:
-            morphemes.append(form)
+            morphemes.append((form, tag))
         previous_glued = glued
         previous_end = token.start + token.len
     return morphemes
+
+
+def _morphemes_from_tokens(tokens) -> list[str]:
+    return [form.lower() for form, _ in _tagged_morphemes_from_tokens(tokens)]
+
+
+def kiwi_tagged_morphemes(text: str) -> list[tuple[str, str]]:
+    """`kiwi_morphemes` with each morpheme's Kiwi tag, case kept (glued identifiers are tagged "SL")."""
+    if not text or not text.strip():
+        return []
+    return _tagged_morphemes_from_tokens(get_kiwi().tokenize(text))
 
 
 def kiwi_morphemes(text: str) -> list[str]:

@@ -24,8 +24,8 @@ Endpoints (under `/v1`):
 * `POST /v1/chat/completions`: replies `chat_reply` (str, or callable taking the request JSON).
   `reply_json(obj)` makes it reply that object as JSON text. With `"stream": true` it answers with
   SSE chunks (one word each, `stream_delay` seconds apart, role chunk first, finish chunk, a usage
-  chunk when `stream_options.include_usage`, then `data: [DONE]`). `stream_break_after = n` drops
-  the connection after n content chunks.
+  chunk when `stream_options.include_usage` and `stream_usage` is true, then `data: [DONE]`).
+  `stream_break_after = n` drops the connection after n content chunks (no `[DONE]`).
 
 Failure injection: `fail_next(n, status=500)` (or 429, 400, ...), `fail_next(n, timeout=True)`
 (the handler sleeps `timeout_sleep` seconds before answering, so a client with a shorter timeout
@@ -88,6 +88,7 @@ class OpenAIStubServer:
         self.chat_reply = chat_reply
         self.stream_delay = 0.01
         self.stream_break_after: int | None = None
+        self.stream_usage = True  # send the usage chunk when the client asks (include_usage)
         self.timeout_sleep = 3.0
         self.requests: list[RecordedRequest] = []
         self._failures: deque[_Failure] = deque()
@@ -140,7 +141,9 @@ class OpenAIStubServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-stub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="openai-stub", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -293,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.stub.stream_delay)
             chunk({"content": piece})
         chunk({}, "stop")
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if self.stub.stream_usage and (body.get("stream_options") or {}).get("include_usage"):
             final = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "model": model, "choices": []}
             self._send_event({**final, "usage": usage})
         self.wfile.write(b"data: [DONE]\n\n")

@@ -1,0 +1,103 @@
+"""The prompt convention shared by callers, HTTP LLMs and the local responder.
+
+Retrieved passages travel inside the messages (a real LLM must see them too), in ONE block, usually
+in the system message::
+
+    <context>
+    <source id="1" title="회의록.pdf">
+    ...chunk text...
+    </source>
+    <source id="2" title="board_post:12">
+    ...
+    </source>
+    </context>
+
+Build it with `format_context(passages)`; the question is the last `user` message. For JSON tasks
+(graph extraction) the text to analyse may be wrapped in `<document>...</document>` inside the last
+user message; otherwise the whole last user message is the text. The local responder reads exactly
+this; any OpenAI-compatible model reads it as plain instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape, unescape
+
+_CONTEXT_RE = re.compile(r"<context>(.*?)</context>", re.DOTALL)
+_SOURCE_RE = re.compile(r'<source id="([^"]*)"(?: title="([^"]*)")?>\n?(.*?)\n?</source>', re.DOTALL)
+_DOCUMENT_RE = re.compile(r"<document>(.*?)</document>", re.DOTALL)
+_QUESTION_RE = re.compile(r"<question>(.*?)</question>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    title: str
+    content: str
+
+
+def _neutralise(text: str) -> str:
+    # A passage must not be able to close the block it sits in.
+    return re.sub(r"</?(context|source|document)\b", lambda m: m.group(0).replace("<", "‹"), text)
+
+
+def format_context(passages: Iterable[str | dict]) -> str:
+    """The `<context>` block for `passages`: strings, or dicts with `content` and optional `title`
+    (or `filename`) and `id` (defaults to the 1-based position)."""
+    blocks = []
+    for position, passage in enumerate(passages, start=1):
+        if isinstance(passage, dict):
+            content = str(passage.get("content", ""))
+            title = str(passage.get("title") or passage.get("filename") or "")
+            source_id = str(passage.get("id") or position)
+        else:
+            content, title, source_id = str(passage), "", str(position)
+        title_attr = f' title="{escape(title, quote=True)}"' if title else ""
+        blocks.append(f'<source id="{escape(source_id, quote=True)}"{title_attr}>\n{_neutralise(content)}\n</source>')
+    return "<context>\n" + "\n".join(blocks) + "\n</context>"
+
+
+def _content_text(message: dict) -> str:
+    content = message.get("content", "")
+    if isinstance(content, list):  # multimodal parts: keep the text ones
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content or "")
+
+
+def extract_passages(messages: list[dict]) -> list[Passage]:
+    """Passages from every `<context>` block in the messages, in order."""
+    passages: list[Passage] = []
+    for message in messages:
+        for block in _CONTEXT_RE.findall(_content_text(message)):
+            sources = _SOURCE_RE.findall(block)
+            if sources:
+                passages.extend(Passage(unescape(i), unescape(t or ""), c.strip()) for i, t, c in sources)
+            elif block.strip():
+                passages.append(Passage(str(len(passages) + 1), "", block.strip()))
+    return passages
+
+
+def last_user_text(messages: list[dict]) -> str:
+    """The last user message (its `<question>` part when it has one)."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            text = _content_text(message)
+            match = _QUESTION_RE.search(text)
+            return (match.group(1) if match else _CONTEXT_RE.sub("", text)).strip()
+    return ""
+
+
+def document_text(messages: list[dict]) -> str:
+    """The text a JSON task should analyse: the `<document>` block, else the last user message."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            text = _content_text(message)
+            match = _DOCUMENT_RE.search(text)
+            return (match.group(1) if match else text).strip()
+    return ""
+
+
+def all_text(messages: list[dict]) -> str:
+    return "\n".join(_content_text(m) for m in messages)
