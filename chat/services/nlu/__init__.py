@@ -1,0 +1,144 @@
+"""Natural-language understanding for the dining assistant (seed 003 §5.2 steps 5-8).
+
+    understand("5천원으로 점심 뭐 먹지?")
+    -> NluResult(intent="BUDGET_INQUIRY", confidence=0.97, entities={"budget": 5000, "meal_time": "점심", ...})
+
+Steps: normalise -> Kiwi morphemes -> rule entities -> intent (swappable classifier, see classifier.py)
+-> carry missing entities over from the previous turn when the message follows up on it.
+"""
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from .budget import extract_budget
+from .classifier import (
+    IntentClassifier,
+    LinearIntentClassifier,
+    ModelFileError,
+    get_classifier,
+    load_classifier,
+    register_model_kind,
+    reset_classifier_cache,
+)
+from .entities import ENTITY_KEYS
+from .features import cached_entities
+from .intents import (
+    BALANCE_CHARGE,
+    BALANCE_CHECK,
+    BUDGET_INQUIRY,
+    COUPON_INQUIRY,
+    EMERGENCY_FOOD,
+    FOOD_REQUEST,
+    GENERAL_CHAT,
+    GROUP_DINING,
+    INTENTS,
+    LOCATION_INQUIRY,
+    MENU_OPTION,
+    TIME_INQUIRY,
+    UNKNOWN,
+)
+from .normalize import normalize
+from .tokenizer import get_kiwi, tokenize
+
+__all__ = [
+    "FOOD_REQUEST", "BUDGET_INQUIRY", "COUPON_INQUIRY", "LOCATION_INQUIRY", "TIME_INQUIRY", "GENERAL_CHAT",
+    "MENU_OPTION", "EMERGENCY_FOOD", "GROUP_DINING", "BALANCE_CHECK", "BALANCE_CHARGE", "UNKNOWN",
+    "INTENTS", "ENTITY_KEYS", "NluResult", "understand", "extract_budget", "normalize", "tokenize", "warm_up",
+    "IntentClassifier", "LinearIntentClassifier", "ModelFileError", "get_classifier", "load_classifier",
+    "register_model_kind", "reset_classifier_cache",
+]
+
+MAX_TEXT_CHARS = 2000
+
+# Intents about finding food: a follow-up to one of them keeps what was already said.
+_DINING_INTENTS = frozenset(
+    {FOOD_REQUEST, BUDGET_INQUIRY, LOCATION_INQUIRY, TIME_INQUIRY, MENU_OPTION, EMERGENCY_FOOD, GROUP_DINING,
+     COUPON_INQUIRY},
+)
+_FOLLOW_UP = re.compile(
+    r"^(그럼|그러면|그럼요|아님|아니면|그리고|근데|그건|그거|거기|그\s?집|혹시|또|다른\s?거)|"
+    r"(이면|면|라면|이라면|은|는|도|요|으로는|로는|어때|어떄|어때요|돼|되나|될까|가능해)\s?\??$"
+)
+_SHORT_FOLLOW_UP_CHARS = 14
+_CARRIED_INTENT_CONFIDENCE = 0.6
+
+
+@dataclass(frozen=True)
+class NluResult:
+    intent: str
+    confidence: float
+    entities: dict
+    normalized_text: str
+    tokens: list[str]
+    carried_over: tuple[str, ...] = field(default=())  # entity keys inherited from the previous turn
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def understand(text: str, context: dict | None = None) -> NluResult:
+    """Intent (one of INTENTS, with confidence) and entities (every key of ENTITY_KEYS) of a Korean message.
+
+    `context` may be the previous turn's `{"intent": ..., "entities": {...}}`; a follow-up such as
+    "그럼 8천원이면?" then keeps the previous food type, location etc. and takes only the new budget.
+    """
+    normalized = normalize(text)[:MAX_TEXT_CHARS]
+    if not normalized:
+        return NluResult(UNKNOWN, 1.0, _empty_entities(), normalized, [])
+    tokens = tokenize(normalized)
+    entities = _copy_entities(cached_entities(normalized))
+    intent, confidence = get_classifier().predict(normalized, tokens)
+
+    carried: tuple[str, ...] = ()
+    previous = context or {}
+    previous_entities = previous.get("entities") or {}
+    previous_intent = previous.get("intent")
+    if previous_entities or previous_intent:
+        follow_up = _is_follow_up(normalized, entities)
+        if follow_up and previous_intent in _DINING_INTENTS and (
+            intent in (UNKNOWN, GENERAL_CHAT) or confidence < 0.5
+        ):
+            intent, confidence = previous_intent, max(confidence, _CARRIED_INTENT_CONFIDENCE)
+        if follow_up or intent in _DINING_INTENTS and previous_intent in _DINING_INTENTS:
+            carried = _carry_over(entities, previous_entities)
+    return NluResult(intent, float(confidence), entities, normalized, tokens, carried)
+
+
+def warm_up() -> None:
+    """Load Kiwi and the intent classifier now (e.g. at worker start) instead of on the first message."""
+    get_kiwi()
+    get_classifier()
+
+
+def _is_follow_up(normalized: str, entities: dict) -> bool:
+    if _FOLLOW_UP.search(normalized):
+        return True
+    has_entity = any(entities[key] for key in ("budget", "food_type", "category", "location", "meal_time"))
+    return has_entity and len(normalized.replace(" ", "")) <= _SHORT_FOLLOW_UP_CHARS
+
+
+# Entities that travel together: a new food replaces both food type and category.
+_CARRY_GROUPS = (("budget",), ("food_type", "category"), ("location",), ("companions", "companion_count"),
+                 ("meal_time",), ("menu_options",))
+
+
+def _carry_over(entities: dict, previous: dict) -> tuple[str, ...]:
+    carried = []
+    for group in _CARRY_GROUPS:
+        if any(entities.get(key) for key in group):
+            continue
+        for key in group:
+            value = previous.get(key)
+            if value:
+                entities[key] = list(value) if isinstance(value, list) else value
+                carried.append(key)
+    return tuple(carried)
+
+
+def _copy_entities(entities: dict) -> dict:
+    return {key: list(value) if isinstance(value, list) else value for key, value in entities.items()}
+
+
+def _empty_entities() -> dict:
+    return {key: [] if key in ("companions", "menu_options") else ("normal" if key == "urgency" else None)
+            for key in ENTITY_KEYS}
