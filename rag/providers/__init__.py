@@ -11,6 +11,9 @@ when its base URL is unset, a deterministic offline default, so nothing needs th
   `complete_json`. Local default: an extractive Korean responder over the `<context>` passages of the
   prompt (build them with `format_context`; convention in `prompts`), streaming word by word, plus
   deterministic JSON for routing and graph-extraction prompts (`local_llm`).
+* `get_vision()`: `AI_IMAGE_MODEL_BASE_URL`/`AI_IMAGE_MODEL_NAME`/`AI_IMAGE_MODEL_API_KEY`,
+  `AI_IMAGE_MODEL_PROMPT`, `AI_IMAGE_MODEL_MAX_IMAGES`; `describe(images) -> list[str]`, images sent as
+  base64 data URLs. Local default: a Korean note from the image header (format, pixels, bytes).
 
 HTTP calls (`http.HttpEndpoint`) use `PROVIDER_TIMEOUT_SECONDS`, retry connection errors, timeouts,
 429 and 5xx `PROVIDER_MAX_RETRIES` times with exponential backoff and jitter
@@ -25,6 +28,7 @@ from .errors import ProviderError
 from .llm import PARAM_BOUNDS, REASONING_LEVELS, AsyncTextStream, Completion, TextStream, get_llm, validate_params
 from .local_embedder import kiwi_morphemes, kiwi_morphemes_batch
 from .prompts import format_context
+from .vision import get_vision
 
 __all__ = [
     "PARAM_BOUNDS",
@@ -36,6 +40,7 @@ __all__ = [
     "format_context",
     "get_embedder",
     "get_llm",
+    "get_vision",
     "kiwi_morphemes",
     "kiwi_morphemes_batch",
     "validate_params",
