@@ -6,3 +6,6 @@ class ChatConfig(AppConfig):
 
     name = "chat"
     verbose_name = "Chat"
+
+    def ready(self):
+        from chat import signals  # noqa: F401  (cache invalidation receivers)

@@ -1,0 +1,473 @@
+"""Shop and menu recommendations (seed 003 §5.2 steps 9-15).
+
+1. Candidates: available menus whose final price (options + best wallet coupon) fits the budget, at
+   shops open right now (business hours, breaks, holidays in Asia/Seoul), within a radius of the
+   user (haversine; 1 km first, widened step by step when nothing is found), accepting the meal card
+   (Y/P) when the user has an active card, of the requested category if any.
+2. Score each shop with the seed's features: budget fit, distance, popularity, quality, profile
+   preference (categories, favourites, the asked food), good-influence preference, and for groups
+   whether the shop has enough affordable choices. Reason codes explain the score.
+3. Diversify the top of the list with MMR and return the best five.
+
+Closed shops and over-budget menus never leave this module: the filters are applied to every
+candidate, not only ranked down.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from chat.models import FoodCardAcceptance, Menu, ShopCategory
+from chat.services.business_hours import ShopStatus, status_at
+from chat.services.coupons import CouponTerms, best_coupon
+from chat.services.geo import Point, bounding_box, haversine_m, walking_minutes
+
+RADIUS_STEPS_M = (1000, 2000, 3000, 5000)
+TOP_K = 5
+MENUS_PER_SHOP = 3
+MMR_LAMBDA = 0.7
+MMR_POOL = 30
+GROUP_FRIENDLY = {
+    ShopCategory.KOREAN,
+    ShopCategory.CHINESE,
+    ShopCategory.CHICKEN,
+    ShopCategory.PIZZA,
+    ShopCategory.SNACK,
+}
+
+WEIGHTS = {
+    "budget_fit": 0.25,
+    "distance": 0.25,
+    "popularity": 0.15,
+    "quality": 0.10,
+    "preference": 0.15,
+    "good_influence": 0.05,
+    "group_fit": 0.05,
+}
+NEARBY_M = 500
+POPULAR_MIN = 0.7
+HIGH_QUALITY_MIN = 0.7
+
+REASON_BUDGET_FIT = "BUDGET_FIT"
+REASON_NEARBY = "NEARBY"
+REASON_POPULAR = "POPULAR"
+REASON_FOODCARD_OK = "FOODCARD_OK"
+REASON_HIGH_QUALITY = "HIGH_QUALITY"
+REASON_USER_PREFERENCE = "USER_PREFERENCE"
+
+
+@dataclass(frozen=True)
+class RecommendQuery:
+    budget: int | None = None  # per person, won
+    location: Point | None = None
+    category: str | None = None
+    food_type: str | None = None
+    has_active_card: bool = False
+    companion_count: int = 1
+    menu_options: tuple[str, ...] = ()
+    preferred_categories: tuple[str, ...] = ()
+    favorite_shops: tuple[int, ...] = ()
+    good_influence_preference: float = 0.5
+    coupons: tuple[CouponTerms, ...] = ()
+    radius_steps: tuple[int, ...] = RADIUS_STEPS_M
+    limit: int = TOP_K
+
+
+@dataclass
+class MenuPick:
+    menu_id: int
+    menu_name: str
+    price: int
+    option_price: int
+    final_price: int
+    coupon_id: str | None
+    discount: int
+    is_popular: bool
+    matches_food: bool
+    has_options: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "menu_id": self.menu_id,
+            "menu_name": self.menu_name,
+            "price": self.price,
+            "option_price": self.option_price,
+            "final_price": self.final_price,
+            "coupon_id": self.coupon_id,
+            "discount": self.discount,
+            "is_available": True,
+        }
+
+
+@dataclass
+class ShopPick:
+    shop_id: int
+    shop_name: str
+    category: str
+    address: str
+    latitude: float
+    longitude: float
+    distance_m: int | None
+    popularity: float
+    quality: float
+    is_good_influence_shop: bool
+    food_card: str
+    menus: list[MenuPick] = field(default_factory=list)
+    affordable_menu_count: int = 0
+    score: float = 0.0
+    features: dict = field(default_factory=dict)
+    reason_codes: list[str] = field(default_factory=list)
+    ranking: int = 0
+
+    @property
+    def best_menu(self) -> MenuPick:
+        return self.menus[0]
+
+    @property
+    def walking_minutes(self) -> int | None:
+        return None if self.distance_m is None else walking_minutes(self.distance_m)
+
+    @property
+    def foodcard_usable(self) -> bool:
+        return self.food_card in (FoodCardAcceptance.YES, FoodCardAcceptance.PARTIAL)
+
+    @property
+    def applicable_coupons(self) -> list[str]:
+        return sorted({menu.coupon_id for menu in self.menus if menu.coupon_id})
+
+    def as_dict(self) -> dict:
+        return {
+            "shop_id": self.shop_id,
+            "shop_name": self.shop_name,
+            "category": self.category,
+            "address": self.address,
+            "menus": [menu.as_dict() for menu in self.menus],
+            "final_price": self.best_menu.final_price,
+            "applicable_coupons": self.applicable_coupons,
+            "distance": self.distance_m,
+            "estimated_time": self.walking_minutes,
+            "foodcard_usable": self.foodcard_usable,
+            "is_good_influence_shop": self.is_good_influence_shop,
+            "score": round(self.score, 3),
+            "ranking": self.ranking,
+            "reason_codes": self.reason_codes,
+        }
+
+    def log_dict(self) -> dict:
+        """The recommendations_log JSON item (seed §4.3 schema)."""
+        return {
+            "shop_id": self.shop_id,
+            "shop_name": self.shop_name,
+            "score": round(self.score, 3),
+            "ranking": self.ranking,
+            "distance_meters": self.distance_m,
+            "reason_codes": self.reason_codes,
+            "menus": [
+                {
+                    "menu_id": m.menu_id,
+                    "name": m.menu_name,
+                    "price": m.price,
+                    "final_price": m.final_price,
+                    "coupon_id": m.coupon_id,
+                    "is_available": True,
+                }
+                for m in self.menus
+            ],
+            "final_price": self.best_menu.final_price,
+            "foodcard_usable": self.foodcard_usable,
+            "features": {name: round(value, 3) for name, value in self.features.items()},
+        }
+
+
+@dataclass
+class RecommendResult:
+    shops: list[ShopPick]
+    radius_m: int | None
+    widened: bool
+    total_candidates: int
+    diversity_score: float | None
+    filtering_steps: dict
+
+    @property
+    def found(self) -> bool:
+        return bool(self.shops)
+
+
+def option_surcharge(options: dict | None, wanted: tuple[str, ...]) -> tuple[int, bool]:
+    """Extra won for the requested options (곱빼기, 치즈추가...) and whether the menu offers them all."""
+    if not wanted:
+        return 0, True
+    extra, found = 0, 0
+    for option_name in wanted:
+        for items in (options or {}).values():
+            match = next(
+                (item for item in items if isinstance(item, dict) and option_name in str(item.get("name", ""))),
+                None,
+            )
+            if match is not None:
+                extra += int(match.get("price") or 0)
+                found += 1
+                break
+    return extra, found == len(wanted)
+
+
+def price_ceiling(query: RecommendQuery) -> int | None:
+    """Highest list price that could still fit the budget after the best coupon (SQL prefilter)."""
+    if query.budget is None:
+        return None
+    ceiling = query.budget
+    for coupon in query.coupons:
+        if coupon.discount_rate is not None and coupon.max_discount_amount is None:
+            if coupon.discount_rate >= 1:
+                return None
+            ceiling = max(ceiling, math.floor(query.budget / (1 - coupon.discount_rate)))
+        else:
+            ceiling = max(ceiling, query.budget + (coupon.discount_amount or coupon.max_discount_amount or 0))
+    return ceiling
+
+
+def _menu_rows(query: RecommendQuery, radius_m: int | None):
+    menus = Menu.objects.filter(is_available=True)
+    if query.location is not None and radius_m is not None:
+        min_lat, max_lat, min_lng, max_lng = bounding_box(query.location, radius_m)
+        menus = menus.filter(shop__latitude__range=(min_lat, max_lat), shop__longitude__range=(min_lng, max_lng))
+    if query.has_active_card:
+        menus = menus.filter(shop__is_food_card_shop__in=[FoodCardAcceptance.YES, FoodCardAcceptance.PARTIAL])
+    if query.category:
+        menus = menus.filter(shop__category=query.category)
+    ceiling = price_ceiling(query)
+    if ceiling is not None:
+        menus = menus.filter(price__lte=ceiling)
+    return menus.values_list(
+        "id",
+        "menu_name",
+        "price",
+        "options",
+        "is_popular",
+        "category",
+        "shop_id",
+        "shop__shop_name",
+        "shop__category",
+        "shop__address_name",
+        "shop__road_address_name",
+        "shop__latitude",
+        "shop__longitude",
+        "shop__business_hours",
+        "shop__popularity_score",
+        "shop__quality_score",
+        "shop__is_good_influence_shop",
+        "shop__is_food_card_shop",
+    )
+
+
+def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: dict) -> list[ShopPick]:
+    shops: dict[int, ShopPick] = {}
+    closed: set[int] = set()
+    far: set[int] = set()
+    rows = 0
+    over_budget = 0
+    for (
+        menu_id,
+        menu_name,
+        price,
+        options,
+        is_popular,
+        menu_category,
+        shop_id,
+        shop_name,
+        category,
+        address,
+        road_address,
+        lat,
+        lng,
+        hours,
+        popularity,
+        quality,
+        good,
+        food_card,
+    ) in _menu_rows(query, radius_m):
+        rows += 1
+        if shop_id in closed or shop_id in far:
+            continue
+        shop = shops.get(shop_id)
+        if shop is None:
+            if status_at(hours, now) != ShopStatus.OPEN:
+                closed.add(shop_id)
+                continue
+            distance = None
+            if query.location is not None:
+                distance = haversine_m(query.location.latitude, query.location.longitude, float(lat), float(lng))
+                if radius_m is not None and distance > radius_m:
+                    far.add(shop_id)
+                    continue
+            shop = shops[shop_id] = ShopPick(
+                shop_id=shop_id,
+                shop_name=shop_name,
+                category=category,
+                address=road_address or address,
+                latitude=float(lat),
+                longitude=float(lng),
+                distance_m=None if distance is None else round(distance),
+                popularity=float(popularity or 0),
+                quality=float(quality or 0),
+                is_good_influence_shop=good,
+                food_card=food_card,
+            )
+        if menu_category in ("음료", "사이드메뉴") and not query.food_type:
+            continue  # a drink or a side is not a meal
+        extra, has_options = option_surcharge(options, query.menu_options)
+        list_price = price + extra
+        coupon, discount = best_coupon(
+            list(query.coupons),
+            shop_id=shop_id,
+            category=category,
+            food_card=food_card,
+            amount=list_price,
+            has_card=query.has_active_card,
+        )
+        final = list_price - discount
+        if query.budget is not None and final > query.budget:
+            over_budget += 1
+            continue
+        matches_food = bool(query.food_type) and (query.food_type in menu_name or query.food_type in category)
+        shop.menus.append(
+            MenuPick(
+                menu_id,
+                menu_name,
+                price,
+                extra,
+                final,
+                coupon.coupon_id if coupon else None,
+                discount,
+                is_popular,
+                matches_food,
+                has_options,
+            )
+        )
+    result = []
+    for shop in shops.values():
+        if not shop.menus:
+            continue
+        shop.affordable_menu_count = len(shop.menus)
+        shop.menus.sort(key=lambda m: (not m.matches_food, not m.has_options, not m.is_popular, -m.final_price))
+        shop.menus = shop.menus[:MENUS_PER_SHOP]
+        result.append(shop)
+    steps.update(
+        {
+            "menu_rows": rows,
+            "closed_shops": len(closed),
+            "outside_radius": len(far),
+            "over_budget_menus": over_budget,
+            "candidate_shops": len(result),
+        }
+    )
+    return result
+
+
+def score_shop(shop: ShopPick, query: RecommendQuery, radius_m: int | None) -> None:
+    """Fill shop.features, shop.score (0..1) and shop.reason_codes."""
+    menu = shop.best_menu
+    # Using about 80% of the budget is the sweet spot; much less is fine, more never gets here.
+    budget_fit = max(0.0, 1 - abs(0.8 * query.budget - menu.final_price) / query.budget) if query.budget else 0.5
+    distance = max(0.0, 1 - shop.distance_m / radius_m) if shop.distance_m is not None and radius_m else 0.5
+    category_liked = shop.category in query.preferred_categories
+    favourite = shop.shop_id in query.favorite_shops
+    asked_food = any(m.matches_food for m in shop.menus) or (query.category == shop.category)
+    options_ok = bool(query.menu_options) and menu.has_options
+    preference = 1.0 if (favourite or asked_food or options_ok) else 0.7 if category_liked else 0.0
+    good = query.good_influence_preference if shop.is_good_influence_shop else 0.0
+    if query.companion_count > 1:
+        choices = min(1.0, shop.affordable_menu_count / min(query.companion_count, MENUS_PER_SHOP))
+        group_fit = 0.5 * choices + 0.5 * (1.0 if shop.category in GROUP_FRIENDLY else 0.0)
+    else:
+        group_fit = 1.0
+    shop.features = {
+        "budget_fit": budget_fit,
+        "distance": distance,
+        "popularity": shop.popularity,
+        "quality": shop.quality,
+        "preference": preference,
+        "good_influence": good,
+        "group_fit": group_fit,
+    }
+    shop.score = min(1.0, sum(WEIGHTS[name] * value for name, value in shop.features.items()))
+    reasons = []
+    if query.budget is not None:
+        reasons.append(REASON_BUDGET_FIT)
+    if shop.distance_m is not None and shop.distance_m <= NEARBY_M:
+        reasons.append(REASON_NEARBY)
+    if shop.popularity >= POPULAR_MIN:
+        reasons.append(REASON_POPULAR)
+    if shop.foodcard_usable:
+        reasons.append(REASON_FOODCARD_OK)
+    if shop.quality >= HIGH_QUALITY_MIN:
+        reasons.append(REASON_HIGH_QUALITY)
+    if category_liked or favourite:
+        reasons.append(REASON_USER_PREFERENCE)
+    shop.reason_codes = reasons
+
+
+def similarity(a: ShopPick, b: ShopPick) -> float:
+    """How alike two picks are for MMR: same category dominates, then a similar price."""
+    same_category = 1.0 if a.category == b.category else 0.0
+    pa, pb = a.best_menu.final_price, b.best_menu.final_price
+    price = 1 - abs(pa - pb) / max(pa, pb, 1)
+    return 0.7 * same_category + 0.3 * price
+
+
+def mmr(shops: list[ShopPick], k: int, lambda_: float = MMR_LAMBDA) -> list[ShopPick]:
+    """Maximal marginal relevance: trade score against similarity to what is already chosen."""
+    pool = sorted(shops, key=lambda s: (-s.score, s.distance_m or 0, s.shop_id))[:MMR_POOL]
+    chosen: list[ShopPick] = []
+    while pool and len(chosen) < k:
+        best = max(
+            pool,
+            key=lambda s: lambda_ * s.score - (1 - lambda_) * max((similarity(s, c) for c in chosen), default=0.0),
+        )
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
+def diversity(shops: list[ShopPick]) -> float | None:
+    pairs = [(a, b) for i, a in enumerate(shops) for b in shops[i + 1 :]]
+    if not pairs:
+        return None
+    return 1 - sum(similarity(a, b) for a, b in pairs) / len(pairs)
+
+
+def recommend(query: RecommendQuery, now: datetime | None = None) -> RecommendResult:
+    now = now or timezone.now()
+    radii: tuple[int | None, ...] = query.radius_steps if query.location is not None else (None,)
+    tried = []
+    candidates: list[ShopPick] = []
+    steps: dict = {}
+    radius = None
+    for radius in radii:
+        step: dict = {"radius_m": radius}
+        candidates = _collect(query, radius, now, step)
+        tried.append(step)
+        if candidates:
+            break
+    for shop in candidates:
+        score_shop(shop, query, radius)
+    chosen = mmr(candidates, query.limit)
+    for rank, shop in enumerate(chosen, start=1):
+        shop.ranking = rank
+    steps = {
+        "budget": query.budget,
+        "category": query.category,
+        "food_card_only": query.has_active_card,
+        "price_ceiling": price_ceiling(query),
+        "radius_steps": tried,
+    }
+    return RecommendResult(
+        shops=chosen,
+        radius_m=radius,
+        widened=query.location is not None and radius != radii[0] and bool(candidates),
+        total_candidates=len(candidates),
+        diversity_score=diversity(chosen),
+        filtering_steps=steps,
+    )
