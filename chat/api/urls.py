@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat.api import knowledge_views
+from chat.api import knowledge_views, partner_views
 
 urlpatterns: list = [
     # knowledge chat
@@ -12,5 +12,13 @@ urlpatterns: list = [
         "rag/conversations/<uuid:pk>",
         knowledge_views.KnowledgeConversationDetailView.as_view(),
         name="knowledge-conversation-detail",
+    ),
+    # partner chat sessions (seed 000)
+    path("partners/chat/warmup", partner_views.PartnerWarmupView.as_view(), name="partner-chat-warmup"),
+    path("partners/chat/message", partner_views.PartnerMessageView.as_view(), name="partner-chat-message"),
+    path(
+        "partners/chat/sessions/<str:session_id>",
+        partner_views.PartnerSessionView.as_view(),
+        name="partner-chat-session",
     ),
 ]

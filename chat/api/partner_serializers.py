@@ -1,0 +1,66 @@
+"""Requests and responses of the partner chat API (seed 000)."""
+
+from rest_framework import serializers
+
+from chat.models import PartnerChatTuningLog
+
+MAX_MESSAGE_LENGTH = 4000
+
+
+class ClientInfoSerializer(serializers.Serializer):
+    """What the partner may tell about its end user's client; every other key is dropped (seed 000 §4)."""
+
+    client_ip = serializers.IPAddressField(required=False, allow_blank=True)
+    referer = serializers.CharField(required=False, allow_blank=True, max_length=2000, trim_whitespace=True)
+
+
+class InitialDataSerializer(serializers.Serializer):
+    """Warm-up data. Only a summary of it is stored: never the health data itself."""
+
+    health_data = serializers.JSONField(required=False, help_text="checkup results (text or object)")
+    patient_info = serializers.DictField(required=False, help_text="only the key names are stored")
+
+
+class PartnerWarmupSerializer(serializers.Serializer):
+    session_id = serializers.CharField(max_length=255)
+    hospital_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    user_uuid = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    client_info = ClientInfoSerializer(required=False)
+    initial_data = InitialDataSerializer(required=False)
+
+
+class PartnerMessageSerializer(serializers.Serializer):
+    session_id = serializers.CharField(max_length=255)
+    message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
+    temperature = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
+    max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=8192)
+    top_p = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    reasoning_level = serializers.ChoiceField(choices=["low", "medium", "high"], required=False)
+
+    def generation_params(self) -> dict:
+        names = ("temperature", "max_tokens", "top_p", "reasoning_level")
+        return {name: self.validated_data[name] for name in names if name in self.validated_data}
+
+
+class PartnerSessionSerializer(serializers.ModelSerializer):
+    partner_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = PartnerChatTuningLog
+        fields = [
+            "id", "partner_id", "hospital_id", "user_uuid", "session_id", "client_info", "initial_data",
+            "conversation", "message_count", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class PartnerWarmupResponseSerializer(serializers.Serializer):
+    """A `WarmupResult`: whether this call created the session, and the session without its conversation."""
+
+    created = serializers.BooleanField()
+    session = PartnerSessionSerializer()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["session"].pop("conversation", None)
+        return data

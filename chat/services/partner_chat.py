@@ -1,0 +1,383 @@
+"""Partner chat sessions with a tuning log (seed 000, table tb_partner_rag_chat_tuning_log).
+
+A partner's server warms a session up once, then streams messages:
+
+* `warm_up()` creates the session row once per (partner, session_id) - INSERT ... ON CONFLICT DO
+  NOTHING - and a later warm-up only fills `initial_data` while it is still empty, in one
+  conditional UPDATE. `client_info` keeps only `client_ip` and `referer`; `initial_data` keeps a
+  summary (has_health_data, health_summary_length, patient_info_keys), never the health data. The
+  health text itself is needed to answer, so it is kept only in the cache for SESSION_CONTEXT_TTL.
+* `stream_turn()` answers a message (retrieval over the partner's shared documents - rag_key =
+  partner_id - plus the session's health context, then the LLM's token stream). When the stream
+  completes, ONE UPDATE appends the user and assistant entries to `conversation` (jsonb `||`) and
+  increments `message_count`, so concurrent messages never lose an entry; the same transaction
+  logs the exchange for analytics (`record_exchange`). A failed or abandoned answer is logged for
+  analytics with its error, but not added to the tuning conversation (only finished answers are).
+
+Database steps run in a thread and hand their connection back right away (`_db_step`): a stream
+can last many seconds and must not hold a connection or a worker thread meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.utils import timezone
+
+from analytics.services.message_logs import record_exchange
+from chat.models import PartnerChatTuningLog
+
+logger = logging.getLogger(__name__)
+
+SESSION_CONTEXT_TTL = 3600  # seconds the raw health text stays available for answering (cache only)
+MAX_HEALTH_CONTEXT_CHARS = 4000
+HISTORY_ENTRIES = 6  # earlier conversation entries sent to the LLM
+SEARCH_LIMIT = 5
+REFERER_MAX_LENGTH = 500
+ABANDONED = "client disconnected before the answer finished"
+
+SYSTEM_PROMPT = (
+    "당신은 {partner} 파트너의 건강 상담 도우미입니다. 아래 <context>의 검진 결과와 자료만 근거로 "
+    "친절하고 정확하게 한국어로 답하세요. 근거가 없으면 모른다고 말하고, 진단이나 처방은 하지 마세요."
+)
+
+
+@dataclass(frozen=True)
+class WarmupResult:
+    session: PartnerChatTuningLog
+    created: bool
+
+
+@dataclass
+class PreparedTurn:
+    """Everything a streamed answer needs, gathered before the first byte is sent."""
+
+    partner_id: str
+    session_id: str
+    user_uuid: str
+    message: str
+    llm_messages: list[dict]
+    params: dict
+    sources: list[dict] = field(default_factory=list)
+    retrieval_info: dict = field(default_factory=dict)
+    retrieval_ms: int = 0
+    asked_at: datetime = field(default_factory=timezone.now)
+
+
+class SessionNotFound(Exception):
+    pass
+
+
+# --- warm-up ------------------------------------------------------------------------------------
+
+
+def minimal_client_info(*, client_ip: str | None, referer: str | None) -> dict:
+    """Only what seed 000 allows: the client's IP and the referer (no user agent, cookies, ...)."""
+    info = {}
+    if client_ip:
+        info["client_ip"] = str(client_ip)
+    if referer:
+        info["referer"] = str(referer)[:REFERER_MAX_LENGTH]
+    return info
+
+
+def health_text(initial_data: dict | None) -> str:
+    health = (initial_data or {}).get("health_data")
+    if health in (None, "", {}, []):
+        return ""
+    return health if isinstance(health, str) else json.dumps(health, ensure_ascii=False)
+
+
+def summarize_initial_data(initial_data: dict | None) -> dict:
+    """The seed's summary of warm-up data: whether health data came, its length, patient info key names."""
+    if not initial_data:
+        return {}
+    patient_info = initial_data.get("patient_info")
+    text = health_text(initial_data)
+    return {
+        "has_health_data": bool(text),
+        "health_summary_length": len(text),
+        "patient_info_keys": sorted(str(key) for key in patient_info) if isinstance(patient_info, dict) else [],
+    }
+
+
+_WARMUP_INSERT = f"""
+INSERT INTO {PartnerChatTuningLog._meta.db_table}
+    (partner_id, hospital_id, user_uuid, session_id, client_info, initial_data, conversation, message_count,
+     created_at, updated_at)
+VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, '[]'::jsonb, 0, now(), now())
+ON CONFLICT (partner_id, session_id) DO NOTHING
+RETURNING id
+"""
+
+# Only the first non-empty initial data is kept ("최초 1회만 저장").
+_WARMUP_FILL_INITIAL_DATA = f"""
+UPDATE {PartnerChatTuningLog._meta.db_table}
+SET initial_data = %s::jsonb, updated_at = now()
+WHERE partner_id = %s AND session_id = %s AND initial_data = '{{}}'::jsonb
+"""
+
+
+def warm_up(
+    *,
+    partner_id: str,
+    session_id: str,
+    hospital_id: str = "",
+    user_uuid: str = "",
+    client_ip: str | None = None,
+    referer: str | None = None,
+    initial_data: dict | None = None,
+) -> WarmupResult:
+    """Create the session's tuning-log row once; later calls only fill an empty initial_data."""
+    summary = summarize_initial_data(initial_data)
+    client_info = minimal_client_info(client_ip=client_ip, referer=referer)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _WARMUP_INSERT,
+            [partner_id, hospital_id, user_uuid, session_id, json.dumps(client_info), json.dumps(summary)],
+        )
+        created = cursor.fetchone() is not None
+        if not created and summary:
+            cursor.execute(_WARMUP_FILL_INITIAL_DATA, [json.dumps(summary), partner_id, session_id])
+    _remember_health_text(partner_id, session_id, health_text(initial_data))
+    session = PartnerChatTuningLog.objects.get(partner_id=partner_id, session_id=session_id)
+    return WarmupResult(session=session, created=created)
+
+
+def _context_key(partner_id: str, session_id: str) -> str:
+    digest = hashlib.sha256(f"{partner_id}\x1f{session_id}".encode()).hexdigest()[:32]
+    return f"partner_chat:health:{digest}"
+
+
+def _remember_health_text(partner_id: str, session_id: str, text: str) -> None:
+    if not text:
+        return
+    try:
+        cache.add(_context_key(partner_id, session_id), text[:MAX_HEALTH_CONTEXT_CHARS], SESSION_CONTEXT_TTL)
+    except Exception:  # a cache outage costs answer quality, never the warm-up
+        logger.warning("partner chat: could not cache the session's health context", exc_info=True)
+
+
+def _recall_health_text(partner_id: str, session_id: str) -> str:
+    try:
+        return cache.get(_context_key(partner_id, session_id)) or ""
+    except Exception:
+        logger.warning("partner chat: could not read the session's health context", exc_info=True)
+        return ""
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def get_session(*, partner_id: str, session_id: str) -> PartnerChatTuningLog:
+    try:
+        return PartnerChatTuningLog.objects.select_related("partner").get(partner_id=partner_id, session_id=session_id)
+    except PartnerChatTuningLog.DoesNotExist:
+        raise SessionNotFound(session_id) from None
+
+
+_APPEND = f"""
+UPDATE {PartnerChatTuningLog._meta.db_table}
+SET conversation = conversation || %s::jsonb, message_count = message_count + 1, updated_at = now()
+WHERE partner_id = %s AND session_id = %s
+RETURNING message_count
+"""
+
+
+def seoul_timestamp(moment: datetime) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def append_exchange(
+    *, partner_id: str, session_id: str, user_message: str, assistant_message: str, asked_at: datetime,
+    answered_at: datetime,
+) -> int | None:  # fmt: skip
+    """Append the user and assistant entries in one atomic UPDATE; the new message_count (None: no session)."""
+    entries = [
+        {"role": "user", "content": user_message, "ts": seoul_timestamp(asked_at)},
+        {"role": "assistant", "content": assistant_message, "ts": seoul_timestamp(answered_at)},
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND, [json.dumps(entries, ensure_ascii=False), partner_id, session_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# --- a message turn -----------------------------------------------------------------------------
+
+
+def prepare_turn(*, partner_id: str, session_id: str, message: str, params: dict | None = None) -> PreparedTurn:
+    """Load the session, retrieve grounding passages and build the LLM messages (raises SessionNotFound)."""
+    from rag.providers import format_context
+
+    session = get_session(partner_id=partner_id, session_id=session_id)
+    turn = PreparedTurn(
+        partner_id=partner_id,
+        session_id=session_id,
+        user_uuid=session.user_uuid,
+        message=message,
+        llm_messages=[],
+        params=dict(params or {}),
+    )
+    passages = []
+    health = _recall_health_text(partner_id, session_id)
+    if health:
+        passages.append({"id": "health", "title": "검진 결과", "content": health})
+    passages += _retrieve(turn)
+    system = SYSTEM_PROMPT.format(partner=session.partner.name or partner_id)
+    if passages:
+        system += "\n\n" + format_context(passages)
+    history = [{"role": e["role"], "content": e["content"]} for e in session.conversation[-HISTORY_ENTRIES:]]
+    turn.llm_messages = [{"role": "system", "content": system}, *history, {"role": "user", "content": message}]
+    return turn
+
+
+def _retrieve(turn: PreparedTurn) -> list[dict]:
+    """Shared documents of the partner's rag_key; a search failure only costs grounding."""
+    from rag.services.search import search
+
+    started = time.monotonic()
+    try:
+        hits = search(user=None, rag_key=turn.partner_id, rag_type="chatbot_shared", query=turn.message,
+                      limit=SEARCH_LIMIT)  # fmt: skip
+    except Exception as exc:
+        logger.warning("partner chat: retrieval failed for %s: %s", turn.partner_id, exc)
+        hits = []
+        turn.retrieval_info["error"] = str(exc)[:300]
+    turn.retrieval_ms = round((time.monotonic() - started) * 1000)
+    turn.sources = [
+        {"document_id": h.document_id, "doc_id": h.doc_id, "chunk_id": h.chunk_id, "filename": h.filename,
+         "score": round(h.score, 4)}
+        for h in hits
+    ]  # fmt: skip
+    turn.retrieval_info.update(
+        {
+            "query": turn.message,
+            "retrieved_count": len(hits),
+            "reranking_used": False,
+            "top_scores": [round(h.score, 4) for h in hits],
+        }
+    )
+    return [{"id": str(h.chunk_id), "title": h.filename or h.doc_id, "content": h.content} for h in hits]
+
+
+def finish_turn(
+    turn: PreparedTurn, *, answer: str, model: str, usage: dict, response_ms: int, error: str = ""
+) -> int | None:
+    """Store a turn: finished answers go to the tuning conversation; every turn goes to analytics."""
+    answered_at = timezone.now()
+    answer = answer.replace("\x00", "\ufffd")  # PostgreSQL text/jsonb cannot hold NUL
+    message_count = None
+    with transaction.atomic():
+        if not error:
+            try:
+                with transaction.atomic():
+                    message_count = append_exchange(
+                        partner_id=turn.partner_id,
+                        session_id=turn.session_id,
+                        user_message=turn.message,
+                        assistant_message=answer,
+                        asked_at=turn.asked_at,
+                        answered_at=answered_at,
+                    )
+            except DatabaseError:  # keep the entries in the process log; analytics below still records the turn
+                logger.exception(
+                    "partner chat: tuning-log append failed for %s/%s; entries=%s",
+                    turn.partner_id, turn.session_id, json.dumps([turn.message, answer], ensure_ascii=False),
+                )  # fmt: skip
+        record_exchange(
+            channel="partner",
+            collection_name=turn.partner_id,
+            session_id=turn.session_id,
+            user_id=turn.user_uuid or None,
+            user_message=turn.message,
+            assistant_message=answer,
+            llm_model=model,
+            llm_params={k: v for k, v in turn.params.items() if k != "reasoning_level"},
+            reasoning_level=turn.params.get("reasoning_level", ""),
+            retrieval_info=turn.retrieval_info,
+            performance={
+                "response_time_ms": response_ms,
+                "token_count": usage.get("completion_tokens", 0),
+                "retrieval_time_ms": turn.retrieval_ms,
+            },
+            error=error,
+            retrieved_docs=turn.sources,
+        )
+    return message_count
+
+
+def _db_step(func):
+    """Run a short database step from async code in a thread, then hand its connection back."""
+
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run)
+
+
+aprepare_turn = _db_step(prepare_turn)
+_afinish_turn = _db_step(finish_turn)
+
+
+async def stream_turn(turn: PreparedTurn) -> AsyncIterator[tuple[str, dict]]:
+    """Yield ("token", {"text"}) events, then ("done", {...}) or ("error", {"code", "message"}).
+
+    If the consumer stops early (the client disconnected), the LLM stream is closed - which stops
+    generation - and the partial answer is logged for analytics as abandoned.
+    """
+    from rag.providers import get_llm
+
+    started = time.monotonic()
+    llm = get_llm()
+    stream = None
+    outcome = ABANDONED
+    try:
+        stream = llm.astream(turn.llm_messages, **turn.params)
+        async with aclosing(stream):
+            async for piece in stream:
+                if piece:
+                    yield "token", {"text": piece}
+        outcome = ""
+    except Exception as exc:  # provider errors, timeouts, broken streams
+        logger.warning("partner chat: answer failed for %s/%s: %s", turn.partner_id, turn.session_id, exc)
+        outcome = f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        if outcome == ABANDONED:  # closed by the consumer or cancelled: log what was said, then stop
+            await _afinish_turn(turn, **_result_of(stream, llm, started), error=ABANDONED)
+    if outcome:
+        await _afinish_turn(turn, **_result_of(stream, llm, started), error=outcome)
+        yield "error", {"code": "llm_error", "message": "The answer could not be generated. Please try again."}
+        return
+    result = _result_of(stream, llm, started)
+    message_count = await _afinish_turn(turn, **result)
+    yield "done", {
+        "session_id": turn.session_id,
+        "message_count": message_count,
+        "answer": result["answer"],
+        "sources": turn.sources,
+        "usage": result["usage"],
+        "model": result["model"],
+    }
+
+
+def _result_of(stream, llm, started: float) -> dict:
+    return {
+        "answer": stream.text if stream is not None else "",
+        "model": getattr(stream, "model", "") or llm.model,
+        "usage": dict(stream.usage) if stream is not None else {},
+        "response_ms": round((time.monotonic() - started) * 1000),
+    }
