@@ -14,7 +14,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from rag.models import Chunk, Document, RagType
@@ -166,9 +165,12 @@ def embed_texts(texts: list[str]) -> tuple[list[list[float]], str]:
     vectors: list[list[float]] = []
     for start in range(0, len(texts), EMBED_BATCH):
         vectors.extend(embedder.embed(texts[start : start + EMBED_BATCH]))
-    expected = settings.EMBEDDING_DIMENSIONS
+    expected = Chunk._meta.get_field("embedding").dimensions
     if any(len(vector) != expected for vector in vectors):
-        raise ValueError(f"the embedder returned vectors that are not {expected}-dimensional")
+        raise ValueError(
+            f"the embedder returned vectors that are not {expected}-dimensional (the column size); after changing "
+            "EMBEDDING_DIMENSIONS run makemigrations/migrate for rag and manage.py reembed"
+        )
     return vectors, embedder.model
 
 
