@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from rag.providers import ProviderError, get_embedder, kiwi_morphemes
+from rag.providers import ProviderError, get_embedder, kiwi_morphemes, kiwi_morphemes_batch
 from rag.providers.embeddings import HttpEmbedder
 from rag.providers.local_embedder import LocalHashedEmbedder
 
@@ -218,3 +218,9 @@ def test_unreachable_server_gives_a_provider_error(settings):
 
     with pytest.raises(ProviderError, match="embedding provider POST http://127.0.0.1:9/v1/embeddings failed"):
         get_embedder().embed(["연결 실패"])
+
+
+def test_kiwi_morphemes_batch_matches_one_text_at_a_time():
+    texts = ["맛있는 김치찌개를 먹었습니다", "", "N2SQL 기술을 사용했다", "맛있는 김치찌개를 먹었습니다"]
+
+    assert kiwi_morphemes_batch(texts) == [kiwi_morphemes(t) for t in texts]
