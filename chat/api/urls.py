@@ -1,8 +1,19 @@
 from django.urls import path
 
-from chat.api import knowledge_views, partner_views
+from chat.api import dining_views, knowledge_views, partner_views
 
 urlpatterns: list = [
+    # dining assistant (seed 003 §6.1)
+    path("chat", dining_views.ChatView.as_view(), name="dining-chat"),
+    path("users/<str:user_id>/profile", dining_views.UserProfileView.as_view(), name="dining-user-profile"),
+    path("users/<str:user_id>/preferences", dining_views.UserPreferencesView.as_view(), name="dining-user-preferences"),
+    path("users/<str:user_id>/coupons", dining_views.UserCouponsView.as_view(), name="dining-user-coupons"),
+    path("coupons/apply", dining_views.CouponApplyView.as_view(), name="dining-coupon-apply"),
+    path(
+        "recommendations/<int:pk>/selection",
+        dining_views.RecommendationSelectionView.as_view(),
+        name="dining-recommendation-selection",
+    ),
     # knowledge chat
     path("rag/chat", knowledge_views.KnowledgeChatView.as_view(), name="knowledge-chat"),
     path("rag/chat/stream", knowledge_views.KnowledgeChatStreamView.as_view(), name="knowledge-chat-stream"),

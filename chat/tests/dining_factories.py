@@ -75,7 +75,11 @@ def make_shop(
 
 def make_menu(shop: Shop, name: str | None = None, price: int = 5000, **extra) -> Menu:
     return Menu.objects.create(
-        shop=shop, menu_name=name or f"메뉴{next(_seq)}", price=price, category=extra.pop("category", "메인메뉴"), **extra
+        shop=shop,
+        menu_name=name or f"메뉴{next(_seq)}",
+        price=price,
+        category=extra.pop("category", "메인메뉴"),
+        **extra,
     )
 
 

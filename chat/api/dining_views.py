@@ -1,0 +1,159 @@
+"""Dining assistant API (seed 003 §6.1). Views validate input, find the caller's chat user and call
+one service; access rules: a user reads and changes only their own data, staff may read anyone's."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat.api.dining_filters import WalletCouponFilterSet
+from chat.api.dining_serializers import (
+    ChatRequestSerializer,
+    ChatResponseSerializer,
+    CouponApplyResultSerializer,
+    CouponApplySerializer,
+    PreferencesSerializer,
+    SelectionResultSerializer,
+    SelectionSerializer,
+    WalletCouponSerializer,
+)
+from chat.models import ChatUser, RecommendationLog, UserCouponWallet
+from chat.services.coupons import apply_coupon
+from chat.services.dining_chat import handle_turn
+from chat.services.profiles import chat_user_for, profile_summary, update_preferences
+from chat.services.selections import record_selection
+from config.api.permissions import is_partner_request
+
+USER_ID_PARAMETER = OpenApiParameter("user_id", str, OpenApiParameter.PATH, description="chat user id or `me`")
+
+
+class IsEndUser(permissions.BasePermission):
+    """A person's account (token or session); partner server keys have no chat user."""
+
+    message = "The dining API needs an end-user token, not a partner key."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and not is_partner_request(request))
+
+
+class DiningView(APIView):
+    permission_classes = [IsEndUser]
+
+    def caller(self) -> ChatUser:
+        return chat_user_for(self.request.user)
+
+    def target_user(self, user_id: str, *, write: bool = False) -> ChatUser:
+        """The chat user `user_id` ("me" = the caller) if the caller may see (or change) it."""
+        if user_id == "me":
+            return self.caller()
+        if not user_id.isdigit():
+            raise NotFound("Unknown user.")
+        target = ChatUser.objects.filter(pk=int(user_id)).first()
+        if target is None:
+            raise NotFound("Unknown user.")
+        own = target.auth_user_id == self.request.user.pk
+        if not own and (write or not self.request.user.is_staff):
+            raise PermissionDenied("You can only access your own data.")
+        return target
+
+
+class ChatView(DiningView):
+    @extend_schema(
+        summary="Dining chat turn: understand, recommend open shops within budget, apply coupons",
+        request=ChatRequestSerializer,
+        responses=ChatResponseSerializer,
+    )
+    def post(self, request):
+        data = ChatRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = handle_turn(
+            chat_user=self.caller(),
+            message=data.validated_data["message"],
+            session_id=data.validated_data.get("session_id"),
+            location=data.validated_data.get("location"),
+            context=data.validated_data.get("context"),
+        )
+        return Response(body)
+
+
+class UserProfileView(DiningView):
+    @extend_schema(summary="A chat user's preferences and statistics", parameters=[USER_ID_PARAMETER], responses=dict)
+    def get(self, request, user_id):
+        return Response(profile_summary(self.target_user(user_id)))
+
+
+class UserPreferencesView(DiningView):
+    @extend_schema(
+        summary="Replace the caller's preferences (categories, budget, dietary restrictions)",
+        parameters=[USER_ID_PARAMETER],
+        request=PreferencesSerializer,
+        responses=dict,
+    )
+    def put(self, request, user_id):
+        user = self.target_user(user_id, write=True)
+        data = PreferencesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        update_preferences(
+            user,
+            categories=values.get("categories"),
+            budget=values.get("budget"),
+            dietary_restrictions=values.get("dietary_restrictions"),
+            good_influence_preference=values.get("good_influence_preference"),
+        )
+        return Response(profile_summary(user))
+
+
+class UserCouponsView(DiningView):
+    @extend_schema(
+        summary="A chat user's wallet: active, expired and used coupons (filterable)",
+        parameters=[USER_ID_PARAMETER, WalletCouponFilterSet],
+        responses=dict,
+    )
+    def get(self, request, user_id):
+        user = self.target_user(user_id)
+        entries = UserCouponWallet.objects.filter(user=user).select_related("coupon").order_by("expires_at", "id")
+        filterset = WalletCouponFilterSet(request.query_params, queryset=entries, request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        groups = {"active_coupons": [], "expired_coupons": [], "used_coupons": [], "cancelled_coupons": []}
+        for item in WalletCouponSerializer(filterset.qs, many=True).data:
+            groups[f"{item['state']}_coupons"].append(item)
+        return Response({"user_id": user.pk, **groups})
+
+
+class CouponApplyView(DiningView):
+    @extend_schema(
+        summary="Use a wallet coupon on an order: coupon used + meal card debited, atomically",
+        request=CouponApplySerializer,
+        responses=CouponApplyResultSerializer,
+    )
+    def post(self, request):
+        data = CouponApplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        user = self.caller()
+        if values.get("user_id", user.pk) != user.pk:
+            raise PermissionDenied("You can only use your own coupons.")
+        result = apply_coupon(
+            user=user, coupon_id=values["coupon_id"], shop_id=values["shop_id"], order_amount=values["order_amount"]
+        )
+        return Response(CouponApplyResultSerializer(result).data)
+
+
+class RecommendationSelectionView(DiningView):
+    @extend_schema(
+        summary="Record the shop the user chose from a recommendation (and/or a 1-5 rating)",
+        request=SelectionSerializer,
+        responses=SelectionResultSerializer,
+    )
+    def post(self, request, pk):
+        log = get_object_or_404(RecommendationLog.objects.select_related("user"), pk=pk)
+        if log.user is None or log.user.auth_user_id != request.user.pk:
+            raise PermissionDenied("You can only answer your own recommendations.")
+        data = SelectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        log = record_selection(log, **data.validated_data)
+        return Response(SelectionResultSerializer(log).data)

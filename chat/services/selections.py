@@ -1,0 +1,71 @@
+"""What the user did with a recommendation: the chosen shop (and menu), time to decide, a rating.
+
+Stored on recommendations_log (and the conversation's selected_shop) for CTR, the popularity job and
+the training pipeline; the chosen shop also becomes one of the user's favourites."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+
+from chat.models import Conversation, RecommendationLog, UserProfile
+from chat.services.user_context import invalidate_on_commit
+from config.api.exceptions import ApiError
+
+FAVORITE_SHOPS_KEPT = 10
+MAX_DECISION_MS = 24 * 3600 * 1000
+
+
+def record_selection(
+    log: RecommendationLog,
+    *,
+    shop_id: int | None = None,
+    menu_id: int | None = None,
+    time_to_decision_ms: int | None = None,
+    rating: int | None = None,
+    now: dt.datetime | None = None,
+) -> RecommendationLog:
+    """Record a choice (once) and/or a 1-5 rating on a recommendation log row."""
+    now = now or timezone.now()
+    if shop_id is None and rating is None:
+        raise ApiError("invalid", "Give shop_id (the choice), rating, or both.")
+    with transaction.atomic():
+        if shop_id is not None:
+            _select(log, shop_id=shop_id, menu_id=menu_id, time_to_decision_ms=time_to_decision_ms, now=now)
+        if rating is not None:
+            RecommendationLog.objects.filter(pk=log.pk).update(feedback_rating=rating)
+    log.refresh_from_db()
+    return log
+
+
+def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_to_decision_ms: int | None, now):
+    item = next((item for item in log.recommendations if item.get("shop_id") == shop_id), None)
+    if item is None:
+        raise ApiError(
+            "not_recommended",
+            f"Shop {shop_id} was not part of this recommendation.",
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    if menu_id is not None and menu_id not in {menu.get("menu_id") for menu in item.get("menus", [])}:
+        raise ApiError(
+            "not_recommended", f"Menu {menu_id} was not recommended at this shop.", status.HTTP_422_UNPROCESSABLE_ENTITY
+        )
+    if time_to_decision_ms is None:
+        time_to_decision_ms = min(MAX_DECISION_MS, max(0, round((now - log.timestamp).total_seconds() * 1000)))
+    updated = RecommendationLog.objects.filter(pk=log.pk, user_final_selection__isnull=True).update(
+        user_final_selection_id=shop_id,
+        selected_menu_id=menu_id,
+        selected_at=now,
+        time_to_decision_ms=time_to_decision_ms,
+    )
+    if not updated:
+        raise ApiError("already_selected", "A choice was already recorded for this recommendation.", 409)
+    if log.conversation_id:
+        Conversation.objects.filter(pk=log.conversation_id).update(selected_shop_id=shop_id)
+    if log.user_id:
+        profile, _ = UserProfile.objects.select_for_update().get_or_create(user_id=log.user_id)
+        if shop_id not in profile.favorite_shops:
+            profile.favorite_shops = [shop_id, *profile.favorite_shops][:FAVORITE_SHOPS_KEPT]
+            profile.save(update_fields=["favorite_shops", "updated_at"])
+        invalidate_on_commit(log.user_id)
