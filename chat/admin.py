@@ -1,7 +1,10 @@
 from django.contrib import admin, messages
+from django.http import StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from chat.models import Partner, PartnerApiKey
+from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog
+from chat.services import partner_chat
 
 
 class PartnerApiKeyInline(admin.TabularInline):
@@ -40,3 +43,69 @@ class PartnerApiKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+class HospitalFilter(admin.SimpleListFilter):
+    """Hospitals of the partner chosen in the partner filter (all hospitals would be a very long list)."""
+
+    title = "hospital"
+    parameter_name = "hospital_id"
+
+    def lookups(self, request, model_admin):
+        partner_id = request.GET.get("partner__partner_id__exact")
+        if not partner_id:
+            return []
+        hospitals = (
+            PartnerChatTuningLog.objects.filter(partner_id=partner_id)
+            .exclude(hospital_id="")
+            .values_list("hospital_id", flat=True)
+            .distinct()
+            .order_by("hospital_id")[:100]
+        )
+        return [(hospital, hospital) for hospital in hospitals]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(hospital_id=self.value()) if self.value() else queryset
+
+
+@admin.register(PartnerChatTuningLog)
+class PartnerChatTuningLogAdmin(admin.ModelAdmin):
+    """Partner chat sessions kept for tuning (seed 000): read-only, conversation shown as chat bubbles."""
+
+    list_display = ["session_id", "partner", "hospital_id", "message_count", "created_at", "updated_at"]
+    list_filter = ["partner", HospitalFilter, ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["partner"]
+    # "conversation" searches inside the messages' text (jsonb cast to text; a scan, fine for staff use).
+    search_fields = ["=session_id", "=user_uuid", "=hospital_id", "conversation"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = ["partner", "hospital_id", "user_uuid", "session_id", "client_info", "initial_data", "message_count",
+              "created_at", "updated_at", "conversation_bubbles"]  # fmt: skip
+    readonly_fields = fields
+    actions = ["export_tuning_jsonl"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            queryset = queryset.defer("conversation")  # only the detail page shows it
+        return queryset
+
+    @admin.display(description="conversation")
+    def conversation_bubbles(self, obj):
+        return render_to_string("admin/chat/conversation_bubbles.html", {"conversation": obj.conversation})
+
+    @admin.action(description="Export selected sessions as JSONL for tuning")
+    def export_tuning_jsonl(self, request, queryset):
+        response = StreamingHttpResponse(
+            partner_chat.export_tuning_jsonl(queryset.model.objects.filter(pk__in=queryset.values("pk"))),
+            content_type="application/x-ndjson; charset=utf-8",
+        )
+        filename = f"partner-chat-tuning-{timezone.localtime():%Y%m%d-%H%M%S}.jsonl"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -381,3 +381,28 @@ def _result_of(stream, llm, started: float) -> dict:
         "usage": dict(stream.usage) if stream is not None else {},
         "response_ms": round((time.monotonic() - started) * 1000),
     }
+
+
+# --- tuning export ------------------------------------------------------------------------------
+
+
+def tuning_record(session: PartnerChatTuningLog) -> dict:
+    """One session as a fine-tuning example: the chat `messages` plus non-personal context.
+
+    user_uuid and client_info are left out; initial_data is already only a summary.
+    """
+    return {
+        "partner_id": session.partner_id,
+        "hospital_id": session.hospital_id,
+        "session_id": session.session_id,
+        "initial_data": session.initial_data,
+        "messages": [{"role": e.get("role"), "content": e.get("content")} for e in session.conversation],
+        "message_count": session.message_count,
+        "created_at": timezone.localtime(session.created_at).isoformat(timespec="seconds"),
+    }
+
+
+def export_tuning_jsonl(sessions) -> Iterator[str]:
+    """JSON lines, one session each, streamed from the database in chunks."""
+    for session in sessions.order_by("created_at", "pk").iterator(chunk_size=500):
+        yield json.dumps(tuning_record(session), ensure_ascii=False) + "\n"
