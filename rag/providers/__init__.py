@@ -26,7 +26,7 @@ Tests stand in for real servers with `rag.tests.openai_server.OpenAIStubServer` 
 from .embeddings import get_embedder
 from .errors import ProviderError
 from .llm import PARAM_BOUNDS, REASONING_LEVELS, AsyncTextStream, Completion, TextStream, get_llm, validate_params
-from .local_embedder import kiwi_morphemes, kiwi_morphemes_batch
+from .local_embedder import kiwi_morphemes, kiwi_morphemes_batch, warm_up
 from .prompts import format_context
 from .vision import get_vision
 
@@ -44,4 +44,5 @@ __all__ = [
     "kiwi_morphemes",
     "kiwi_morphemes_batch",
     "validate_params",
+    "warm_up",
 ]

@@ -5,7 +5,10 @@ and accept the same generation parameters, validated by `validate_params`:
 
     temperature 0..2, top_p 0..1, max_tokens 1..8192, reasoning_level low|medium|high
 
-(`None` means "not given"). `reasoning_level` is sent as OpenAI's `reasoning_effort`.
+(`None` means "not given"). `reasoning_level` is sent as OpenAI's `reasoning_effort`; a model that
+rejects that field (400 naming it) is asked again without it, and likewise for `stream_options`
+and `response_format` (JSON mode, sent by `complete_json`: mention "JSON" in the prompt, as OpenAI
+requires).
 
 `stream()` / `astream()` return `TextStream` / `AsyncTextStream`: plain (async) iterators of text
 deltas that also expose `.text` (everything streamed so far), `.usage` (the server's final usage
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +35,8 @@ from .http import HttpEndpoint
 PARAM_BOUNDS: dict[str, tuple[float, float]] = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0), "max_tokens": (1, 8192)}
 REASONING_LEVELS = ("low", "medium", "high")
 LOCAL_LLM_MODEL = "local-extractive"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,25 @@ def parse_json_object(text: str) -> dict | None:
             if isinstance(value, dict):
                 return value
     return None
+
+
+# Optional OpenAI fields that some compatible servers or models reject with a 400.
+_OPTIONAL_FIELDS = ("reasoning_effort", "stream_options", "response_format")
+
+
+def _without_rejected_field(payload: dict, error: ProviderError) -> dict:
+    """The payload minus the optional field a 400/422 complains about; re-raises `error` otherwise.
+
+    Lets one configuration work with OpenAI reasoning models (which take `reasoning_effort`) and
+    with models or servers that refuse it (or `stream_options` / `response_format`).
+    """
+    if error.status_code in (400, 422):
+        reason = error.reason.lower()
+        for name in _OPTIONAL_FIELDS:
+            if name in payload and (name in reason or (name == "reasoning_effort" and "reasoning" in reason)):
+                logger.info("llm provider rejected %r (%s); retrying without it", name, error.reason)
+                return {key: value for key, value in payload.items() if key != name}
+    raise error
 
 
 class _StreamState:
@@ -218,16 +243,28 @@ class HttpLLM(_BaseLLM):
         usage = body.get("usage") if isinstance(body.get("usage"), dict) else estimate_usage(messages, text)
         return Completion(text=text, model=body.get("model") or self.model, usage=usage)
 
+    def _post(self, payload: dict) -> dict:
+        while True:
+            try:
+                return self.endpoint.post_json("chat/completions", payload)
+            except ProviderError as exc:
+                payload = _without_rejected_field(payload, exc)
+
+    async def _apost(self, payload: dict) -> dict:
+        while True:
+            try:
+                return await self.endpoint.apost_json("chat/completions", payload)
+            except ProviderError as exc:
+                payload = _without_rejected_field(payload, exc)
+
     def complete(self, messages: list[dict], **params) -> Completion:
-        body = self.endpoint.post_json("chat/completions", self._payload(messages, params))
-        return self._completion(messages, body)
+        return self._completion(messages, self._post(self._payload(messages, params)))
 
     async def acomplete(self, messages: list[dict], **params) -> Completion:
-        body = await self.endpoint.apost_json("chat/completions", self._payload(messages, params))
-        return self._completion(messages, body)
+        return self._completion(messages, await self._apost(self._payload(messages, params)))
 
     def complete_json(self, messages: list[dict], **params) -> dict:
-        body = self.endpoint.post_json("chat/completions", self._payload(messages, params, json_mode=True))
+        body = self._post(self._payload(messages, params, json_mode=True))
         return self._json_from(self._completion(messages, body))
 
     @staticmethod
@@ -250,14 +287,22 @@ class HttpLLM(_BaseLLM):
         payload = self._payload(messages, params, stream=True)
 
         def produce(stream: TextStream) -> Iterator[str]:
-            events = self.endpoint.stream_events("chat/completions", payload)
-            try:
-                for event in events:
-                    piece = self._delta(stream, event)
-                    if piece:
-                        yield piece
-            finally:
-                events.close()  # closes the HTTP response: the server stops generating
+            current, started = payload, False
+            while True:
+                events = self.endpoint.stream_events("chat/completions", current)
+                try:
+                    for event in events:
+                        started = True
+                        piece = self._delta(stream, event)
+                        if piece:
+                            yield piece
+                    return
+                except ProviderError as exc:
+                    if started:
+                        raise
+                    current = _without_rejected_field(current, exc)
+                finally:
+                    events.close()  # closes the HTTP response: the server stops generating
 
         return TextStream(self.model, messages, produce)
 
@@ -265,14 +310,22 @@ class HttpLLM(_BaseLLM):
         payload = self._payload(messages, params, stream=True)
 
         async def produce(stream: AsyncTextStream) -> AsyncIterator[str]:
-            events = self.endpoint.astream_events("chat/completions", payload)
-            try:
-                async for event in events:
-                    piece = self._delta(stream, event)
-                    if piece:
-                        yield piece
-            finally:
-                await events.aclose()
+            current, started = payload, False
+            while True:
+                events = self.endpoint.astream_events("chat/completions", current)
+                try:
+                    async for event in events:
+                        started = True
+                        piece = self._delta(stream, event)
+                        if piece:
+                            yield piece
+                    return
+                except ProviderError as exc:
+                    if started:
+                        raise
+                    current = _without_rejected_field(current, exc)
+                finally:
+                    await events.aclose()
 
         return AsyncTextStream(self.model, messages, produce)
 

@@ -54,6 +54,11 @@ def get_kiwi():
     return _kiwi
 
 
+def warm_up() -> None:
+    """Load Kiwi's model now (a few seconds) rather than inside the first request that needs it."""
+    get_kiwi().tokenize("준비")
+
+
 def _tagged_morphemes_from_tokens(tokens) -> list[tuple[str, str]]:
     morphemes: list[tuple[str, str]] = []
     previous_end = -1
@@ -154,7 +159,7 @@ def char_ngrams(text: str, sizes: tuple[int, ...] = NGRAM_SIZES) -> list[str]:
     return grams
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=65_536)
 def _bucket(feature: str, dimensions: int) -> tuple[int, float]:
     digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
     value = int.from_bytes(digest, "little")

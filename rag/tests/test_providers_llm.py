@@ -390,3 +390,38 @@ def test_http_complete_json_without_an_object_raises_provider_error(openai_serve
 def test_parse_json_object_skips_non_object_values():
     assert parse_json_object('[1, 2] 그리고 {"a": {"b": 1}}') == {"a": {"b": 1}}
     assert parse_json_object(json.dumps([1, 2])) is None
+
+
+REJECTS_REASONING = {"error": {"message": "Unrecognized request argument supplied: reasoning_effort"}}
+
+
+def test_http_complete_asks_again_without_reasoning_effort_when_the_model_rejects_it(openai_server):
+    openai_server.fail_next(1, status=400, body=REJECTS_REASONING)
+    openai_server.chat_reply = "추론 옵션 없이 답했습니다."
+
+    completion = get_llm().complete(rag_messages("질문"), reasoning_level="low", temperature=0.3)
+
+    first, second = openai_server.requests
+    assert first.json["reasoning_effort"] == "low"
+    assert "reasoning_effort" not in second.json
+    assert second.json["temperature"] == 0.3
+    assert completion.text == "추론 옵션 없이 답했습니다."
+
+
+def test_http_astream_asks_again_without_reasoning_effort_when_the_model_rejects_it(openai_server):
+    openai_server.fail_next(1, status=400, body=REJECTS_REASONING)
+    openai_server.chat_reply = "스트림 재시도"
+
+    pieces = asyncio.run(collect(get_llm().astream(rag_messages("질문"), reasoning_level="high")))
+
+    assert pieces == ["스트림 ", "재시도"]
+    assert "reasoning_effort" not in openai_server.requests[1].json
+
+
+def test_http_complete_keeps_other_client_errors(openai_server):
+    openai_server.fail_next(1, status=400, body={"error": {"message": "context length exceeded"}})
+
+    with pytest.raises(ProviderError, match="context length exceeded"):
+        get_llm().complete(rag_messages("질문"), reasoning_level="low")
+
+    assert len(openai_server.requests) == 1
