@@ -1,0 +1,71 @@
+"""Django admin for documents: list with status and chunk count, readable graph metadata, actions, try-search."""
+
+import pytest
+
+from rag.models import Document
+from rag.tests.helpers import add_document
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def document():
+    document = add_document("A프로젝트는 N2SQL을 사용한다. 급식 통계 화면을 만든다.", doc_id="board_post:1")
+    document.metadata.update(
+        entity_nodes=[{"name": "N2SQL", "type": "technology", "description": "텍스트-투-SQL"}],
+        entity_relations=[{"source": "A프로젝트", "relation": "uses", "target": "N2SQL"}],
+    )
+    document.save()
+    return document
+
+
+def test_changelist_shows_status_and_filters(admin_client_, document):
+    response = admin_client_.get("/admin/rag/document/?status__exact=ready")
+
+    assert response.status_code == 200
+    assert "board_post:1" in response.content.decode()
+    assert "Try a search" in response.content.decode()
+
+
+def test_change_page_shows_graph_metadata_and_chunks(admin_client_, document):
+    page = admin_client_.get(f"/admin/rag/document/{document.pk}/change/").content.decode()
+
+    assert "텍스트-투-SQL" in page
+    assert "A프로젝트 —[uses]→ N2SQL" in page
+    assert "급식 통계 화면을 만든다." in page  # the chunk inline
+
+
+def test_reembed_action_queues_one_task_per_document(admin_client_, document, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client_.post(
+            "/admin/rag/document/", {"action": "reembed", "_selected_action": [document.pk]}, follow=True
+        )
+
+    assert response.status_code == 200
+    assert len(callbacks) == 1
+
+
+def test_try_search_page_lists_hits(admin_client_, document):
+    response = admin_client_.get(
+        "/admin/rag/document/try-search/",
+        {"rag_key": "kb", "query": "N2SQL", "rag_type": "chatbot_shared", "mode": "hybrid", "limit": 5},
+    )
+
+    assert response.status_code == 200
+    assert [hit.doc_id for hit in response.context["hits"]] == ["board_post:1"]
+
+
+def test_try_search_page_is_staff_only(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("plain"))
+
+    response = client.get("/admin/rag/document/try-search/")
+
+    assert response.status_code == 302
+    assert Document.objects.count() == 0
