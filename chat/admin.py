@@ -3,7 +3,7 @@ from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog
+from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog, RouteDecisionLog
 from chat.services import partner_chat
 
 
@@ -43,6 +43,29 @@ class PartnerApiKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+@admin.register(RouteDecisionLog)
+class RouteDecisionLogAdmin(admin.ModelAdmin):
+    """SQL|RAG routing decisions, read-only: what staff asked, where it went, what SQL ran and how it ended."""
+
+    list_display = ["created_at", "user", "route", "outcome", "short_message", "duration_ms"]
+    list_filter = ["route", "outcome", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["message", "sql", "reason", "error"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "user", "message", "route", "reason", "outcome", "sql", "error", "duration_ms"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="message")
+    def short_message(self, obj):
+        return obj.message if len(obj.message) <= 60 else obj.message[:59] + "…"
 
 
 class HospitalFilter(admin.SimpleListFilter):
