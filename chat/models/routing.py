@@ -37,7 +37,9 @@ class RouteDecisionLog(models.Model):
                 condition=models.Q(route__in=["sql", "rag"]), name="%(app_label)s_%(class)s_route_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(outcome__in=["rag", "fallback", "answered", "rejected", "error", "timeout", "pending"]),
+                condition=models.Q(
+                    outcome__in=["rag", "fallback", "answered", "rejected", "error", "timeout", "pending"]
+                ),
                 name="%(app_label)s_%(class)s_outcome_valid",
             ),
         ]

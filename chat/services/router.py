@@ -51,7 +51,7 @@ Outcome = RouteDecisionLog.Outcome
 
 ROUTING_PROMPT = (
     "You route questions of an administrator of a Korean meal-card dining chatbot platform.\n"
-    'Answer with JSON only: {"route": "sql" or "rag", "reason": "<one short Korean sentence>"}.\n'
+    'Answer with JSON only: {{"route": "sql" or "rag", "reason": "<one short Korean sentence>"}}.\n'
     'Choose "sql" only for counts, sums, averages, rankings or lists that a read-only SELECT over these '
     "tables can answer: {tables}. Choose \"rag\" for everything else (how-to, policies, documents, opinions)."
 )
