@@ -48,6 +48,8 @@ _ENTITY_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})  # a phrase needs one of th
 MAX_ENTITIES = 10
 SUMMARY_SENTENCES = 2
 SUMMARY_MAX_CHARS = 300
+_LINE_LABEL_RE = re.compile(r"^[ \t]*[\w()·/ ]{1,15}:[ \t]*", re.MULTILINE)
+_SENTENCE_END_RE = re.compile(r"([.!?。？！]|[다요])[\"')\]]*$")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -151,9 +153,12 @@ def _entity_type(tags: set[str]) -> str:
 
 
 def graph_metadata(messages: list[dict]) -> dict:
-    text = document_text(messages)
+    # Field labels at line starts ("제목: ...", "댓글:", "이미지설명(1):") are layout, not content.
+    text = _LINE_LABEL_RE.sub("", document_text(messages))
     sentences = split_sentences(text)
-    summary = " ".join(sentences[:SUMMARY_SENTENCES])[:SUMMARY_MAX_CHARS]
+    # Prefer real sentences over headings (a title line has no sentence ending).
+    full = [sentence for sentence in sentences if _SENTENCE_END_RE.search(sentence)] or sentences
+    summary = " ".join(full[:SUMMARY_SENTENCES])[:SUMMARY_MAX_CHARS]
 
     counts: Counter[str] = Counter()
     types: dict[str, str] = {}

@@ -177,6 +177,18 @@ def test_local_graph_extraction_returns_summary_entities_and_relations(local_llm
     assert metadata["relations"] == []
 
 
+def test_local_graph_extraction_skips_field_labels_and_title_lines(local_llm):
+    messages = [
+        {"role": "system", "content": "Return JSON with summary, entities, relations."},
+        {"role": "user", "content": "제목: 팁공유 게시글\n\n대시보드에서 진행률을 확인합니다.\n댓글: 좋은 팁이네요"},
+    ]
+
+    metadata = local_llm.complete_json(messages)
+
+    assert metadata["summary"].startswith("대시보드에서 진행률을 확인합니다.")
+    assert not {"제목", "댓글"} & {e["name"] for e in metadata["entities"]}
+
+
 def test_local_graph_extraction_is_not_confused_by_a_document_about_routing(local_llm):
     messages = [
         {"role": "system", "content": "Extract summary and entities as JSON."},
