@@ -1,0 +1,176 @@
+"""Shop/menu import (seed 003 §7.1): CSV and XLSX, idempotent upserts, bad rows reported and skipped."""
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from openpyxl import Workbook
+
+from chat.models import Menu, Shop, ShopStatus
+from chat.services.shop_import import ImportFileError, import_files
+
+pytestmark = pytest.mark.django_db
+
+SHOP_COLUMNS = [
+    "shop_name", "category", "address_name", "road_address_name", "is_good_influence_shop", "is_food_card_shop",
+    "phone", "owner_message", "latitude", "longitude",
+    "monday_open", "monday_close", "monday_break_start", "monday_break_end",
+    "tuesday_open", "tuesday_close", "sunday_open", "sunday_close", "sunday_closed",
+]  # fmt: skip
+MENU_COLUMNS = ["shop_name", "address_name", "menu_name", "price", "category", "options"]
+
+
+def shop_row(name="건대김밥", **values):
+    row = {
+        "shop_name": name, "category": "분식", "address_name": f"서울 광진구 화양동 {name}",
+        "road_address_name": "서울 광진구 아차산로 1", "is_good_influence_shop": "Y", "is_food_card_shop": "Y",
+        "phone": "02-123-4567", "owner_message": "", "latitude": "37.5404", "longitude": "127.0692",
+        "monday_open": "9:00", "monday_close": "21:00", "monday_break_start": "15:00", "monday_break_end": "16:00",
+        "tuesday_open": "09:00", "tuesday_close": "21:00", "sunday_open": "", "sunday_close": "", "sunday_closed": "Y",
+    }  # fmt: skip
+    return {**row, **values}
+
+
+def csv_bytes(columns, rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def xlsx_bytes(shops, menus=None) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "shops"
+    sheet.append(SHOP_COLUMNS)
+    for row in shops:
+        sheet.append([row.get(column) for column in SHOP_COLUMNS])
+    if menus is not None:
+        menu_sheet = workbook.create_sheet("menus")
+        menu_sheet.append(MENU_COLUMNS)
+        for row in menus:
+            menu_sheet.append([row.get(column) for column in MENU_COLUMNS])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_csv_import_creates_shops_with_business_hours_from_day_columns():
+    report = import_files([(csv_bytes(SHOP_COLUMNS, [shop_row()]), "shops.csv")])
+
+    shop = Shop.objects.get(shop_name="건대김밥")
+    assert report.shops_created == 1 and not report.errors
+    assert shop.is_food_card_shop == "Y" and shop.is_good_influence_shop is True
+    assert shop.business_hours == {
+        "monday": {"open": "09:00", "close": "21:00", "break_start": "15:00", "break_end": "16:00"},
+        "tuesday": {"open": "09:00", "close": "21:00"},
+        "sunday": {"closed": True},
+    }
+    assert shop.current_status != ShopStatus.UNKNOWN  # status computed right after the import
+
+
+def test_reimport_updates_the_same_shop_instead_of_duplicating():
+    import_files([(csv_bytes(SHOP_COLUMNS, [shop_row()]), "shops.csv")])
+
+    report = import_files([(csv_bytes(SHOP_COLUMNS, [shop_row(phone="02-999-9999")]), "shops.csv")])
+
+    assert (report.shops_created, report.shops_updated) == (0, 1)
+    assert Shop.objects.filter(shop_name="건대김밥").count() == 1
+    assert Shop.objects.get(shop_name="건대김밥").phone == "02-999-9999"
+
+
+def test_bad_rows_are_reported_with_row_column_reason_and_good_rows_still_land():
+    rows = [
+        shop_row("좋은가게1"),
+        shop_row("나쁜카테고리", category="한정식"),
+        shop_row("좋은가게2"),
+        shop_row("나쁜위도", latitude="137.5"),
+        shop_row("나쁜시간", monday_close="25:99"),
+        shop_row("나쁜휴게", monday_break_start="22:00", monday_break_end="23:00"),
+        shop_row("", category="한식"),
+        shop_row("나쁜카드", is_food_card_shop="Q"),
+    ]
+
+    report = import_files([(csv_bytes(SHOP_COLUMNS, rows), "shops.csv")])
+
+    assert set(Shop.objects.values_list("shop_name", flat=True)) == {"좋은가게1", "좋은가게2"}
+    found = {(error.row, error.column) for error in report.errors}
+    assert found == {
+        (3, "category"),
+        (5, "latitude"),
+        (6, "monday_close"),
+        (7, "monday_break_start"),
+        (8, "shop_name"),
+        (9, "is_food_card_shop"),
+    }
+    assert all(error.reason for error in report.errors)
+    assert report.rows_skipped == 6
+
+
+def test_duplicate_rows_inside_one_file_are_reported():
+    report = import_files([(csv_bytes(SHOP_COLUMNS, [shop_row(), shop_row(phone="1")]), "shops.csv")])
+
+    assert [(error.row, error.reason) for error in report.errors] == [(3, "duplicate of row 2")]
+    assert Shop.objects.count() == 1
+
+
+def test_xlsx_with_shops_and_menus_sheets_is_imported_idempotently():
+    menus = [
+        {"shop_name": "건대김밥", "address_name": "서울 광진구 화양동 건대김밥", "menu_name": "참치김밥", "price": 4500,
+         "category": "메인메뉴", "options": '{"size": [{"name": "곱빼기", "price": 1000}]}'},
+        {"shop_name": "건대김밥", "address_name": "서울 광진구 화양동 건대김밥", "menu_name": "라면", "price": "4,000"},
+        {"shop_name": "없는가게", "address_name": "어딘가", "menu_name": "라면", "price": 4000},
+        {"shop_name": "건대김밥", "address_name": "서울 광진구 화양동 건대김밥", "menu_name": "떡볶이", "price": -1},
+    ]  # fmt: skip
+    data = xlsx_bytes([shop_row()], menus)
+
+    first = import_files([(data, "sample_data.xlsx")])
+    second = import_files([(data, "sample_data.xlsx")])
+
+    assert (first.shops_created, first.menus_created) == (1, 2)
+    assert (second.shops_updated, second.menus_updated, second.menus_created) == (1, 2, 0)
+    assert Menu.objects.count() == 2
+    assert Menu.objects.get(menu_name="라면").price == 4000
+    assert {(e.sheet, e.row, e.column) for e in second.errors} == {("menus", 4, "shop_name"), ("menus", 5, "price")}
+
+
+def test_xlsx_time_cells_are_read_as_hh_mm():
+    import datetime as dt
+
+    import_files([(xlsx_bytes([shop_row(monday_open=dt.time(8, 30), monday_close=dt.time(20, 0))]), "s.xlsx")])
+
+    assert Shop.objects.get().business_hours["monday"]["open"] == "08:30"
+
+
+def test_menus_csv_is_recognised_by_its_columns():
+    shops = csv_bytes(SHOP_COLUMNS, [shop_row()])
+    menu = {"shop_name": "건대김밥", "address_name": "서울 광진구 화양동 건대김밥", "menu_name": "쫄면", "price": 6000}
+    menus = csv_bytes(MENU_COLUMNS, [menu])
+
+    report = import_files([(menus, "menus.csv"), (shops, "shops.csv")])
+
+    assert report.menus_created == 1 and Menu.objects.get().shop.shop_name == "건대김밥"
+
+
+def test_a_file_missing_required_columns_is_refused():
+    columns = ["shop_name", "category", "address_name"]
+    data = csv_bytes(columns, [{"shop_name": "x", "category": "한식", "address_name": "y"}])
+
+    with pytest.raises(ImportFileError, match="latitude, longitude"):
+        import_files([(data, "shops.csv")])
+
+
+def test_import_command_prints_skipped_rows_and_fails_unless_errors_are_allowed(tmp_path, capsys):
+    path = tmp_path / "shops.csv"
+    path.write_bytes(csv_bytes(SHOP_COLUMNS, [shop_row(), shop_row("엉터리", longitude="abc")]))
+
+    with pytest.raises(CommandError):
+        call_command("import_shops", str(path), "--no-progress")
+    call_command("import_shops", str(path), "--no-progress", "--allow-errors")
+
+    captured = capsys.readouterr()
+    assert "shops row 3, longitude: 'abc' is not a number" in captured.err
+    assert "1 updated" in captured.out
