@@ -7,7 +7,6 @@ row per conversation (smart-sampled: `is_sampled` decides how long it is retaine
 
 import uuid
 
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -75,6 +74,9 @@ class MessageLog(models.Model):
 class ConversationHistory(models.Model):
     """A whole conversation, Claude/ChatGPT style (seed 002 §3.2), written in one atomic UPSERT per turn.
 
+    No GIN index on `messages`: every turn rewrites the array, and a GIN index over it would
+    re-index the whole conversation on each append; staff text search scans instead.
+
     The seed's `metadata` object (total_turns, is_sampled, retention_priority, summary) is stored as
     real columns so that staff can filter on them; `metadata` rebuilds the seed's shape.
     """
@@ -132,8 +134,6 @@ class ConversationHistory(models.Model):
             ),
             # "All conversations of this (hashed) user".
             models.Index(fields=["user_hash"], name="analytics_conv_user_hash"),
-            # Search inside messages (jsonb containment, e.g. messages @> '[{"role": "user"}]').
-            GinIndex(fields=["messages"], name="analytics_conv_messages_gin"),
         ]
 
     def __str__(self):

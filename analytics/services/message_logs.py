@@ -1,16 +1,16 @@
 """Message-level logs and conversation history for every chat channel (seed 002 §3.1-3.2, §4.2).
 
 `record_exchange()` is called by the dining, knowledge and partner chats once per answered turn.
-It writes in the caller's own database transaction - two statements, no broker, no read-modify-write:
+It writes in the caller's own database transaction - no broker, no read-modify-write - with ONE
+statement: it INSERTs the user and the assistant `MessageLog` rows and, in a data-modifying CTE,
+INSERTs ... ON CONFLICT DO UPDATEs the `ConversationHistory` row, appending the two messages with
+jsonb `||` and recomputing the sampling flags from the locked row, so concurrent turns of one
+conversation never lose a message.
 
-1. one INSERT of the user and the assistant `MessageLog` rows;
-2. one INSERT ... ON CONFLICT DO UPDATE of the `ConversationHistory` row that appends the two
-   messages with jsonb `||` and recomputes the sampling flags from the locked row, so concurrent
-   turns of one conversation never lose a message.
-
-Both run inside a savepoint: if the database refuses the write (or the caller's transaction is
-already broken) the record goes to the durable outbox (`analytics.services.outbox`) and the chat
-carries on. `flush_log_outbox` replays it later; replay is idempotent thanks to the log ids.
+Inside a caller's transaction it runs in a savepoint: if the database refuses the write (or the
+caller's transaction is already broken) the record goes to the durable outbox
+(`analytics.services.outbox`) and the chat carries on. `flush_log_outbox` replays it later;
+replay is idempotent thanks to the log ids.
 
 Smart sampling: a conversation is always kept when it has an error, a regeneration, >= 5 turns or
 a retrieval score < 0.5; any other conversation is kept when its stable hash bucket falls below
@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -174,19 +175,16 @@ def build_record(
 
 
 def write_record(record: dict) -> bool:
-    """Write a record in a savepoint of the current transaction; False when it had already landed."""
+    """Write a record in ONE statement; False when it had already landed (a replay).
+
+    Inside the caller's transaction the statement runs in a savepoint, so a refused write rolls back
+    alone and the caller's transaction carries on; in autocommit mode the single statement is
+    atomic by itself and needs none.
+    """
     asked_at = datetime.fromisoformat(record["asked_at"])
     answered_at = datetime.fromisoformat(record["answered_at"])
-    common = (
-        record["session_id"],
-        record["channel"],
-        record["collection_name"],
-    )
-    settings_cols = (
-        record["reasoning_level"],
-        record["llm_model"],
-        _dumps(record["llm_params"]),
-    )
+    common = (record["session_id"], record["channel"], record["collection_name"])
+    settings_cols = (record["reasoning_level"], record["llm_model"], _dumps(record["llm_params"]))
     log_rows = [
         (record["user_log_id"], *common, "user", record["user_message"], *settings_cols,
          "{}", "{}", "", False, asked_at),
@@ -194,41 +192,52 @@ def write_record(record: dict) -> bool:
          _dumps(record["retrieval_info"]), _dumps(record["performance"]), record["error"], record["regenerated"],
          answered_at),
     ]  # fmt: skip
-    placeholders = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s)"
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {MessageLog._meta.db_table} ({_LOG_COLUMNS}) "
-            f"VALUES {placeholders}, {placeholders} ON CONFLICT (log_id) DO NOTHING RETURNING log_id",
-            [value for row in log_rows for value in row],
-        )
-        if not cursor.fetchall():
-            return False  # a replay of a record that is already stored
-        cursor.execute(_HISTORY_UPSERT, _history_params(record, asked_at, answered_at))
-    return True
+    params = [value for row in log_rows for value in row] + _history_params(record, asked_at, answered_at)
+    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+        cursor.execute(_WRITE, params)
+        (inserted,) = cursor.fetchone()
+    return inserted > 0
 
 
-_HISTORY_UPSERT = f"""
-INSERT INTO {ConversationHistory._meta.db_table} AS h (
-    conversation_id, channel, collection_name, user_hash, messages, total_turns, is_sampled,
-    retention_priority, summary, has_error, regenerated, min_retrieval_score, created_at, updated_at
-) VALUES (%s, %s, %s, %s, %s::jsonb, 1, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (channel, collection_name, conversation_id) DO UPDATE SET
-    messages = h.messages || EXCLUDED.messages,
-    total_turns = h.total_turns + 1,
-    user_hash = CASE WHEN h.user_hash = '' THEN EXCLUDED.user_hash ELSE h.user_hash END,
-    summary = CASE WHEN h.summary = '' THEN EXCLUDED.summary ELSE h.summary END,
-    has_error = h.has_error OR EXCLUDED.has_error,
-    regenerated = h.regenerated OR EXCLUDED.regenerated,
-    min_retrieval_score = LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score),
-    is_sampled = h.is_sampled OR EXCLUDED.is_sampled OR h.total_turns + 1 >= {ALWAYS_KEEP_MIN_TURNS},
-    retention_priority = CASE
-        WHEN h.has_error OR EXCLUDED.has_error OR h.regenerated OR EXCLUDED.regenerated
-             OR LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score) < {ALWAYS_KEEP_SCORE_BELOW}
-            THEN 'high'
-        WHEN h.total_turns + 1 >= {ALWAYS_KEEP_MIN_TURNS} THEN 'medium'
-        ELSE 'low'
-    END,
-    updated_at = GREATEST(h.updated_at, EXCLUDED.updated_at)
+_LOG_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s)"
+
+# The two message logs, then - only if they were new, which makes a replay a no-op - the history
+# UPSERT: ON CONFLICT locks the conversation's row and computes from its latest version, so
+# concurrent turns append with jsonb || and none is lost.
+_WRITE = f"""
+WITH logs AS (
+    INSERT INTO {MessageLog._meta.db_table} ({_LOG_COLUMNS})
+    VALUES {_LOG_VALUES}, {_LOG_VALUES}
+    ON CONFLICT (log_id) DO NOTHING
+    RETURNING 1
+), history AS (
+    INSERT INTO {ConversationHistory._meta.db_table} AS h (
+        conversation_id, channel, collection_name, user_hash, messages, total_turns, is_sampled,
+        retention_priority, summary, has_error, regenerated, min_retrieval_score, created_at, updated_at
+    )
+    SELECT %s, %s, %s, %s, %s::jsonb, 1, %s, %s, %s, %s, %s, %s::double precision, %s::timestamptz,
+           %s::timestamptz
+    WHERE EXISTS (SELECT FROM logs)
+    ON CONFLICT (channel, collection_name, conversation_id) DO UPDATE SET
+        messages = h.messages || EXCLUDED.messages,
+        total_turns = h.total_turns + 1,
+        user_hash = CASE WHEN h.user_hash = '' THEN EXCLUDED.user_hash ELSE h.user_hash END,
+        summary = CASE WHEN h.summary = '' THEN EXCLUDED.summary ELSE h.summary END,
+        has_error = h.has_error OR EXCLUDED.has_error,
+        regenerated = h.regenerated OR EXCLUDED.regenerated,
+        min_retrieval_score = LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score),
+        is_sampled = h.is_sampled OR EXCLUDED.is_sampled OR h.total_turns + 1 >= {ALWAYS_KEEP_MIN_TURNS},
+        retention_priority = CASE
+            WHEN h.has_error OR EXCLUDED.has_error OR h.regenerated OR EXCLUDED.regenerated
+                 OR LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score) < {ALWAYS_KEEP_SCORE_BELOW}
+                THEN 'high'
+            WHEN h.total_turns + 1 >= {ALWAYS_KEEP_MIN_TURNS} THEN 'medium'
+            ELSE 'low'
+        END,
+        updated_at = GREATEST(h.updated_at, EXCLUDED.updated_at)
+    RETURNING 1
+)
+SELECT count(*) FROM logs
 """
 
 
