@@ -1,0 +1,70 @@
+"""User context cache (seed 003 §6.3): served from Redis, dropped when the profile or an order changes."""
+
+import pytest
+from django.core.cache import cache
+
+from chat.models import FoodcardUser, UserProfile
+from chat.services.coupons import apply_coupon
+from chat.services.profiles import update_preferences
+from chat.services.user_context import build_user_context, get_user_context, user_context_key
+from chat.tests.dining_factories import give_coupon, make_card, make_chat_user, make_coupon, make_shop
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user():
+    user = make_chat_user(preferred_categories=["분식"], average_budget=5000)
+    make_card(user, balance=10000)
+    return user
+
+
+def test_context_is_cached_in_redis(user, django_assert_num_queries):
+    first = get_user_context(user)
+
+    with django_assert_num_queries(0):
+        second = get_user_context(user)
+
+    assert first == second == build_user_context(user.pk)
+    assert cache.get(user_context_key(user.pk))["profile"]["preferred_categories"] == ["분식"]
+
+
+def test_a_profile_save_drops_the_cached_context(user, django_capture_on_commit_callbacks):
+    get_user_context(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        profile = UserProfile.objects.get(user=user)
+        profile.average_budget = 8000
+        profile.save()
+
+    assert cache.get(user_context_key(user.pk)) is None
+    assert get_user_context(user)["profile"]["average_budget"] == 8000
+
+
+def test_preferences_update_drops_the_cached_context(user, django_capture_on_commit_callbacks):
+    get_user_context(user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        update_preferences(user, categories=["치킨"])
+
+    assert get_user_context(user)["profile"]["preferred_categories"] == ["치킨"]
+
+
+def test_an_order_drops_the_cached_context(user, django_capture_on_commit_callbacks):
+    give_coupon(user, make_coupon("OFF1000"))
+    assert get_user_context(user)["card"]["balance"] == 10000
+
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_coupon(user=user, coupon_id="OFF1000", shop_id=make_shop().pk, order_amount=5000)
+
+    assert get_user_context(user)["card"]["balance"] == 6000
+
+
+def test_nothing_is_dropped_before_the_transaction_commits(user, django_capture_on_commit_callbacks):
+    get_user_context(user)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        FoodcardUser.objects.get(user=user).save()
+
+    assert cache.get(user_context_key(user.pk)) is not None
+    assert len(callbacks) == 1
