@@ -98,8 +98,8 @@ class LinearIntentClassifier:
         intent = max(probabilities, key=probabilities.get)
         confidence = probabilities[intent]
         if confidence < self.min_confidence:
-            return UNKNOWN, round(1.0 - confidence, 3)
-        return intent, round(confidence, 3)
+            return UNKNOWN, round(float(1.0 - confidence), 3)
+        return intent, round(float(confidence), 3)
 
     # --- training ----------------------------------------------------------------------------------
 
@@ -134,11 +134,18 @@ class LinearIntentClassifier:
         vocabulary = sorted(f for f, count in counts.items() if count >= min_feature_count)
         index = {name: i for i, name in enumerate(vocabulary)}
 
-        x = np.zeros((len(examples), len(vocabulary)))
-        for row, features in enumerate(feature_sets):
-            x[row, [index[f] for f in features if f in index]] = 1.0
-        y = np.zeros((len(examples), len(intents)))
-        y[np.arange(len(examples)), [intents.index(label) for _, _, label in examples]] = 1.0
+        # The design matrix is binary and very sparse (~60 of thousands of features per message): keep it as
+        # (example, feature) index pairs and do the products with gathers and scatter-adds.
+        pairs = [(row, index[f]) for row, features in enumerate(feature_sets) for f in features if f in index]
+        rows = np.array([row for row, _ in pairs], dtype=np.intp)  # sorted by example
+        cols = np.array([col for _, col in pairs], dtype=np.intp)
+        row_ids, row_starts = np.unique(rows, return_index=True)
+        by_feature = np.argsort(cols, kind="stable")
+        col_ids, col_starts = np.unique(cols[by_feature], return_index=True)
+        rows_by_feature = rows[by_feature]
+        n = len(examples)
+        y = np.zeros((n, len(intents)))
+        y[np.arange(n), [intents.index(label) for _, _, label in examples]] = 1.0
         offsets = rule_weight * np.array([_offsets(text, intents) for text, _, _ in examples])
 
         weights = np.zeros((len(vocabulary), len(intents)))
@@ -147,12 +154,13 @@ class LinearIntentClassifier:
         moments = [np.zeros_like(p) for p in params]
         velocities = [np.zeros_like(p) for p in params]
         beta1, beta2, eps = 0.9, 0.999, 1e-8
-        n = len(examples)
         for step in range(1, epochs + 1):
-            probabilities = _softmax_rows(x @ weights + bias + offsets)
-            error = (probabilities - y) / n
-            gradients = [x.T @ error + l2 * weights, error.sum(axis=0)]
-            for param, grad, m, v in zip(params, gradients, moments, velocities, strict=True):
+            logits = bias + offsets
+            logits[row_ids] += np.add.reduceat(weights[cols], row_starts)
+            error = (_softmax_rows(logits) - y) / n
+            weight_grad = l2 * weights
+            weight_grad[col_ids] += np.add.reduceat(error[rows_by_feature], col_starts)
+            for param, grad, m, v in zip(params, (weight_grad, error.sum(axis=0)), moments, velocities, strict=True):
                 m *= beta1
                 m += (1 - beta1) * grad
                 v *= beta2

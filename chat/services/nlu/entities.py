@@ -59,7 +59,7 @@ def rejected_foods(text: str) -> list[str]:
     ]
 
 
-_PLACE = re.compile(f"(?:{_alternation(PLACES)})(?:역)?")
+_PLACE = re.compile(f"(?<![가-힣])(?:{_alternation(PLACES)})(?:역)?")
 _GENERIC_PLACE = re.compile(
     r"(?<![가-힣])([가-힣]{1,5}(?:역|입구|동))(?=$|[\s?!.,~]|에|에서|으로|로|쪽|근처|주변|앞|이나|인데|이야|은|는)"
 )

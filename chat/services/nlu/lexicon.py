@@ -78,9 +78,9 @@ FOOD_WORDS: dict[str, tuple[str | None, str]] = {
 # Well-known neighbourhoods and stations the demo data and users mention; matched before the generic patterns.
 PLACES = (
     "건대입구역", "건대입구", "건대", "강남역", "강남", "홍대입구역", "홍대입구", "홍대", "신촌", "잠실", "성수",
-    "왕십리", "구의", "군자", "화양동", "자양동", "구의동", "능동", "역삼", "역삼동", "논현", "논현동", "신논현",
+    "왕십리", "군자", "화양동", "자양동", "구의동", "역삼", "역삼동", "논현", "논현동", "신논현",
     "삼성역", "선릉", "대치동", "목동", "노원", "신림", "종로", "명동", "이태원", "합정", "여의도", "서울대입구",
-    "사당", "교대", "판교", "분당", "수원역", "부산역", "서면", "동대문", "광화문", "혜화", "천호", "길동",
+    "사당", "판교", "분당", "수원역", "부산역", "서면", "동대문", "광화문", "혜화", "천호",
 )
 # A generic "<name>동/역/입구" is ignored when the name is one of these ordinary words ("운동", "이동", "자동").
 NOT_PLACE_WORDS = frozenset(
