@@ -132,3 +132,6 @@ class PartnerChatTuningLogAdmin(admin.ModelAdmin):
         filename = f"partner-chat-tuning-{timezone.localtime():%Y%m%d-%H%M%S}.jsonl"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+from chat import admin_dining  # noqa: E402,F401  (dining ModelAdmins register themselves)

@@ -249,9 +249,9 @@ def _decimal(row: dict, column: str, low: int, high: int) -> Decimal:
     return value.quantize(Decimal("0.00000001"))
 
 
-def _time(row: dict, column: str) -> str | None:
-    """'9:00', '09:00', '0900', an Excel time or '24:00' -> 'HH:MM'; empty -> None."""
-    value = row.get(column)
+def normalise_time(value) -> str | None:
+    """'9:00', '09:00', '0900', '09:00:00', an Excel time or '24:00' -> 'HH:MM'; empty -> None.
+    Raises ValueError for anything else (range checks are the business-hours validator's)."""
     if isinstance(value, dt.datetime):
         value = value.time()
     if isinstance(value, dt.time):
@@ -262,9 +262,16 @@ def _time(row: dict, column: str) -> str | None:
     if text.isdigit() and len(text) in (3, 4):
         text = f"{text[:-2]}:{text[-2:]}"
     hours, _, minutes = text.partition(":")
-    if not (hours.isdigit() and minutes[:2].isdigit() and len(minutes) in (2, 5)):  # 5: "09:00:00"
-        raise _RowProblem(column, f"{text!r} is not a HH:MM time")
+    if not (hours.isdigit() and len(hours) <= 2 and minutes[:2].isdigit() and len(minutes) in (2, 5)):
+        raise ValueError(f"{text!r} is not a HH:MM time")
     return f"{int(hours):02d}:{minutes[:2]}"
+
+
+def _time(row: dict, column: str) -> str | None:
+    try:
+        return normalise_time(row.get(column))
+    except ValueError as exc:
+        raise _RowProblem(column, str(exc)) from None
 
 
 def _business_hours(row: dict) -> dict | None:
@@ -280,7 +287,7 @@ def _business_hours(row: dict) -> dict | None:
         if entry:
             errors = business_hours_errors({day: entry})
             if errors:
-                raise _RowProblem(_hours_error_column(day, errors[0]), errors[0])
+                raise _RowProblem(hours_error_column(errors[0]), errors[0])
             hours[day] = entry
     if _bool(row, "holiday_closed", False):
         hours["holiday"] = {"closed": True}
@@ -293,12 +300,16 @@ def _business_hours(row: dict) -> dict | None:
     return hours
 
 
-def _hours_error_column(day: str, message: str) -> str:
-    """'monday.close: ...' -> monday_close; 'monday: break_start and ...' -> monday_break_start."""
+def hours_error_column(message: str) -> str:
+    """The input column/field a business-hours error message is about:
+    'monday.close: ...' -> monday_close; 'monday: the break must ...' -> monday_break_start;
+    'monday: open and close are both required ...' -> monday_open; 'closed_dates ...' -> closed_dates."""
+    if message.startswith("closed_dates"):
+        return "closed_dates"
     head = message.split(":", 1)[0]
     if "." in head:
         return head.replace(".", "_")
-    return f"{day}_break_start" if "break" in message else f"{day}_open"
+    return f"{head}_break_start" if "break" in message else f"{head}_open"
 
 
 def clean_shop_row(row: dict) -> dict:

@@ -1,0 +1,590 @@
+"""Django admin for the dining tables (seed 003 §3): shops with menus and a business-hours editor,
+users with cards and profiles, coupons with issued/used counts, the wallet, and the read-only logs
+(conversations, recommendations, performance). Imported at the bottom of chat/admin.py.
+
+Rules stay in services: the actions call chat.services.dining_ops / dining_jobs / shop_import.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from chat.models import (
+    ChatUser,
+    Conversation,
+    Coupon,
+    FoodcardUser,
+    Intent,
+    Menu,
+    PerformanceLog,
+    RecommendationLog,
+    Shop,
+    UserCouponWallet,
+    UserProfile,
+    UserStrategy,
+    WalletStatus,
+)
+from chat.services import dining_jobs, dining_ops
+from chat.services.schemas import WEEKDAYS, business_hours_errors
+from chat.services.shop_import import ImportFileError, hours_error_column, import_files, normalise_time
+
+# --------------------------------------------------------------------------------------- shared bits
+
+
+class LargeTablePaginator(Paginator):
+    """For the log tables: an unfiltered changelist uses PostgreSQL's row estimate instead of
+    COUNT(*) over millions of rows; filtered lists (served by indexes) count exactly."""
+
+    ESTIMATE_ABOVE = 100_000
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [query.model._meta.db_table]
+                )
+                row = cursor.fetchone()
+            if row and row[0] > self.ESTIMATE_ABOVE:
+                return row[0]
+        return super().count
+
+
+class ChatUserIdFilter(admin.SimpleListFilter):
+    """ "Which user?" as a small input box (a list of every user would not fit)."""
+
+    title = "chat user id"
+    parameter_name = "chat_user"
+    template = "admin/chat/input_filter.html"
+
+    def lookups(self, request, model_admin):
+        return ()
+
+    def has_output(self):
+        return True
+
+    def choices(self, changelist):
+        """One "choice" for the template: the current value and the other filters to keep."""
+        yield {
+            "value": self.value() or "",
+            "parameter_name": self.parameter_name,
+            "hidden": [(key, value) for key, value in changelist.params.items() if key != self.parameter_name],
+            "clear_url": changelist.get_query_string(remove=[self.parameter_name]),
+        }
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        if value.isdigit():
+            return queryset.filter(user_id=int(value))
+        return queryset.filter(user__external_user_id=value)
+
+
+class IntentFilter(admin.SimpleListFilter):
+    """Intent choices from the taxonomy (no DISTINCT scan of a big log table)."""
+
+    title = "intent"
+    parameter_name = "intent"
+    field = "extracted_intent"
+
+    def lookups(self, request, model_admin):
+        return Intent.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+class RequestIntentFilter(IntentFilter):
+    field = "request_intent"
+
+
+class StrategyFilter(admin.SimpleListFilter):
+    """The user strategy of the turn that produced the recommendation."""
+
+    title = "user strategy"
+    parameter_name = "strategy"
+
+    def lookups(self, request, model_admin):
+        return UserStrategy.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(conversation__user_strategy=self.value()) if self.value() else queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs are written by the chat, never by hand: view and filter only."""
+
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+def _short(text: str, length: int = 50) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+# --------------------------------------------------------------------------------------- shops
+
+
+DAY_LABELS = {
+    "monday": "월요일",
+    "tuesday": "화요일",
+    "wednesday": "수요일",
+    "thursday": "목요일",
+    "friday": "금요일",
+    "saturday": "토요일",
+    "sunday": "일요일",
+    "holiday": "공휴일",
+}
+HOURS_DAYS = (*WEEKDAYS, "holiday")
+HOURS_PARTS = ("open", "close", "break_start", "break_end")
+HOURS_ROWS = [tuple(f"{day}_{part}" for part in (*HOURS_PARTS, "closed")) for day in HOURS_DAYS]
+SHOP_MAIN_FIELDS = ["shop_name", "category", "is_food_card_shop", "is_good_influence_shop", "data_source"]
+SHOP_ADDRESS_FIELDS = ["address_name", "road_address_name", ("latitude", "longitude"), "phone", "owner_message"]
+SHOP_FORM_FIELDS = [*SHOP_MAIN_FIELDS, "address_name", "road_address_name", "latitude", "longitude", "phone",
+                    "owner_message"]  # fmt: skip
+
+
+def _time_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=8,
+        widget=forms.TextInput(attrs={"placeholder": "HH:MM", "size": 6}),
+    )
+
+
+class _ShopFormBase(forms.ModelForm):
+    """The shop form with business hours as one line per day (open, close, break, closed) instead
+    of raw JSON. Reads and writes `business_hours`; checked with the §4.3 business-hours validator.
+
+    A day left empty is "not listed" (closed that day when other days are listed); every day empty
+    means unknown hours (NULL)."""
+
+    closed_dates = forms.CharField(
+        required=False,
+        label="closed dates",
+        help_text="Extra closed days (lunar holidays, vacations): YYYY-MM-DD, comma separated.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    class Meta:
+        model = Shop
+        fields = SHOP_FORM_FIELDS  # business_hours is edited through the per-day fields
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hours = self.instance.business_hours or {}
+        for day in HOURS_DAYS:
+            entry = hours.get(day) or {}
+            self.initial.setdefault(f"{day}_closed", entry.get("closed") is True)
+            for part in HOURS_PARTS:
+                self.initial.setdefault(f"{day}_{part}", entry.get(part, ""))
+        self.initial.setdefault("closed_dates", ", ".join(hours.get("closed_dates") or []))
+
+    def clean(self):
+        cleaned = super().clean()
+        hours: dict = {}
+        for day in HOURS_DAYS:
+            if cleaned.get(f"{day}_closed"):
+                hours[day] = {"closed": True}
+                continue
+            entry = {}
+            for part in HOURS_PARTS:
+                name = f"{day}_{part}"
+                try:
+                    value = normalise_time(cleaned.get(name))
+                except ValueError as exc:
+                    self.add_error(name, str(exc))
+                    continue
+                if value:
+                    entry[part] = value
+            if entry:
+                hours[day] = entry
+        dates = [d.strip() for d in (cleaned.get("closed_dates") or "").split(",") if d.strip()]
+        if dates:
+            hours["closed_dates"] = dates
+        if self.errors:
+            return cleaned
+        for message in business_hours_errors(hours):
+            field = hours_error_column(message)
+            self.add_error(field if field in self.fields else None, message)
+        self.instance.business_hours = hours or None
+        return cleaned
+
+
+def _business_hours_fields() -> dict:
+    """One line per day in the form: open, close, break from, break to, closed."""
+    fields = {}
+    for day in HOURS_DAYS:
+        fields[f"{day}_open"] = _time_field(f"{DAY_LABELS[day]} open")
+        fields[f"{day}_close"] = _time_field("close")
+        fields[f"{day}_break_start"] = _time_field("break from")
+        fields[f"{day}_break_end"] = _time_field("break to")
+        fields[f"{day}_closed"] = forms.BooleanField(label="휴무", required=False)
+    return fields
+
+
+ShopAdminForm = type("ShopAdminForm", (_ShopFormBase,), {"__module__": __name__, **_business_hours_fields()})
+
+
+class MenuInline(admin.TabularInline):
+    model = Menu
+    extra = 0
+    fields = ["menu_name", "price", "category", "is_available", "is_popular", "dietary_info", "options"]
+    show_change_link = True
+
+
+class ShopImportForm(forms.Form):
+    shops_file = forms.FileField(label="shops (.xlsx or .csv)", help_text="An .xlsx may also hold a 'menus' sheet.")
+    menus_file = forms.FileField(label="menus (.csv, optional)", required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("shops_file", "menus_file"):
+            upload = cleaned.get(name)
+            if upload and not upload.name.lower().endswith((".xlsx", ".csv")):
+                self.add_error(name, "Only .xlsx and .csv files can be imported.")
+        return cleaned
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    form = ShopAdminForm
+    change_list_template = "admin/chat/shop/change_list.html"
+    list_display = [
+        "shop_name",
+        "category",
+        "is_food_card_shop",
+        "is_good_influence_shop",
+        "current_status",
+        "popularity_score",
+        "quality_score",
+        "menu_count",
+        "recommendation_count",
+        "updated_at",
+    ]
+    list_filter = ["category", "is_food_card_shop", "is_good_influence_shop", "current_status", "data_source"]
+    search_fields = ["shop_name", "address_name", "road_address_name", "phone"]
+    readonly_fields = [
+        "current_status",
+        "popularity_score",
+        "quality_score",
+        "recommendation_count",
+        "business_hours_json",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": SHOP_MAIN_FIELDS}),
+        ("address and contact", {"fields": SHOP_ADDRESS_FIELDS}),
+        (
+            "business hours (Asia/Seoul; close ≤ open means after midnight)",
+            {"fields": [*HOURS_ROWS, "closed_dates"]},
+        ),
+        (
+            "computed",
+            {
+                "classes": ["collapse"],
+                "fields": ["current_status", "popularity_score", "quality_score", "recommendation_count",
+                           "business_hours_json", "created_at", "updated_at"],
+            },
+        ),
+    ]  # fmt: skip
+    inlines = [MenuInline]
+    actions = ["mark_closed_today", "recompute_popularity"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(menu_total=Count("menus"))
+
+    @admin.display(description="menus", ordering="menu_total")
+    def menu_count(self, obj):
+        return obj.menu_total
+
+    @admin.display(description="business hours (stored JSON)")
+    def business_hours_json(self, obj):
+        if not obj.business_hours:
+            return "— (unknown hours: never recommended)"
+        return format_html("<pre>{}</pre>", json.dumps(obj.business_hours, ensure_ascii=False, indent=1))
+
+    @admin.action(description="Mark selected shops closed for the rest of today")
+    def mark_closed_today(self, request, queryset):
+        count = dining_ops.close_shops_today(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} shop(s) closed until tomorrow.", messages.SUCCESS)
+
+    @admin.action(description="Recompute popularity of selected shops (last 7 days of recommendations)")
+    def recompute_popularity(self, request, queryset):
+        count = dining_jobs.recompute_popularity(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Popularity recomputed for {count} shop(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        custom = [
+            path("import/", self.admin_site.admin_view(self.import_view), name="chat_shop_import"),
+        ]
+        return custom + super().get_urls()
+
+    def import_view(self, request):
+        """Upload shops (and menus) and show the per-row error report of the import service."""
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:chat_shop_changelist"))
+        report = None
+        form = ShopImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            files = [
+                (upload, upload.name)
+                for upload in (form.cleaned_data["shops_file"], form.cleaned_data.get("menus_file"))
+                if upload
+            ]
+            try:
+                report = import_files(files)
+            except ImportFileError as exc:
+                form.add_error(None, str(exc))
+            else:
+                level = messages.WARNING if report.errors else messages.SUCCESS
+                self.message_user(request, f"Import finished: {report.summary()}.", level)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import shops and menus",
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/chat/shop/import.html", context)
+
+
+@admin.register(Menu)
+class MenuAdmin(admin.ModelAdmin):
+    list_display = ["menu_name", "shop", "price", "category", "is_available", "is_popular", "recommendation_frequency"]
+    list_filter = ["category", "is_available", "is_popular", "shop__category"]
+    list_editable = ["is_available"]
+    list_select_related = ["shop"]
+    search_fields = ["menu_name", "shop__shop_name"]
+    raw_id_fields = ["shop"]
+    readonly_fields = ["recommendation_frequency", "created_at", "updated_at"]
+
+
+# --------------------------------------------------------------------------------------- users
+
+
+class FoodcardInline(admin.StackedInline):
+    model = FoodcardUser
+    extra = 0
+    readonly_fields = ["balance_alert_sent", "last_sync_at", "created_at", "updated_at"]
+
+
+class ProfileInline(admin.StackedInline):
+    model = UserProfile
+    extra = 0
+    readonly_fields = ["interaction_count", "data_completeness", "recent_orders", "created_at", "updated_at"]
+
+
+class IssueCouponForm(forms.Form):
+    coupon = forms.ModelChoiceField(queryset=Coupon.objects.filter(is_active=True), help_text="Active coupons only.")
+    note = forms.CharField(required=False, max_length=200, help_text="Why (kept in the wallet entry's context).")
+
+
+@admin.register(ChatUser)
+class ChatUserAdmin(admin.ModelAdmin):
+    list_display = ["external_user_id", "nickname", "platform", "status", "card_balance", "created_at", "last_login_at"]
+    list_filter = ["platform", "status", ("foodcard", admin.EmptyFieldListFilter)]
+    list_select_related = ["foodcard"]
+    search_fields = ["=id", "external_user_id", "nickname", "email"]
+    raw_id_fields = ["auth_user"]
+    readonly_fields = ["created_at", "updated_at", "last_login_at"]
+    inlines = [FoodcardInline, ProfileInline]
+    actions = ["issue_coupon"]
+
+    @admin.display(description="meal card", ordering="foodcard__balance")
+    def card_balance(self, obj):
+        card = getattr(obj, "foodcard", None)
+        return f"{card.balance:,}원 ({card.status})" if card else "—"
+
+    @admin.action(description="Issue a coupon to selected users…")
+    def issue_coupon(self, request, queryset):
+        """Intermediate page: choose the coupon, then issue it through the coupon service."""
+        form = IssueCouponForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            result = dining_ops.grant_coupon(
+                form.cleaned_data["coupon"],
+                queryset.order_by("pk"),
+                issued_by=request.user.get_username(),
+                note=form.cleaned_data["note"],
+            )
+            self.message_user(
+                request, f"Coupon {form.cleaned_data['coupon'].pk} issued to {result.issued} user(s).", messages.SUCCESS
+            )
+            for user_id, reason in result.skipped:
+                self.message_user(request, f"User {user_id} skipped: {reason}", messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Issue a coupon",
+            "form": form,
+            "users": queryset.order_by("pk")[:200],
+            "user_count": queryset.count(),
+            "selected_ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_name": "issue_coupon",
+        }
+        return TemplateResponse(request, "admin/chat/chatuser/issue_coupon.html", context)
+
+
+@admin.register(FoodcardUser)
+class FoodcardUserAdmin(admin.ModelAdmin):
+    list_display = ["user", "card_type", "masked_card_number", "balance", "status", "balance_alert_threshold",
+                    "balance_alert_sent", "last_sync_at"]  # fmt: skip
+    list_filter = ["card_type", "target_age_group", "status", "balance_alert_sent"]
+    list_select_related = ["user"]
+    search_fields = ["user__external_user_id", "user__nickname", "=card_number"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["balance_alert_sent", "last_sync_at", "created_at", "updated_at"]
+
+    @admin.display(description="card number")
+    def masked_card_number(self, obj):
+        number = obj.card_number
+        return "—" if not number else "*" * max(0, len(number) - 4) + number[-4:]
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "preferred_categories", "average_budget", "conversation_style", "interaction_count",
+                    "data_completeness", "updated_at"]  # fmt: skip
+    list_filter = ["conversation_style"]
+    list_select_related = ["user"]
+    search_fields = ["user__external_user_id", "user__nickname"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["interaction_count", "data_completeness", "recent_orders", "created_at", "updated_at"]
+
+
+# --------------------------------------------------------------------------------------- coupons
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = ["id", "coupon_name", "coupon_type", "usage_type", "discount", "valid_from", "valid_until",
+                    "is_active", "issued_count", "used_count", "max_issue_count"]  # fmt: skip
+    list_filter = ["coupon_type", "usage_type", "is_active", "valid_until"]
+    search_fields = ["id", "coupon_name", "description"]
+    readonly_fields = ["total_issued", "total_used", "issued_count", "used_count", "created_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                wallet_issued=Count("wallet_entries"),
+                wallet_used=Count("wallet_entries", filter=Q(wallet_entries__status=WalletStatus.USED)),
+            )
+        )
+
+    @admin.display(description="issued", ordering="wallet_issued")
+    def issued_count(self, obj):
+        return obj.wallet_issued
+
+    @admin.display(description="used", ordering="wallet_used")
+    def used_count(self, obj):
+        return obj.wallet_used
+
+    @admin.display(description="discount")
+    def discount(self, obj):
+        if obj.discount_rate is not None:
+            cap = f" (max {obj.max_discount_amount:,}원)" if obj.max_discount_amount else ""
+            return f"{obj.discount_rate * 100:.0f}%{cap}"
+        return f"{obj.discount_amount:,}원" if obj.discount_amount else "—"
+
+
+@admin.register(UserCouponWallet)
+class UserCouponWalletAdmin(admin.ModelAdmin):
+    """Wallet rows are created by the coupon service (chat, welcome/emergency grants, the ChatUser
+    "issue a coupon" action); here staff look them up and cancel."""
+
+    list_display = ["id", "user", "coupon", "status", "acquisition_source", "issued_at", "expires_at", "used_at",
+                    "discount_applied"]  # fmt: skip
+    list_filter = ["status", "acquisition_source", "coupon", ("issued_at", admin.DateFieldListFilter)]
+    list_select_related = ["user", "coupon"]
+    search_fields = ["=user__external_user_id", "=coupon__id"]
+    raw_id_fields = ["user", "used_shop"]
+    date_hierarchy = "issued_at"
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+    readonly_fields = ["user", "coupon", "status", "issued_at", "issued_by", "acquisition_source",
+                       "acquisition_context", "used_at", "used_shop", "used_order_amount", "discount_applied",
+                       "expires_at", "expiry_notified", "usage_probability"]  # fmt: skip
+    actions = ["cancel_coupons"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Cancel selected active coupons")
+    def cancel_coupons(self, request, queryset):
+        count = queryset.filter(status=WalletStatus.ACTIVE).update(status=WalletStatus.CANCELLED)
+        self.message_user(request, f"Cancelled {count} coupon(s).", messages.SUCCESS)
+
+
+# --------------------------------------------------------------------------------------- logs
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "user", "extracted_intent", "intent_confidence", "user_strategy",
+                    "conversation_turn", "short_input", "processing_time_ms"]  # fmt: skip
+    list_filter = [IntentFilter, "user_strategy", ("timestamp", admin.DateFieldListFilter), ChatUserIdFilter]
+    list_select_related = ["user"]
+    search_fields = ["=session_id", "=conversation_id", "input_text"]
+    date_hierarchy = "timestamp"
+
+    @admin.display(description="input")
+    def short_input(self, obj):
+        return _short(obj.input_text)
+
+
+@admin.register(RecommendationLog)
+class RecommendationLogAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "user", "request_intent", "recommendation_method", "strategy",
+                    "recommendation_count", "total_candidates", "user_final_selection", "feedback_rating"]  # fmt: skip
+    list_filter = [
+        RequestIntentFilter,
+        "recommendation_method",
+        StrategyFilter,
+        ("timestamp", admin.DateFieldListFilter),
+        ChatUserIdFilter,
+        ("user_final_selection", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["user", "conversation", "user_final_selection"]
+    search_fields = ["=session_id"]
+    date_hierarchy = "timestamp"
+
+    @admin.display(description="strategy")
+    def strategy(self, obj):
+        return obj.conversation.user_strategy if obj.conversation else "—"
+
+
+@admin.register(PerformanceLog)
+class PerformanceLogAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "operation_type", "total_time_ms", "nlu_time_ms", "rag_time_ms",
+                    "recommendation_time_ms", "response_time_ms", "bottleneck_component", "error_type"]  # fmt: skip
+    list_filter = ["bottleneck_component", ("error_type", admin.EmptyFieldListFilter),
+                   ("created_at", admin.DateFieldListFilter)]  # fmt: skip
+    list_select_related = ["conversation"]
+    search_fields = ["operation_type", "error_type"]
+    date_hierarchy = "created_at"
