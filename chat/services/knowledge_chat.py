@@ -29,7 +29,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from analytics.services.message_logs import record_exchange
 from chat.models import KnowledgeConversation, KnowledgeMessage, MessageRole, MessageRoute, MessageStatus, RagType
-from chat.services.router import answer_with_sql, decide_route
+from chat.services.router import SqlAnswer, answer_with_sql, decide_route
 from config.api.exceptions import ApiError
 from rag.providers import get_llm
 from rag.providers.prompts import format_context
@@ -287,16 +287,26 @@ def plan_answer(turn: Turn) -> Plan:
     return plan
 
 
-def _try_sql(turn: Turn):
-    """The router's SQL answer, or None when the router sends the question to RAG (or fails)."""
+def _try_sql(turn: Turn) -> SqlAnswer | None:
+    """The router's SQL answer (ok or not), or None when the question goes to RAG.
+
+    The router must never break a chat: its calls run in savepoints, a failed routing call means RAG,
+    and a failure after routing to SQL is answered like any refused query (RAG, saying so).
+    """
     try:
-        decision = decide_route(user=turn.user, message=turn.question)
-        if decision.route != MessageRoute.SQL:
-            return None
-        return answer_with_sql(user=turn.user, message=turn.question, decision=decision)
-    except Exception:  # the router must never break a chat: answer from the documents instead
-        logger.exception("knowledge chat: SQL|RAG router failed for conversation %s", turn.conversation.pk)
+        with transaction.atomic():
+            decision = decide_route(user=turn.user, message=turn.question)
+    except Exception:
+        logger.exception("knowledge chat: routing failed for conversation %s", turn.conversation.pk)
         return None
+    if decision.route != MessageRoute.SQL:
+        return None
+    try:
+        with transaction.atomic():
+            return answer_with_sql(user=turn.user, message=turn.question, decision=decision)
+    except Exception as exc:
+        logger.exception("knowledge chat: the SQL route failed for conversation %s", turn.conversation.pk)
+        return SqlAnswer(ok=False, text=SQL_FALLBACK_NOTICE, error=_describe(exc))
 
 
 def source_of(hit) -> dict:

@@ -2,6 +2,7 @@
 
 import json
 import time
+import warnings
 
 import httpx
 import pytest
@@ -44,6 +45,19 @@ def stream(server, headers, payload, path=STREAM, **read):
         return read_events(response, **read)
 
 
+def stream_in_process(client, payload, path=STREAM):
+    """The same events through Django's test client (no socket; the async stream is consumed whole)."""
+    response = client.post(path, payload, format="json", HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 200
+    with warnings.catch_warnings():  # "must consume asynchronous iterators ... synchronously": intended here
+        warnings.simplefilter("ignore")
+        body = b"".join(response).decode()
+    return [
+        (block.split("\n")[0].removeprefix("event: "), json.loads(block.split("\n")[1].removeprefix("data: ")))
+        for block in body.strip().split("\n\n")
+    ]
+
+
 def question(**extra):
     return {"message": "환불은 며칠 안에 신청할 수 있나요?", "rag_key": KNOWLEDGE_KEY, **extra}
 
@@ -73,12 +87,13 @@ def test_tokens_arrive_incrementally_before_the_stream_ends(
     assert "".join(data["text"] for name, data, _ in events if name == "token") == " ".join(WORDS[:8])
 
 
-def test_done_event_describes_the_stored_answer(live_asgi_server, alice_headers, knowledge_corpus, openai_server):
+def test_done_event_describes_the_stored_answer(alice_client, knowledge_corpus, openai_server):
     openai_server.chat_reply = "7일 이내에 신청하세요."
 
-    events = stream(live_asgi_server, alice_headers, question())
+    events = stream_in_process(alice_client, question())
 
-    done = events[-1][1]
+    name, done = events[-1]
+    assert name == "done"
     message = KnowledgeMessage.objects.get(pk=done["message_id"])
     assert str(message.conversation_id) == done["conversation_id"]
     assert (message.content, message.status, message.route) == ("7일 이내에 신청하세요.", "complete", "rag")
@@ -132,14 +147,11 @@ def test_streaming_is_throttled_like_the_rest_of_the_api(alice_client, settings)
     assert response.json()["error"]["code"] == "throttled"
 
 
-def test_a_provider_failure_ends_the_stream_with_an_error_event(
-    live_asgi_server, alice_headers, knowledge_corpus, openai_server
-):
+def test_a_provider_failure_ends_the_stream_with_an_error_event(alice_client, knowledge_corpus, openai_server):
     openai_server.fail_next(20, status=503)
 
-    events = stream(live_asgi_server, alice_headers, question())
+    name, data = stream_in_process(alice_client, question())[-1]
 
-    name, data, _ = events[-1]
     assert name == "error"
     assert data["code"] == "generation_failed"
     assert KnowledgeMessage.objects.get(pk=data["message_id"]).status == "error"
@@ -163,10 +175,10 @@ def test_streamed_regeneration_replaces_the_answer(live_asgi_server, alice_heade
     assert KnowledgeConversation.objects.get(pk=first["conversation_id"]).regeneration_count == 1
 
 
-def test_the_local_responder_streams_a_grounded_answer(live_asgi_server, alice_headers, knowledge_corpus):
-    events = stream(live_asgi_server, alice_headers, question())
+def test_the_local_responder_streams_a_grounded_answer(alice_client, knowledge_corpus):
+    events = stream_in_process(alice_client, question())
 
-    tokens = [data["text"] for name, data, _ in events if name == "token"]
+    tokens = [data["text"] for name, data in events if name == "token"]
     assert len(tokens) > 1
     assert "7일" in "".join(tokens)
     assert events[-1][1]["sources"][0]["filename"] == "refund.txt"
