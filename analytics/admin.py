@@ -71,7 +71,8 @@ class ConversationHistoryAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        return queryset.defer("messages") if request.resolver_match.url_name.endswith("changelist") else queryset
+        changelist = request.resolver_match and request.resolver_match.url_name.endswith("changelist")
+        return queryset.defer("messages") if changelist else queryset
 
 
 @admin.register(ChatStatistics)

@@ -329,8 +329,18 @@ def _db_step(func):
     return sync_to_async(run)
 
 
+def _finish_turn_safely(turn: PreparedTurn, **result) -> int | None:
+    """finish_turn for the streaming path: the answer has already been sent, so a storage failure is
+    logged (the analytics record itself is never lost: record_exchange falls back to its outbox)."""
+    try:
+        return finish_turn(turn, **result)
+    except Exception:
+        logger.exception("partner chat: could not store the turn of %s/%s", turn.partner_id, turn.session_id)
+        return None
+
+
 aprepare_turn = _db_step(prepare_turn)
-_afinish_turn = _db_step(finish_turn)
+_afinish_turn = _db_step(_finish_turn_safely)
 
 
 async def stream_turn(turn: PreparedTurn) -> AsyncIterator[tuple[str, dict]]:

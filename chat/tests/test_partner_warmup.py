@@ -1,4 +1,5 @@
 import threading
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -11,6 +12,13 @@ from chat.tests.partner_helpers import WARMUP, key_client, partner_with_key
 pytestmark = pytest.mark.django_db
 
 HEALTH = "총콜레스테롤 245 mg/dL (경계), 공복혈당 98 mg/dL (정상), 혈압 128/82 mmHg"
+
+
+@pytest.fixture(autouse=True)
+def forget_cached_health_text():
+    """The cache (real Redis) outlives a test's database: drop the health text these tests leave behind."""
+    yield
+    cache.delete(partner_chat._context_key("medilinx", "sess-1"))
 
 
 @pytest.fixture
@@ -110,9 +118,11 @@ def test_without_client_info_the_callers_address_and_referer_header_are_used(med
 
 
 def test_the_health_text_is_kept_only_in_the_cache_for_answering(medilinx):
-    warm(medilinx, initial_data={"health_data": HEALTH})
+    session_id = f"cache-{uuid.uuid4()}"  # the cache outlives each test
 
-    assert cache.get(partner_chat._context_key("medilinx", "sess-1")) == HEALTH
+    warm(medilinx, session_id=session_id, initial_data={"health_data": HEALTH})
+
+    assert cache.get(partner_chat._context_key("medilinx", session_id)) == HEALTH
 
 
 @pytest.mark.parametrize(
