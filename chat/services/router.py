@@ -166,28 +166,31 @@ def answer_with_sql(
     elif not is_router_staff(user):
         answer = _failure(Outcome.REJECTED, "", "the SQL route is for staff only")
     else:
-        answer = _answer(message, row_limit=row_limit, timeout_ms=timeout_ms)
-    _log_answer(user, message, decision, answer, started)
+        answer, written_sql = _answer(message, row_limit=row_limit, timeout_ms=timeout_ms)
+        _log_answer(user, message, decision, answer, started, written_sql=written_sql)
+        return answer
+    _log_answer(user, message, decision, answer, started, written_sql="")
     return answer
 
 
-def _answer(message: str, *, row_limit: int, timeout_ms: int) -> SqlAnswer:
+def _answer(message: str, *, row_limit: int, timeout_ms: int) -> tuple[SqlAnswer, str]:
+    """The answer and the SQL as the LLM wrote it (logged verbatim, also when it was rejected)."""
     try:
         raw_sql = _write_sql(message, row_limit)
     except Exception as exc:  # provider failure or no usable reply
-        return _failure(Outcome.ERROR, "", f"no SQL: {exc}")
+        return _failure(Outcome.ERROR, "", f"no SQL: {exc}"), ""
     try:
         safe_sql = validate_select(raw_sql)
     except UnsafeSqlError as exc:
-        return _failure(Outcome.REJECTED, raw_sql, exc.reason)
+        return _failure(Outcome.REJECTED, raw_sql, exc.reason), raw_sql
     try:
         result = execute_readonly(safe_sql, row_limit=row_limit, timeout_ms=timeout_ms)
     except SqlTimeoutError as exc:
-        return _failure(Outcome.TIMEOUT, raw_sql, str(exc))
+        return _failure(Outcome.TIMEOUT, safe_sql, str(exc)), raw_sql
     except SqlExecutionError as exc:
-        return _failure(Outcome.ERROR, raw_sql, str(exc))
+        return _failure(Outcome.ERROR, safe_sql, str(exc)), raw_sql
     rows = [[_json_safe(value) for value in row] for row in result.rows]
-    return SqlAnswer(
+    answer = SqlAnswer(
         ok=True,
         text=format_answer(result.columns, rows, truncated=result.truncated, sql=safe_sql),
         sql=safe_sql,
@@ -196,6 +199,7 @@ def _answer(message: str, *, row_limit: int, timeout_ms: int) -> SqlAnswer:
         outcome=Outcome.ANSWERED,
         truncated=result.truncated,
     )
+    return answer, raw_sql
 
 
 def _failure(outcome: str, sql: str, error: str) -> SqlAnswer:
@@ -309,6 +313,11 @@ def _log_user(user):
     return user if isinstance(user, get_user_model()) and user.pk else None
 
 
+def _loggable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL bytes; a hostile query may (it is logged, shown escaped)."""
+    return text.replace("\x00", "\\x00")
+
+
 def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
@@ -317,18 +326,18 @@ def _log_decision(user, message, route, reason, outcome, started, *, error="") -
     duration_ms = _elapsed_ms(started)
     log = RouteDecisionLog.objects.create(
         user=_log_user(user),
-        message=message[:MAX_LOGGED_MESSAGE],
+        message=_loggable(message[:MAX_LOGGED_MESSAGE]),
         route=route,
-        reason=reason,
+        reason=_loggable(reason),
         outcome=outcome,
-        error=error[:1000],
+        error=_loggable(error[:1000]),
         duration_ms=duration_ms,
     )
     return RouteDecision(route=route, reason=reason, log_id=log.pk, duration_ms=duration_ms)
 
 
-def _log_answer(user, message, decision: RouteDecision, answer: SqlAnswer, started: float) -> None:
-    fields = {"sql": answer.sql, "outcome": answer.outcome, "error": answer.error}
+def _log_answer(user, message, decision: RouteDecision, answer: SqlAnswer, started: float, *, written_sql: str) -> None:
+    fields = {"sql": _loggable(written_sql), "outcome": answer.outcome, "error": _loggable(answer.error)}
     updated = 0
     if decision.log_id is not None:
         updated = RouteDecisionLog.objects.filter(pk=decision.log_id).update(
@@ -337,9 +346,9 @@ def _log_answer(user, message, decision: RouteDecision, answer: SqlAnswer, start
     if not updated:  # a decision made without decide_route (or its row is gone): log it now
         RouteDecisionLog.objects.create(
             user=_log_user(user),
-            message=message[:MAX_LOGGED_MESSAGE],
+            message=_loggable(message[:MAX_LOGGED_MESSAGE]),
             route=decision.route if decision.route in ("sql", "rag") else "rag",
-            reason=decision.reason[:500],
+            reason=_loggable(decision.reason[:500]),
             duration_ms=decision.duration_ms + _elapsed_ms(started),
             **fields,
         )

@@ -273,7 +273,7 @@ def execute_readonly(sql: str, *, row_limit: int = 200, timeout_ms: int = 2000, 
     row_limit, timeout_ms = int(row_limit), int(timeout_ms)
     if row_limit < 1 or timeout_ms < 1:
         raise ValueError("row_limit and timeout_ms must be positive")
-    body = sql.strip().rstrip(";")
+    body = sql.strip().rstrip(";").replace("%", "%%")  # psycopg placeholders: a literal % is written %%
     # The newline keeps a trailing `--` comment from swallowing the closing parenthesis.
     wrapped = f"SELECT * FROM (\n{body}\n) AS chatbot_sql_result LIMIT %s"
     use_role = ensure_reader_role(using)

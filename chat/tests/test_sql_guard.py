@@ -20,6 +20,7 @@ from chat.tests.router_support import catalogue, database_state  # noqa: F401  (
 
 LEGITIMATE_SQL = [
     "SELECT category, count(*) FROM shops GROUP BY 1 ORDER BY 2 DESC",
+    "SELECT count(*) AS \"김밥집(%)\" FROM shops WHERE shop_name LIKE '%김밥%'",
     "select coalesce(avg(price), 0)::numeric(10, 2), round(avg(price)), min(price), max(price) from menus",
     "SELECT date_trunc('day', created_at) AS d, sum(total_used) FROM coupons"
     " WHERE valid_until >= current_date - interval '7 days' OR is_active GROUP BY 1",
