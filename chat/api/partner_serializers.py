@@ -18,6 +18,7 @@ class InitialDataSerializer(serializers.Serializer):
     """Warm-up data. Only a summary of it is stored: never the health data itself."""
 
     health_data = serializers.JSONField(required=False, help_text="checkup results (text or object)")
+    health_summary = serializers.JSONField(required=False, help_text="alias of health_data")
     patient_info = serializers.DictField(required=False, help_text="only the key names are stored")
 
 

@@ -92,7 +92,9 @@ def minimal_client_info(*, client_ip: str | None, referer: str | None) -> dict:
 
 
 def health_text(initial_data: dict | None) -> str:
-    health = (initial_data or {}).get("health_data")
+    """The checkup data sent at warm-up (`health_data`, or its alias `health_summary`) as text."""
+    initial_data = initial_data or {}
+    health = initial_data.get("health_data") or initial_data.get("health_summary")
     if health in (None, "", {}, []):
         return ""
     return health if isinstance(health, str) else json.dumps(health, ensure_ascii=False)

@@ -91,6 +91,12 @@ def test_structured_health_data_is_summarised_by_its_serialised_length(medilinx)
     assert row().initial_data["health_summary_length"] == len('{"ldl": 160}')
 
 
+def test_health_summary_is_accepted_as_the_health_data(medilinx):
+    warm(medilinx, initial_data={"health_summary": HEALTH})
+
+    assert row().initial_data["health_summary_length"] == len(HEALTH)
+
+
 def test_a_later_warm_up_fills_initial_data_only_while_it_is_empty(medilinx):
     warm(medilinx)  # no initial data yet
     assert row().initial_data == {}
