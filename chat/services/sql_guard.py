@@ -31,6 +31,9 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 logger = logging.getLogger(__name__)
+# sqlglot warns for every statement it can only parse as an opaque Command (DO, EXPLAIN, ...); the
+# guard rejects those anyway, so that warning is noise, not news.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 READER_ROLE = "chatbot_sql_reader"
 MAX_SQL_LENGTH = 5000
