@@ -37,7 +37,8 @@ class Amount:
     start: int
     end: int
     has_won: bool
-    budget_like: bool
+    budget_like: bool  # has 원 or is offered as a budget
+    offered: bool  # followed by a budget particle: "으로", "이면", "이하", "짜리", "밖에"...
 
 
 def parse_korean_number(expression: str) -> int | None:
@@ -74,7 +75,7 @@ def find_amounts(text: str) -> list[Amount]:
         after = match.group("after")
         has_digit = any(ch.isdigit() for ch in number)
         has_unit = any(ch in "천만백" for ch in number)
-        budget_like = bool(_BUDGET_FOLLOWER.match(after))
+        offered = bool(_BUDGET_FOLLOWER.match(after))
         end = match.end("won") if has_won else match.end("number")
         start = match.start("number")
         if _COUPON_BEFORE.search(text[max(0, start - 4) : start]) or _COUPON_AFTER.match(text[end : end + 8]):
@@ -82,24 +83,25 @@ def find_amounts(text: str) -> list[Amount]:
         if not has_won:
             if _COUNTER.match(after):
                 continue
-            if not budget_like and not (has_digit and has_unit):
+            if not offered and not (has_digit and has_unit):
                 continue  # "3", "2024", "오천" need 원 or "...으로"; "5천" stands on its own
         value = parse_korean_number(number)
         if value is None or not BUDGET_MIN <= value <= BUDGET_MAX:
             continue
-        amounts.append(Amount(value, start, end, has_won, budget_like or has_won))
+        amounts.append(Amount(value, start, end, has_won, offered or has_won, offered))
     return amounts
 
 
 def extract_budget(text: str) -> int | None:
     """The budget in won a message states, or None.
 
-    The first amount offered as a budget wins; for a range ("5천원에서 7천원", "5천~7천원") the upper bound.
+    The first amount offered as a budget ("6천원으로") wins, else the first amount in won, else the first amount;
+    for a range ("5천원에서 7천원", "5천~7천원") the upper bound.
     """
     amounts = find_amounts(normalize(text))
     if not amounts:
         return None
-    preferred = [a for a in amounts if a.budget_like] or amounts
+    preferred = [a for a in amounts if a.offered] or [a for a in amounts if a.has_won] or amounts
     chosen = preferred[0]
     position = amounts.index(chosen)
     if position + 1 < len(amounts):

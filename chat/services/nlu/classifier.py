@@ -22,6 +22,7 @@ over `intents`; the best intent and its probability are returned.
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -280,26 +281,38 @@ def train_baseline() -> LinearIntentClassifier:
     return LinearIntentClassifier.train(examples, metadata={"data": "chat/data/nlu/train.jsonl"})
 
 
-_active: dict[str, IntentClassifier] = {}
+_active: dict[tuple[str, int | None], IntentClassifier] = {}  # (path, file mtime) -> classifier; ("", None) = baseline
 _active_lock = threading.Lock()
+_BASELINE_KEY = ("", None)
 
 
 def get_classifier() -> IntentClassifier:
     """The classifier `understand` uses: the model file at settings.NLU_INTENT_MODEL_PATH, else the baseline.
 
-    Built once per path and kept for the process. A model file that cannot be loaded is logged and the
-    baseline serves instead, so a bad deployment never stops the chat.
+    Built once per (path, file modification time) and kept for the process, so a model file rewritten in place
+    (a new model version) is picked up by the next message without a restart. A model file that is missing or
+    cannot be loaded is logged and the baseline serves instead: a bad deployment never stops the chat.
     """
     from django.conf import settings
 
     path = getattr(settings, "NLU_INTENT_MODEL_PATH", "") or ""
-    classifier = _active.get(path)
+    key = (path, _mtime(path)) if path else _BASELINE_KEY
+    classifier = _active.get(key)
     if classifier is not None:
         return classifier
     with _active_lock:
-        if path not in _active:
-            _active[path] = _build(path)
-        return _active[path]
+        if key not in _active:
+            for stale in [k for k in _active if k[0] == path]:
+                del _active[stale]
+            _active[key] = _build(path)
+        return _active[key]
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
 
 
 def _build(path: str) -> IntentClassifier:
@@ -310,11 +323,13 @@ def _build(path: str) -> IntentClassifier:
             return classifier
         except ModelFileError:
             logger.exception("NLU intent model %s unusable; falling back to the baseline", path)
-    baseline = _active.get("")
-    return baseline if baseline is not None else train_baseline()
+    if _BASELINE_KEY not in _active:
+        _active[_BASELINE_KEY] = train_baseline()
+    return _active[_BASELINE_KEY]
 
 
-def reset_classifier_cache() -> None:
-    """Forget loaded classifiers (after a new model file is written to the same path, and in tests)."""
+def reset_classifier_cache(path: str | None = None) -> None:
+    """Forget the classifier loaded from `path` (all of them, the baseline included, when None)."""
     with _active_lock:
-        _active.clear()
+        for key in [k for k in _active if path is None or k[0] == str(path)]:
+            del _active[key]
