@@ -127,3 +127,16 @@ def test_flush_log_outbox_command_reports_what_it_did(outbox_in_tmp):
     call_command("flush_log_outbox", stdout=out)
 
     assert "replayed=1" in out.getvalue()
+
+
+def test_a_flush_that_crashed_midway_is_picked_up_by_the_next_one(outbox_in_tmp):
+    with transaction.atomic():
+        break_the_current_transaction()
+        exchange(session_id="crashed")
+    (outbox_in_tmp / outbox.OUTBOX_NAME).rename(outbox_in_tmp / "processing-20260101T000000000000-1.jsonl")
+
+    result = flush_log_outbox()
+
+    assert result.replayed == 1
+    assert list(outbox_in_tmp.glob("processing-*")) == []
+    assert MessageLog.objects.filter(session_id="crashed").count() == 2
