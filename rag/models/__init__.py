@@ -1,3 +1,3 @@
-from rag.models.documents import Chunk, Document, RagType
+from rag.models.documents import Chunk, Document, RagType, ScopeStat, TermStat
 
-__all__ = ["Chunk", "Document", "RagType"]
+__all__ = ["Chunk", "Document", "RagType", "ScopeStat", "TermStat"]

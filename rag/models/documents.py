@@ -139,3 +139,42 @@ class Chunk(models.Model):
 
     def __str__(self):
         return f"{self.document_id}#{self.chunk_index}"
+
+
+class ScopeStat(models.Model):
+    """BM25 collection statistics of one partition: a rag_key's shared chunks (owner_key 0) or one user's
+    chunks (owner_key = user id). Maintained by statement-level triggers on rag_chunk (migration 0003), so
+    every write path (services, cascades, admin, raw SQL) keeps it exact and in the writer's transaction."""
+
+    rag_key = models.CharField(max_length=255)
+    owner_key = models.BigIntegerField(help_text="0 for chatbot_shared, else the owner's user id")
+    chunk_count = models.BigIntegerField(default=0)
+    token_total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(name="%(app_label)s_%(class)s_unique_partition", fields=["rag_key", "owner_key"])
+        ]
+
+    def __str__(self):
+        return f"{self.rag_key}/{self.owner_key}: {self.chunk_count} chunks"
+
+
+class TermStat(models.Model):
+    """Document frequency of one lexeme in one partition (see ScopeStat); BM25's IDF reads it."""
+
+    rag_key = models.CharField(max_length=255)
+    owner_key = models.BigIntegerField()
+    lexeme = models.TextField()
+    df = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index of the IDF lookup: WHERE rag_key = ? AND owner_key = ANY(?) AND lexeme = ANY(?)
+            models.UniqueConstraint(
+                name="%(app_label)s_%(class)s_unique_lexeme", fields=["rag_key", "owner_key", "lexeme"]
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.rag_key}/{self.owner_key}: {self.lexeme} ({self.df})"

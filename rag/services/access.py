@@ -46,6 +46,20 @@ def scope_q(*, user, rag_key: str, rag_type: str, prefix: str = "") -> Q | None:
     return Q(**{f"{prefix}rag_key": rag_key}) & combined
 
 
+def partition_keys(*, user, rag_type: str) -> list[int]:
+    """The BM25 statistics partitions (rag_scopestat.owner_key) of the same scope as scope_q: 0 is the
+    shared partition, a user id that user's own chunks."""
+    if rag_type not in SEARCH_RAG_TYPES:
+        raise ValueError(f"rag_type must be one of {', '.join(SEARCH_RAG_TYPES)}; got {rag_type!r}")
+    user_id = user_id_of(user)
+    keys = []
+    if rag_type in (RagType.USER_ISOLATED, BOTH) and user_id is not None:
+        keys.append(user_id)
+    if rag_type in (RagType.CHATBOT_SHARED, BOTH):
+        keys.append(0)
+    return keys
+
+
 def visible_chunks(*, user, rag_key: str, rag_type: str) -> QuerySet[Chunk]:
     """The chunks a caller may retrieve (see the module docstring)."""
     condition = scope_q(user=user, rag_key=rag_key, rag_type=rag_type)

@@ -10,9 +10,11 @@ Vector path (complete even for users with few chunks - pgvector 0.6 has no itera
   * larger scopes -> HNSW with ef_search raised to an over-fetch sized by the scope's share of the table,
     post-filtered to the scope; if that still yields fewer rows than asked, the exact scan answers.
 
-Text path: Okapi BM25 (k1, b) over the Kiwi-morpheme tsvector. Candidates come from the GIN index
-(`search_vector @@ term1 | term2 ...`); term frequencies from the tsvector positions; document frequencies,
-N and the average length over the caller's scope, so scores never depend on (or leak) other users' text.
+Text path: Okapi BM25 (k1, b) over the Kiwi-morpheme tsvector. N, the average length and each term's
+document frequency come from the caller's own partitions (rag_scopestat / rag_termstat, kept exact by
+triggers), so scores never depend on (or leak) other users' text. Candidates come from the GIN index for
+the rarer query terms; term frequencies from the tsvector positions; a MaxScore bound proves the top
+`limit` exact or widens the candidates to every query term.
 
 Hybrid: the union of both candidate lists gets both scores, each normalised to [0, 1] over the union, and
 a convex combination ranks them (TEXT_WEIGHT tuned on rag/tests/data and the autorag_ko benchmark).
@@ -22,12 +24,12 @@ import math
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Avg, Count, QuerySet
+from django.db.models import QuerySet, Sum
 from pgvector.django import CosineDistance
 
-from rag.models import Chunk, RagType
+from rag.models import Chunk, RagType, ScopeStat, TermStat
 from rag.services import cache
-from rag.services.access import visible_chunks
+from rag.services.access import partition_keys, visible_chunks
 
 MODES = ("hybrid", "vector", "text")
 MAX_LIMIT = 50
@@ -38,12 +40,30 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 TEXT_WEIGHT = 0.7
 
-EXACT_SCAN_MAX_ROWS = 5000
+# The text path scores chunks matching the query's rarer terms (summed df up to this many rows); the
+# commoner terms still count in the scores, and the top `limit` are verified exact (MaxScore bound).
+TEXT_CANDIDATE_ROWS = 5000
+
+EXACT_SCAN_MAX_ROWS = 2000
 HNSW_MIN_EF = 80
 HNSW_MAX_EF = 1000
 HNSW_OVERFETCH = 1.5
 
 FILTER_COLUMNS = ("source_type", "doc_schema", "event_type")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a caller may search: the chunk rows (isolation + filters) and their BM25 statistics partitions."""
+
+    chunks: QuerySet[Chunk]
+    rag_key: str
+    partitions: tuple[int, ...]
+
+
+def scope_for(*, user, rag_key: str, rag_type: str, filters: dict | None = None) -> Scope:
+    chunks = apply_filters(visible_chunks(user=user, rag_key=rag_key, rag_type=rag_type), filters or {})
+    return Scope(chunks.order_by(), rag_key, tuple(partition_keys(user=user, rag_type=rag_type)))
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,7 @@ def search(
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
     query = (query or "").strip()
-    scope = apply_filters(visible_chunks(user=user, rag_key=rag_key, rag_type=rag_type), filters or {})
+    scope = scope_for(user=user, rag_key=rag_key, rag_type=rag_type, filters=filters)
     if not query:
         return []
 
@@ -119,23 +139,28 @@ def apply_filters(scope: QuerySet[Chunk], filters: dict) -> QuerySet[Chunk]:
 # --- the pipeline ---------------------------------------------------------------------------------
 
 
-def run_search(scope: QuerySet[Chunk], query: str, limit: int, mode: str) -> list[SearchHit]:
-    if scope.query.is_empty():
+def run_search(
+    scope: Scope, query: str, limit: int, mode: str, *, query_vector=None, terms: list[str] | None = None
+) -> list[SearchHit]:
+    """The search pipeline over a scope (no cache). query_vector / terms: precomputed (benchmarks, reuse)."""
+    if scope.chunks.query.is_empty() or not scope.partitions:
         return []
-    stats = scope.aggregate(n=Count("id"), avgdl=Avg("token_count"))
-    total = stats["n"]
+    total, avgdl = collection_stats(scope)
     if not total:
         return []
     candidates = max(limit * CANDIDATE_FACTOR, MIN_CANDIDATES)
-    terms = query_terms(query) if mode in ("hybrid", "text") else []
+    if terms is None:
+        terms = query_terms(query) if mode in ("hybrid", "text") else []
 
     vector_scores: dict[int, float] = {}
     if mode in ("hybrid", "vector"):
-        vector = embed_query(query)
-        vector_scores = {cid: 1.0 - dist for cid, dist in vector_candidates(scope, vector, candidates, total)}
+        vector = query_vector if query_vector is not None else embed_query(query)
+        vector_scores = {
+            cid: 1.0 - dist for cid, dist in vector_candidates(scope.chunks, vector, candidates, total)
+        }
     text_scores: dict[int, float] = {}
-    if terms:
-        text_scores = dict(bm25_candidates(scope, terms, candidates, total, stats["avgdl"] or 1.0, list(vector_scores)))
+    if terms and mode in ("hybrid", "text"):
+        text_scores = dict(bm25_search(scope, terms, candidates, limit, total, avgdl, list(vector_scores)))
 
     if mode == "vector":
         ranked = sorted(vector_scores.items(), key=lambda item: (-item[1], item[0]))
@@ -146,7 +171,16 @@ def run_search(scope: QuerySet[Chunk], query: str, limit: int, mode: str) -> lis
         if missing:
             vector_scores.update({cid: 1.0 - dist for cid, dist in distances(vector, missing)})
         ranked = fuse(vector_scores, text_scores)
-    return _hits(scope, ranked[:limit])
+    return _hits(scope.chunks, ranked[:limit])
+
+
+def collection_stats(scope: Scope) -> tuple[int, float]:
+    """N and the average chunk length (in morphemes) of the caller's partitions."""
+    totals = ScopeStat.objects.filter(rag_key=scope.rag_key, owner_key__in=scope.partitions).aggregate(
+        chunks=Sum("chunk_count"), tokens=Sum("token_total")
+    )
+    chunks = int(totals["chunks"] or 0)
+    return chunks, (float(totals["tokens"] or 0) / chunks if chunks else 1.0)
 
 
 def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], text_weight: float | None = None):
@@ -209,7 +243,7 @@ def _vector_literal(vector) -> str:
 
 
 def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
-    return queryset.query.sql_with_params()
+    return queryset.order_by().query.sql_with_params()
 
 
 def exact_vector_scan(scope: QuerySet[Chunk], vector, k: int) -> list[tuple[int, float]]:
@@ -288,36 +322,84 @@ def _tsquery_literal(terms: list[str]) -> str:
     return " | ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in terms)
 
 
-def bm25_candidates(
-    scope: QuerySet[Chunk], terms: list[str], k: int, scope_rows: int, avgdl: float, also: list[int] = ()
+def document_frequencies(scope: Scope, terms: list[str]) -> dict[str, int]:
+    rows = (
+        TermStat.objects.filter(rag_key=scope.rag_key, owner_key__in=scope.partitions, lexeme__in=terms)
+        .values("lexeme")
+        .annotate(total=Sum("df"))
+        .order_by()
+    )
+    return {row["lexeme"]: int(row["total"]) for row in rows if row["total"] > 0}
+
+
+def idf(total: int, df: int) -> float:
+    return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+
+
+def bm25_search(
+    scope: Scope, terms: list[str], k: int, exact_top: int, total: int, avgdl: float, also: list[int] = ()
 ) -> list[tuple[int, float]]:
-    """Okapi BM25 of the best k chunks in scope matching any term (plus the scores of `also` ids)."""
-    matched_sql, matched_params = _compiled(scope.values("id", "token_count", "search_vector"))
+    """Okapi BM25 over the scope: the best k chunks (the first `exact_top` guaranteed exact) plus the scores
+    of the `also` ids. IDF from the partitions' document frequencies (rag_termstat)."""
+    frequencies = document_frequencies(scope, list(dict.fromkeys(terms)))
+    if not frequencies:
+        return []  # no query term occurs in the scope
+    weights = {term: idf(total, df) for term, df in frequencies.items()}
+    # Candidates: chunks containing the rarest terms, up to TEXT_CANDIDATE_ROWS matches (at least one term).
+    ordered = sorted(frequencies, key=lambda term: (frequencies[term], term))
+    selective, rows = [], 0
+    for term in ordered:
+        if selective and rows + frequencies[term] > TEXT_CANDIDATE_ROWS:
+            break
+        selective.append(term)
+        rows += frequencies[term]
+    results = bm25_candidates(scope, weights, selective, k, avgdl, also)
+    rest = ordered[len(selective):]
+    if rest:
+        # A chunk with none of the selective terms scores below sum(idf * (k1 + 1)) of the rest: if the
+        # exact_top-th result beats that, no such chunk can enter the top; otherwise score everything.
+        bound = sum(weights[term] for term in rest) * (BM25_K1 + 1)
+        top = sorted((score for _, score in results), reverse=True)
+        if len(top) < min(exact_top, total) or top[min(exact_top, len(top)) - 1] < bound:
+            results = bm25_candidates(scope, weights, ordered, k, avgdl, also)
+    return results
+
+
+def bm25_candidates(
+    scope: Scope, weights: dict[str, float], match_terms: list[str], k: int, avgdl: float, also: list[int] = ()
+) -> list[tuple[int, float]]:
+    """BM25 scores (with the given IDF weights) of the chunks in scope containing any of match_terms:
+    the best k, plus the scores of the `also` ids."""
+    matched_sql, matched_params = _compiled(scope.chunks.values("id", "token_count", "search_vector"))
+    lexemes = list(weights)
     sql = f"""
-        WITH matched AS MATERIALIZED (
-            SELECT * FROM ({matched_sql}) scope_rows WHERE scope_rows.search_vector @@ %s::tsquery
+        WITH q(lexeme, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])),
+        matched AS MATERIALIZED (
+            SELECT s.id, s.token_count, s.search_vector FROM ({matched_sql}) s
+            WHERE s.search_vector @@ %s::tsquery OR s.id = ANY(%s)
         ),
-        tf AS (
-            SELECT m.id, m.token_count, t.lexeme, coalesce(array_length(t.positions, 1), 1) AS tf
-            FROM matched m CROSS JOIN LATERAL unnest(m.search_vector) t
-            WHERE t.lexeme = ANY(%s)
-        ),
-        df AS (SELECT lexeme, count(*) AS df FROM tf GROUP BY lexeme),
         scored AS (
-            SELECT tf.id, sum(
-                ln(1 + (%s - df.df + 0.5) / (df.df + 0.5))
-                * tf.tf * (%s + 1) / (tf.tf + %s * (1 - %s + %s * tf.token_count / %s))
+            SELECT m.id, sum(
+                q.idf * t.tf * (%s + 1) / (t.tf + %s * (1 - %s + %s * m.token_count / %s))
             ) AS score
-            FROM tf JOIN df USING (lexeme)
-            GROUP BY tf.id
+            FROM matched m
+            CROSS JOIN LATERAL (
+                -- only the query's lexemes: weight them A, keep the A entries (done in C, no full unnest)
+                SELECT u.lexeme, coalesce(array_length(u.positions, 1), 1)::float8 AS tf
+                FROM unnest(ts_filter(setweight(m.search_vector, 'A', %s::text[]), '{{a}}')) u
+            ) t
+            JOIN q ON q.lexeme = t.lexeme
+            GROUP BY m.id
         )
         (SELECT id, score FROM scored ORDER BY score DESC, id LIMIT %s)
         UNION
         (SELECT id, score FROM scored WHERE id = ANY(%s))
     """
     params = (
-        *matched_params, _tsquery_literal(terms), list(terms),
-        float(scope_rows), BM25_K1, BM25_K1, BM25_B, BM25_B, float(avgdl),
+        lexemes, [weights[term] for term in lexemes],
+        *matched_params, _tsquery_literal(match_terms) if match_terms else "", list(also),
+        BM25_K1, BM25_K1, BM25_B, BM25_B, float(avgdl),
+        lexemes,
         k, list(also),
     )
     with connection.cursor() as cursor:
