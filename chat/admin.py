@@ -134,4 +134,5 @@ class PartnerChatTuningLogAdmin(admin.ModelAdmin):
         return response
 
 
-from chat import admin_dining  # noqa: E402,F401  (dining ModelAdmins register themselves)
+# The other chat ModelAdmins register themselves on import.
+from chat import admin_dining, admin_knowledge  # noqa: E402,F401

@@ -1,0 +1,35 @@
+"""Django admin pages for knowledge conversations (read-only history)."""
+
+import pytest
+
+from chat.models import KnowledgeConversation, KnowledgeMessage
+
+
+@pytest.fixture
+def conversation(django_user_model):
+    user = django_user_model.objects.create_user(username="carol")
+    conversation = KnowledgeConversation.objects.create(user=user, rag_key="kchat_support", title="환불 문의")
+    KnowledgeMessage.objects.create(conversation=conversation, role="user", content="환불 기간은?")
+    KnowledgeMessage.objects.create(conversation=conversation, role="assistant", content="7일입니다.", route="rag")
+    return conversation
+
+
+def test_conversation_list_shows_message_counts(admin_client, conversation):
+    response = admin_client.get("/admin/chat/knowledgeconversation/")
+
+    assert response.status_code == 200
+    assert "환불 문의" in response.text
+
+
+def test_conversation_page_shows_the_messages(admin_client, conversation):
+    response = admin_client.get(f"/admin/chat/knowledgeconversation/{conversation.pk}/change/")
+
+    assert response.status_code == 200
+    assert "7일입니다." in response.text
+
+
+def test_messages_are_searchable_by_content(admin_client, conversation):
+    response = admin_client.get("/admin/chat/knowledgemessage/", {"q": "7일"})
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
