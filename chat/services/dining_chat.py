@@ -266,7 +266,7 @@ def handle_turn(
         timings={"nlu": nlu_ms, "rag": rag_ms, "response": response_ms, "total": processing_ms},
         now=now,
     )
-    _learn(chat_user, entities)
+    _learn(chat_user, entities, user_ctx["profile"])
     _record_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms)
     save_session_context(sid, {"owner": chat_user.pk, "turn": turn, "last": {"intent": intent, "entities": entities}})
     return {
@@ -379,9 +379,9 @@ def _coordinate(value: float) -> Decimal:
     return Decimal(str(round(value, 8)))
 
 
-def _learn(chat_user: ChatUser, entities: dict) -> None:
+def _learn(chat_user: ChatUser, entities: dict, cached_profile: dict | None) -> None:
     try:
-        learn_from_turn(chat_user, entities, category=entities.get("category"))
+        learn_from_turn(chat_user, entities, category=entities.get("category"), cached_profile=cached_profile)
     except Exception:  # noqa: BLE001
         logger.exception("profile learning failed for user %s", chat_user.pk)
 

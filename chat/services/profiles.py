@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F
+from django.utils import timezone
 
 from chat.models import ChatUser, ShopCategory, UserCouponWallet, UserProfile, WalletStatus
 from chat.services.user_context import invalidate_on_commit
@@ -12,6 +13,7 @@ from chat.services.user_context import invalidate_on_commit
 MAX_PREFERRED_CATEGORIES = 5
 MAX_LEARNED_ITEMS = 5
 BUDGET_EMA_OLD_WEIGHT = 0.7
+BUDGET_STEP = 500  # the learned average budget moves in 500-won steps, so it settles instead of churning
 SPICY_LOW = ("덜 맵게", "순한맛", "안 맵게", "안맵게")
 SPICY_HIGH = ("매운맛", "맵게", "아주매움", "더 맵게")
 
@@ -34,15 +36,26 @@ def chat_user_for(auth_user) -> ChatUser:
         return ChatUser.objects.get(auth_user=auth_user)
 
 
-def data_completeness(profile: UserProfile) -> Decimal:
-    """Share of the onboarding facts we know: tastes, budget, spice, places, company, diet/favourites."""
+LEARNED_FIELDS = (
+    "preferred_categories",
+    "average_budget",
+    "companion_patterns",
+    "location_preferences",
+    "taste_preferences",
+)
+
+
+def data_completeness(profile) -> Decimal:
+    """Share of the onboarding facts we know: tastes, budget, spice, places, company, diet/favourites.
+    `profile` is a UserProfile or its dict form (user_context.profile_as_dict)."""
+    value = profile.get if isinstance(profile, dict) else lambda name: getattr(profile, name)
     known = [
-        bool(profile.preferred_categories),
-        profile.average_budget is not None,
-        bool(profile.taste_preferences),
-        bool(profile.location_preferences),
-        bool(profile.companion_patterns),
-        bool(profile.dietary_restrictions or profile.favorite_shops),
+        bool(value("preferred_categories")),
+        value("average_budget") is not None,
+        bool(value("taste_preferences")),
+        bool(value("location_preferences")),
+        bool(value("companion_patterns")),
+        bool(value("dietary_restrictions") or value("favorite_shops")),
     ]
     return (Decimal(sum(known)) / Decimal(len(known))).quantize(Decimal("0.01"))
 
@@ -83,58 +96,82 @@ def _add_unique(items: list, value, limit: int) -> list:
     return [value, *items][:limit]
 
 
-def learn_from_turn(user: ChatUser, entities: dict, *, category: str | None = None) -> bool:
-    """Fold what a turn revealed into the profile (category, budget EMA, company, place, spice).
+def learned_budget(old: int | None, stated: int) -> int:
+    """Exponential moving average (0.7 old + 0.3 new), rounded to BUDGET_STEP won."""
+    if old is None:
+        return stated
+    average = BUDGET_EMA_OLD_WEIGHT * old + (1 - BUDGET_EMA_OLD_WEIGHT) * stated
+    return int(round(average / BUDGET_STEP) * BUDGET_STEP)
 
-    Counts the interaction always; writes the learned fields and drops the cached context only when
-    something changed. Returns whether the profile changed."""
+
+def learned_changes(current: dict, entities: dict, category: str | None) -> dict:
+    """The profile fields a turn changes (category, budget EMA, company, place, spice), given the
+    current values of LEARNED_FIELDS. Empty when there is nothing new."""
+    changes = {}
+    if category in ShopCategory.values and category not in current["preferred_categories"]:
+        changes["preferred_categories"] = _add_unique(
+            list(current["preferred_categories"]), category, MAX_PREFERRED_CATEGORIES
+        )
+    budget = entities.get("budget")
+    if isinstance(budget, int) and budget > 0:
+        average = learned_budget(current["average_budget"], budget)
+        if average != current["average_budget"]:
+            changes["average_budget"] = average
+    companions = entities.get("companions") or []
+    pattern = companions[0] if companions else ("혼자" if entities.get("companion_count") == 1 else None)
+    if pattern and pattern not in current["companion_patterns"]:
+        changes["companion_patterns"] = _add_unique(list(current["companion_patterns"]), pattern, MAX_LEARNED_ITEMS)
+    place = entities.get("location")
+    if place and place not in current["location_preferences"]:
+        changes["location_preferences"] = _add_unique(list(current["location_preferences"]), place, MAX_LEARNED_ITEMS)
+    options = " ".join(entities.get("menu_options") or [])
+    spicy = 0.2 if any(w in options for w in SPICY_LOW) else 0.8 if any(w in options for w in SPICY_HIGH) else None
+    tastes = dict(current["taste_preferences"] or {})
+    if spicy is not None and tastes.get("매운맛") != spicy:
+        changes["taste_preferences"] = {**tastes, "매운맛": spicy}
+    return changes
+
+
+def count_interaction(user: ChatUser) -> None:
+    UserProfile.objects.filter(user=user).update(interaction_count=F("interaction_count") + 1)
+
+
+def learn_from_turn(
+    user: ChatUser, entities: dict, *, category: str | None = None, cached_profile: dict | None = None
+) -> bool:
+    """Fold what a turn revealed into the profile and count the interaction; returns whether the
+    learned fields changed (then the cached context is dropped on commit).
+
+    With the cached profile this is one UPDATE guarded by the cached `updated_at` (optimistic: a
+    profile changed meanwhile matches no row, and the locked read-modify-write below runs instead)."""
+    if cached_profile is not None and cached_profile.get("updated_at"):
+        changes = learned_changes(cached_profile, entities, category)
+        if not changes:
+            count_interaction(user)
+            return False
+        merged = {**cached_profile, **changes}
+        updated = UserProfile.objects.filter(user=user, updated_at=cached_profile["updated_at"]).update(
+            **changes,
+            data_completeness=data_completeness(merged),
+            interaction_count=F("interaction_count") + 1,
+            updated_at=timezone.now(),
+        )
+        if updated:
+            invalidate_on_commit(user.pk)
+            return True
     with transaction.atomic():
         profile, _ = UserProfile.objects.select_for_update().get_or_create(user=user)
-        before = (
-            list(profile.preferred_categories),
-            profile.average_budget,
-            list(profile.companion_patterns),
-            list(profile.location_preferences),
-            dict(profile.taste_preferences or {}),
-        )
-        if category in ShopCategory.values:
-            profile.preferred_categories = _add_unique(
-                list(profile.preferred_categories), category, MAX_PREFERRED_CATEGORIES
-            )
-        budget = entities.get("budget")
-        if isinstance(budget, int) and budget > 0:
-            old = profile.average_budget
-            profile.average_budget = (
-                budget if old is None else round(BUDGET_EMA_OLD_WEIGHT * old + (1 - BUDGET_EMA_OLD_WEIGHT) * budget)
-            )
-        companions = entities.get("companions") or []
-        count = entities.get("companion_count")
-        pattern = companions[0] if companions else ("혼자" if count == 1 else None)
-        profile.companion_patterns = _add_unique(list(profile.companion_patterns), pattern, MAX_LEARNED_ITEMS)
-        profile.location_preferences = _add_unique(
-            list(profile.location_preferences), entities.get("location"), MAX_LEARNED_ITEMS
-        )
-        options = " ".join(entities.get("menu_options") or [])
-        if any(word in options for word in SPICY_LOW):
-            profile.taste_preferences = {**(profile.taste_preferences or {}), "매운맛": 0.2}
-        elif any(word in options for word in SPICY_HIGH):
-            profile.taste_preferences = {**(profile.taste_preferences or {}), "매운맛": 0.8}
-        after = (
-            list(profile.preferred_categories),
-            profile.average_budget,
-            list(profile.companion_patterns),
-            list(profile.location_preferences),
-            dict(profile.taste_preferences or {}),
-        )
-        changed = after != before
-        if changed:
+        changes = learned_changes({name: getattr(profile, name) for name in LEARNED_FIELDS}, entities, category)
+        for name, value in changes.items():
+            setattr(profile, name, value)
+        if changes:
             profile.data_completeness = data_completeness(profile)
             profile.interaction_count = F("interaction_count") + 1
             profile.save()
             invalidate_on_commit(user.pk)
         else:
             UserProfile.objects.filter(pk=profile.pk).update(interaction_count=F("interaction_count") + 1)
-    return changed
+    return bool(changes)
 
 
 def profile_summary(user: ChatUser) -> dict:

@@ -67,6 +67,7 @@ def profile_as_dict(profile: UserProfile) -> dict:
         "location_preferences": list(profile.location_preferences),
         "good_influence_preference": float(profile.good_influence_preference),
         "data_completeness": float(profile.data_completeness),
+        "updated_at": profile.updated_at,  # optimistic-update guard of profile learning
     }
 
 

@@ -5,7 +5,7 @@ from django.core.cache import cache
 
 from chat.models import FoodcardUser, UserProfile
 from chat.services.coupons import apply_coupon
-from chat.services.profiles import update_preferences
+from chat.services.profiles import learn_from_turn, update_preferences
 from chat.services.user_context import build_user_context, get_user_context, user_context_key
 from chat.tests.dining_factories import give_coupon, make_card, make_chat_user, make_coupon, make_shop
 
@@ -68,3 +68,25 @@ def test_nothing_is_dropped_before_the_transaction_commits(user, django_capture_
 
     assert cache.get(user_context_key(user.pk)) is not None
     assert len(callbacks) == 1
+
+
+def test_learning_from_a_stale_cached_profile_keeps_the_newer_profile(user):
+    cached = get_user_context(user)["profile"]
+    update_preferences(user, categories=["한식"])  # changes the profile after the context was cached
+
+    changed = learn_from_turn(user, {"budget": 9000}, category="치킨", cached_profile=cached)
+
+    profile = UserProfile.objects.get(user=user)
+    assert changed
+    assert profile.preferred_categories == ["치킨", "한식"]
+    assert profile.average_budget == 6000  # 0.7 x 5000 + 0.3 x 9000 = 6200 -> 500-won steps
+    assert profile.interaction_count == 1
+
+
+def test_learning_with_a_fresh_cached_profile_is_a_single_update(user, django_assert_num_queries):
+    cached = get_user_context(user)["profile"]
+
+    with django_assert_num_queries(1):
+        learn_from_turn(user, {"budget": 9000}, category="치킨", cached_profile=cached)
+
+    assert UserProfile.objects.get(user=user).preferred_categories == ["치킨", "분식"]
