@@ -315,3 +315,26 @@ def test_import_page_refuses_other_file_types(admin_client):
 
     assert response.context["form"].errors["shops_file"]
     assert response.context["report"] is None
+
+
+# --- big log tables --------------------------------------------------------------------------
+
+
+def test_log_paginator_estimates_unfiltered_counts_and_counts_filtered_lists(dining_rows, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.admin_dining import LargeTablePaginator
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE conversations")
+    monkeypatch.setattr(LargeTablePaginator, "ESTIMATE_ABOVE", 0)
+
+    with CaptureQueriesContext(connection) as unfiltered:
+        estimated = LargeTablePaginator(Conversation.objects.all(), 100).count
+    with CaptureQueriesContext(connection) as filtered:
+        exact = LargeTablePaginator(Conversation.objects.filter(extracted_intent="FOOD_REQUEST"), 100).count
+
+    assert estimated == exact == 1
+    assert "COUNT(" not in unfiltered[-1]["sql"].upper() and "pg_class" in unfiltered[-1]["sql"]
+    assert "COUNT(" in filtered[-1]["sql"].upper()
