@@ -13,10 +13,13 @@ Closed shops and over-budget menus never leave this module: the filters are appl
 candidate, not only ranked down.
 """
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import TextField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from chat.models import FoodCardAcceptance, Menu, ShopCategory
@@ -240,11 +243,17 @@ def _menu_rows(query: RecommendQuery, radius_m: int | None):
     ceiling = price_ceiling(query)
     if ceiling is not None:
         menus = menus.filter(price__lte=ceiling)
+    # JSON columns come back as text and are parsed only when needed: the shop's hours once per
+    # shop (not once per menu row), menu options only when the user asked for an option.
+    menus = menus.annotate(
+        hours_text=Cast("shop__business_hours", TextField()),
+        options_text=Cast("options", TextField()) if query.menu_options else Value(None, TextField()),
+    )
     return menus.values_list(
         "id",
         "menu_name",
         "price",
-        "options",
+        "options_text",
         "is_popular",
         "category",
         "shop_id",
@@ -254,7 +263,7 @@ def _menu_rows(query: RecommendQuery, radius_m: int | None):
         "shop__road_address_name",
         "shop__latitude",
         "shop__longitude",
-        "shop__business_hours",
+        "hours_text",
         "shop__popularity_score",
         "shop__quality_score",
         "shop__is_good_influence_shop",
@@ -282,7 +291,7 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
         road_address,
         lat,
         lng,
-        hours,
+        hours_text,
         popularity,
         quality,
         good,
@@ -293,15 +302,15 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
             continue
         shop = shops.get(shop_id)
         if shop is None:
-            if status_at(hours, now) != ShopStatus.OPEN:
-                closed.add(shop_id)
-                continue
             distance = None
             if query.location is not None:
                 distance = haversine_m(query.location.latitude, query.location.longitude, float(lat), float(lng))
                 if radius_m is not None and distance > radius_m:
                     far.add(shop_id)
                     continue
+            if status_at(json.loads(hours_text) if hours_text else None, now) != ShopStatus.OPEN:
+                closed.add(shop_id)
+                continue
             shop = shops[shop_id] = ShopPick(
                 shop_id=shop_id,
                 shop_name=shop_name,
@@ -317,7 +326,7 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
             )
         if menu_category in ("음료", "사이드메뉴") and not query.food_type:
             continue  # a drink or a side is not a meal
-        extra, has_options = option_surcharge(options, query.menu_options)
+        extra, has_options = option_surcharge(json.loads(options) if options else None, query.menu_options)
         list_price = price + extra
         coupon, discount = best_coupon(
             list(query.coupons),
