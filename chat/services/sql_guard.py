@@ -233,20 +233,41 @@ def _check_table(node: exp.Table) -> None:
         return  # a table function (FROM generate_series(...)): checked as a function
     if node.catalog or (node.db and node.db.lower() != "public"):
         raise UnsafeSqlError(f"schema-qualified table {node.sql(dialect='postgres')} is not allowed")
-    name = node.name
+    name = _pg_name(node.this)
     refers_to_cte = not node.db and _is_cte_in_scope(node, name)
     if not refers_to_cte and name not in ALLOWED_TABLES:
         raise UnsafeSqlError(f"table {name} is not on the allow-list")
 
 
+def _pg_name(identifier: exp.Identifier) -> str:
+    """The name PostgreSQL resolves: unquoted identifiers fold to lower case, quoted ones are exact."""
+    return identifier.name if identifier.quoted else identifier.name.lower()
+
+
+def _cte_name(cte: exp.CTE) -> str | None:
+    alias = cte.args.get("alias")
+    return _pg_name(alias.this) if alias is not None and isinstance(alias.this, exp.Identifier) else None
+
+
 def _is_cte_in_scope(node: exp.Expression, name: str) -> bool:
-    """True when a WITH clause of an enclosing query defines `name` (so the reference is to the CTE)."""
-    parent = node.parent
+    """True when `name` at `node` means a CTE rather than a table, following PostgreSQL's scoping.
+
+    A query's WITH list is visible in its body and in nested subqueries. Inside the WITH list, a
+    CTE of a plain WITH sees only the CTEs before it (`WITH users AS (SELECT * FROM users)` reads
+    the real table); under WITH RECURSIVE every CTE of the list, itself included, is visible.
+    """
+    child, parent = node, node.parent
     while parent is not None:
-        with_clause = next((value for value in parent.args.values() if isinstance(value, exp.With)), None)
-        if with_clause is not None and any(cte.alias == name for cte in with_clause.expressions):
+        if isinstance(parent, exp.With):
+            ctes = parent.expressions
+            position = next((i for i, cte in enumerate(ctes) if cte is child), 0)
+            visible = ctes if parent.args.get("recursive") else ctes[:position]
+        else:
+            with_clause = next((v for v in parent.args.values() if isinstance(v, exp.With)), None)
+            visible = with_clause.expressions if with_clause is not None and with_clause is not child else []
+        if any(_cte_name(cte) == name for cte in visible):
             return True
-        parent = parent.parent
+        child, parent = parent, parent.parent
     return False
 
 

@@ -36,6 +36,10 @@ LEGITIMATE_SQL = [
     "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY price) FROM menus",
     "SELECT id FROM coupons WHERE '한식' = ANY(target_categories)",
     "SELECT count(*) FROM public.shops",
+    "SELECT count(*) FROM SHOPS",
+    "WITH a AS (SELECT 1 AS x), b AS (SELECT x FROM a) SELECT * FROM b",
+    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5) SELECT sum(n) FROM t",
+    "WITH users AS (SELECT id FROM shops) SELECT count(*) FROM users",
     "SELECT channel, sum(total_queries) FROM chat_statistics WHERE period = 'day' GROUP BY channel;",
     "-- shops per category\nSELECT category, count(*) FROM shops GROUP BY category",
     "SELECT d::date, count(s.id) FROM generate_series(current_date - 6, current_date, interval '1 day') d"
