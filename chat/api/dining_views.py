@@ -2,6 +2,7 @@
 one service; access rules: a user reads and changes only their own data, staff may read anyone's."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -19,7 +20,7 @@ from chat.api.dining_serializers import (
     SelectionSerializer,
     WalletCouponSerializer,
 )
-from chat.models import ChatUser, RecommendationLog, UserCouponWallet
+from chat.models import AcquisitionSource, ChatUser, CouponType, RecommendationLog, UsageType, UserCouponWallet
 from chat.services.coupons import apply_coupon
 from chat.services.dining_chat import handle_turn
 from chat.services.profiles import chat_user_for, profile_summary, update_preferences
@@ -27,6 +28,14 @@ from chat.services.selections import record_selection
 from config.api.permissions import is_partner_request
 
 USER_ID_PARAMETER = OpenApiParameter("user_id", str, OpenApiParameter.PATH, description="chat user id or `me`")
+WALLET_FILTER_PARAMETERS = [
+    OpenApiParameter("state", str, enum=["active", "expired", "used", "cancelled"]),
+    OpenApiParameter("coupon_type", str, enum=CouponType.values),
+    OpenApiParameter("usage_type", str, enum=UsageType.values),
+    OpenApiParameter("acquisition_source", str, enum=AcquisitionSource.values),
+    OpenApiParameter("expires_after", OpenApiTypes.DATETIME),
+    OpenApiParameter("expires_before", OpenApiTypes.DATETIME),
+]
 
 
 class IsEndUser(permissions.BasePermission):
@@ -109,7 +118,7 @@ class UserPreferencesView(DiningView):
 class UserCouponsView(DiningView):
     @extend_schema(
         summary="A chat user's wallet: active, expired and used coupons (filterable)",
-        parameters=[USER_ID_PARAMETER, WalletCouponFilterSet],
+        parameters=[USER_ID_PARAMETER, *WALLET_FILTER_PARAMETERS],
         responses=dict,
     )
     def get(self, request, user_id):
