@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from chat.models import AcquisitionSource, ChatUser, Coupon, Shop, ShopStatus
+from chat.models import AcquisitionSource, Coupon, Shop, ShopStatus
 from chat.services.business_hours import seoul_now
 from chat.services.coupons import issue_coupon
 from config.api.exceptions import ApiError
@@ -65,6 +65,3 @@ def close_shops_today(shop_ids, now: dt.datetime | None = None) -> int:
             closed += 1
     return closed
 
-
-def users_by_ids(ids) -> list[ChatUser]:
-    return list(ChatUser.objects.filter(pk__in=ids).order_by("pk"))
