@@ -24,9 +24,9 @@ import json
 import logging
 import math
 import uuid
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -193,10 +193,36 @@ def write_record(record: dict) -> bool:
          answered_at),
     ]  # fmt: skip
     params = [value for row in log_rows for value in row] + _history_params(record, asked_at, answered_at)
-    with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
-        cursor.execute(_WRITE, params)
+    with connection.cursor() as cursor:
+        if not connection.in_atomic_block:
+            cursor.execute(_WRITE, params)  # autocommit: one statement is atomic on its own
+        elif isinstance(cursor.cursor, psycopg.ClientCursor):
+            _execute_in_inline_savepoint(cursor, params)
+        else:  # server-side binding cannot send several statements at once: Django's savepoint
+            with transaction.atomic():
+                cursor.execute(_WRITE, params)
         (inserted,) = cursor.fetchone()
     return inserted > 0
+
+
+def _execute_in_inline_savepoint(cursor, params: list) -> None:
+    """SAVEPOINT, the write and RELEASE in ONE round trip (client-side binding sends them as one query).
+
+    Each round trip from a busy web process costs far more than the write itself, so this keeps the
+    logging cost of a chat turn near the statement's own sub-millisecond cost. On failure the
+    savepoint is rolled back, leaving the caller's transaction as it was.
+    """
+    try:
+        cursor.execute(f"SAVEPOINT {_SAVEPOINT}; {_WRITE}; RELEASE SAVEPOINT {_SAVEPOINT}", params)
+        cursor.cursor.nextset()  # the first result is the SAVEPOINT's, the second the write's count
+    except Exception:
+        if connection.get_autocommit() is False and not connection.needs_rollback:
+            with connection.cursor() as recovery:
+                recovery.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}")
+        raise
+
+
+_SAVEPOINT = "analytics_record_exchange"
 
 
 _LOG_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s)"

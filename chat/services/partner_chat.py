@@ -276,46 +276,53 @@ def _retrieve(turn: PreparedTurn) -> list[dict]:
 def finish_turn(
     turn: PreparedTurn, *, answer: str, model: str, usage: dict, response_ms: int, error: str = ""
 ) -> int | None:
-    """Store a turn: finished answers go to the tuning conversation; every turn goes to analytics."""
+    """Store a turn: finished answers go to the tuning conversation; every turn goes to analytics.
+
+    Both writes share one transaction (one commit). If the tuning append fails, that transaction is
+    rolled back and the analytics record is written on its own (record_exchange never raises and
+    falls back to its durable outbox), so the turn is never lost from the logs.
+    """
     answered_at = timezone.now()
     answer = answer.replace("\x00", "\ufffd")  # PostgreSQL text/jsonb cannot hold NUL
+    log = {
+        "channel": "partner",
+        "collection_name": turn.partner_id,
+        "session_id": turn.session_id,
+        "user_id": turn.user_uuid or None,
+        "user_message": turn.message,
+        "assistant_message": answer,
+        "llm_model": model,
+        "llm_params": {k: v for k, v in turn.params.items() if k != "reasoning_level"},
+        "reasoning_level": turn.params.get("reasoning_level", ""),
+        "retrieval_info": turn.retrieval_info,
+        "performance": {
+            "response_time_ms": response_ms,
+            "token_count": usage.get("completion_tokens", 0),
+            "retrieval_time_ms": turn.retrieval_ms,
+        },
+        "error": error,
+        "retrieved_docs": turn.sources,
+    }
     message_count = None
-    with transaction.atomic():
-        if not error:
-            try:
-                with transaction.atomic():
-                    message_count = append_exchange(
-                        partner_id=turn.partner_id,
-                        session_id=turn.session_id,
-                        user_message=turn.message,
-                        assistant_message=answer,
-                        asked_at=turn.asked_at,
-                        answered_at=answered_at,
-                    )
-            except DatabaseError:  # keep the entries in the process log; analytics below still records the turn
-                logger.exception(
-                    "partner chat: tuning-log append failed for %s/%s; entries=%s",
-                    turn.partner_id, turn.session_id, json.dumps([turn.message, answer], ensure_ascii=False),
-                )  # fmt: skip
-        record_exchange(
-            channel="partner",
-            collection_name=turn.partner_id,
-            session_id=turn.session_id,
-            user_id=turn.user_uuid or None,
-            user_message=turn.message,
-            assistant_message=answer,
-            llm_model=model,
-            llm_params={k: v for k, v in turn.params.items() if k != "reasoning_level"},
-            reasoning_level=turn.params.get("reasoning_level", ""),
-            retrieval_info=turn.retrieval_info,
-            performance={
-                "response_time_ms": response_ms,
-                "token_count": usage.get("completion_tokens", 0),
-                "retrieval_time_ms": turn.retrieval_ms,
-            },
-            error=error,
-            retrieved_docs=turn.sources,
-        )
+    try:
+        with transaction.atomic():
+            if not error:
+                message_count = append_exchange(
+                    partner_id=turn.partner_id,
+                    session_id=turn.session_id,
+                    user_message=turn.message,
+                    assistant_message=answer,
+                    asked_at=turn.asked_at,
+                    answered_at=answered_at,
+                )
+            record_exchange(**log)
+    except DatabaseError:
+        logger.exception(
+            "partner chat: tuning-log append failed for %s/%s; entries=%s",
+            turn.partner_id, turn.session_id, json.dumps([turn.message, answer], ensure_ascii=False),
+        )  # fmt: skip
+        record_exchange(**log)
+        return None
     return message_count
 
 
