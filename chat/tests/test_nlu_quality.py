@@ -6,7 +6,8 @@ from chat.services.nlu import INTENTS, LinearIntentClassifier, tokenize
 from chat.services.nlu.dataset import load_examples
 from chat.services.nlu.evaluation import evaluate
 
-# Measured with `manage.py eval_nlu` when the baseline shipped: accuracy 0.919, macro-F1 0.914, budget 1.000.
+# Measured with `manage.py eval_nlu` when the baseline shipped (219 train / 98 test utterances):
+# accuracy 0.918, macro-F1 0.916, budget exact-match 1.000.
 # The floors leave room for small data/rule changes but catch real regressions.
 ACCURACY_FLOOR = 0.85
 MACRO_F1_FLOOR = 0.85

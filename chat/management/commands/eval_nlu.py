@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chat.services.nlu import LinearIntentClassifier, ModelFileError, load_classifier
+from chat.services.nlu import LinearIntentClassifier, ModelFileError, load_classifier, understand, warm_up
 from chat.services.nlu.dataset import load_examples
 from chat.services.nlu.evaluation import evaluate
 from chat.services.nlu.tokenizer import get_kiwi, tokenize
@@ -21,6 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--save", metavar="PATH", help="also write the trained baseline as a model file")
         parser.add_argument("--split", default="test", choices=["train", "test"], help="split to evaluate on")
         parser.add_argument("--errors", action="store_true", help="list the misclassified utterances")
+        parser.add_argument(
+            "--bench", type=int, default=0, metavar="N",
+            help="also time N understand() calls (after warm-up) over the split's utterances: p50/p95/p99 ms",
+        )
         parser.add_argument(
             "--cross-validate", type=int, default=0, metavar="K",
             help="instead: K-fold cross-validation inside the train split (for tuning without touching test)",
@@ -70,6 +74,27 @@ class Command(BaseCommand):
             self.stdout.write("\nmisclassified:")
             for text, expected, predicted, confidence in report.errors:
                 self.stdout.write(f"  {text!r}: expected {expected}, got {predicted} ({confidence:.2f})")
+        if options["bench"]:
+            self._bench(options["bench"], [ex.text for ex in examples])
+
+    def _bench(self, calls: int, texts: list[str]):
+        """Latency of the whole understand() (normalise, Kiwi, entities, classifier) with the active classifier."""
+        warm_up()
+        durations = []
+        context = {"intent": "FOOD_REQUEST", "entities": {"food_type": "치킨", "category": "치킨", "budget": 5000}}
+        for i in range(calls):
+            started = time.perf_counter()
+            understand(f"{texts[i % len(texts)]} {i}", context if i % 2 else None)  # suffix defeats the caches
+            durations.append((time.perf_counter() - started) * 1000)
+        durations.sort()
+
+        def pct(q):
+            return durations[min(len(durations) - 1, int(q * len(durations)))]
+
+        self.stdout.write(
+            f"\nunderstand() over {calls} calls: p50 {pct(0.50):.2f} ms, p95 {pct(0.95):.2f} ms, "
+            f"p99 {pct(0.99):.2f} ms, max {durations[-1]:.2f} ms"
+        )
 
     def _cross_validate(self, folds: int):
         if folds < 2:

@@ -27,9 +27,9 @@ INTENTS = (
 _RULES: tuple[tuple[re.Pattern, str, float], ...] = tuple(
     (re.compile(pattern), intent, boost)
     for pattern, intent, boost in (
-        (r"충전|채워\s?(줘|주|놔|넣)|입금|돈\s?(좀\s?)?(넣|채워)|리필", BALANCE_CHARGE, 3.0),
+        (r"충전|채워\s?(줘|주|놔|넣)|입금|(돈|원)\s?(좀\s?)?(넣|채워)|리필", BALANCE_CHARGE, 3.0),
         (r"잔액|잔고|남은\s?(돈|금액)|얼마\s?남|얼마나\s?남|남아\s?있|카드에\s?(돈\s?)?얼마|한도|돈\s?얼마|"
-         r"쓸\s?수\s?있는\s?(돈|금액)|얼마\s?썼|아직\s?돈|돈\s?(있어|있나|남았)", BALANCE_CHECK, 2.5),
+         r"쓸\s?수\s?있는\s?(돈|금액)|얼마\s?(썼|쓸\s?수)|아직\s?돈|돈\s?(있어|있나|남았)", BALANCE_CHECK, 2.5),
         (r"쿠폰|할인|이벤트|적립|혜택|프로모션|공짜|무료", COUPON_INQUIRY, 2.5),
         (r"몇\s?시|영업\s?시간|영업\s?중|영업해|문\s?(열|닫|연|여)|열었|닫았|열려|닫혀|언제까지|언제부터|오픈|마감|"
          r"브레이크|쉬는\s?날|휴무|쉬어|지금\s?(하|열|먹을\s?수\s?있|가면)|아직\s?(해|하|열)|늦게까지|24시|"
@@ -56,7 +56,7 @@ _BUDGET_BOOST = 2.0  # an amount offered as a budget ("5천원으로", "8천원�
 _GIBBERISH_BOOST = 3.0
 _LAUGHTER_OR_TEARS = frozenset("ㅋㅎㅠㅜ")
 _LATIN_WORDS = frozenset({"hi", "hello", "hey", "ok", "okay", "thanks", "thx", "bye", "yes", "no"})
-_PRECEDENCE = ((GROUP_DINING, BUDGET_INQUIRY), (BUDGET_INQUIRY, FOOD_REQUEST))
+_PRECEDENCE = ((BALANCE_CHARGE, BUDGET_INQUIRY), (GROUP_DINING, BUDGET_INQUIRY), (BUDGET_INQUIRY, FOOD_REQUEST))
 
 
 def rule_boosts(text: str) -> dict[str, float]:
@@ -69,8 +69,9 @@ def rule_boosts(text: str) -> dict[str, float]:
         boosts[UNKNOWN] = boosts.get(UNKNOWN, 0.0) + _GIBBERISH_BOOST
     if any(amount.budget_like for amount in find_amounts(text)):
         boosts[BUDGET_INQUIRY] = boosts.get(BUDGET_INQUIRY, 0.0) + _BUDGET_BOOST
-    # Labelling precedence: eating together outranks the amount ("동생이랑 둘이 2만원으로" is GROUP_DINING), and
-    # a stated amount outranks the wish to eat ("5천원 있어 뭐 먹지" is BUDGET_INQUIRY).
+    # Labelling precedence: a top-up amount is not a meal budget ("3만원 넣어줘" is BALANCE_CHARGE), eating together
+    # outranks the amount ("동생이랑 둘이 2만원으로" is GROUP_DINING), and a stated amount outranks the wish to eat
+    # ("5천원 있어 뭐 먹지" is BUDGET_INQUIRY).
     for stronger, weaker in _PRECEDENCE:
         if stronger in boosts:
             boosts.pop(weaker, None)
