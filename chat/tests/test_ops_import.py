@@ -174,3 +174,13 @@ def test_import_command_prints_skipped_rows_and_fails_unless_errors_are_allowed(
     captured = capsys.readouterr()
     assert "shops row 3, longitude: 'abc' is not a number" in captured.err
     assert "1 updated" in captured.out
+
+
+def test_import_command_reads_an_xlsx_file(tmp_path, capsys):
+    path = tmp_path / "sample_data.xlsx"
+    path.write_bytes(xlsx_bytes([shop_row("엑셀가게")], menus=[]))
+
+    call_command("import_shops", str(path), "--no-progress")
+
+    assert Shop.objects.filter(shop_name="엑셀가게").exists()
+    assert "shops: 1 created" in capsys.readouterr().out
