@@ -140,3 +140,14 @@ def test_a_flush_that_crashed_midway_is_picked_up_by_the_next_one(outbox_in_tmp)
     assert result.replayed == 1
     assert list(outbox_in_tmp.glob("processing-*")) == []
     assert MessageLog.objects.filter(session_id="crashed").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_write_in_autocommit_mode_goes_to_the_outbox(outbox_in_tmp):
+    assert not connection.in_atomic_block
+
+    exchange(session_id="y" * 300)
+    exchange(session_id="after")
+
+    assert [e["record"]["session_id"] for e in outbox_lines(outbox_in_tmp)] == ["y" * 300]
+    assert MessageLog.objects.filter(session_id="after").count() == 2
