@@ -139,3 +139,9 @@ def test_stats_per_collection_and_period(staff_client, logged):
     assert hourly[0]["metrics"]["error_count"] == 1
     assert hourly[0]["performance_percentiles"]["p95"] == pytest.approx(420)
     assert sorted(row["collection_name"] for row in daily) == ["handbook", "medilinx"]
+
+
+def test_conversation_text_search_looks_inside_messages(staff_client, logged):
+    exchange(session_id="kb-9", user_message="주차 등록은 어디서 하나요?", assistant_message="총무팀에서 합니다.")
+
+    assert ids(staff_client.get(CONVERSATIONS, {"q": "총무팀"}), "conversation_id") == ["kb-9"]
