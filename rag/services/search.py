@@ -14,7 +14,7 @@ Text path: Okapi BM25 (k1, b) over the Kiwi-morpheme tsvector. N, the average le
 document frequency come from the caller's own partitions (rag_scopestat / rag_termstat, kept exact by
 triggers), so scores never depend on (or leak) other users' text. Candidates come from the GIN index for
 the rarer query terms; term frequencies from the tsvector positions; a MaxScore bound proves the top
-`limit` exact or widens the candidates to every query term.
+`limit` exact or widens the candidates to the essential terms.
 
 Hybrid: the union of both candidate lists gets both scores, each normalised to [0, 1] over the union, and
 a convex combination ranks them (TEXT_WEIGHT tuned on rag/tests/data and the autorag_ko benchmark).
@@ -40,9 +40,9 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 TEXT_WEIGHT = 0.7
 
-# The text path scores chunks matching the query's rarer terms (summed df up to this many rows); the
-# commoner terms still count in the scores, and the top `limit` are verified exact (MaxScore bound).
-TEXT_CANDIDATE_ROWS = 5000
+# The text path first scores chunks matching the query's rarer terms (summed df up to this many rows);
+# the commoner terms still count in the scores, and the top `limit` are verified exact (MaxScore).
+TEXT_CANDIDATE_ROWS = 2000
 
 EXACT_SCAN_MAX_ROWS = 2000
 HNSW_MIN_EF = 80
@@ -354,14 +354,22 @@ def bm25_search(
         selective.append(term)
         rows += frequencies[term]
     results = bm25_candidates(scope, weights, selective, k, avgdl, also)
-    rest = ordered[len(selective):]
-    if rest:
-        # A chunk with none of the selective terms scores below sum(idf * (k1 + 1)) of the rest: if the
-        # exact_top-th result beats that, no such chunk can enter the top; otherwise score everything.
-        bound = sum(weights[term] for term in rest) * (BM25_K1 + 1)
-        top = sorted((score for _, score in results), reverse=True)
-        if len(top) < min(exact_top, total) or top[min(exact_top, len(top)) - 1] < bound:
-            results = bm25_candidates(scope, weights, ordered, k, avgdl, also)
+    if len(selective) == len(ordered):
+        return results
+    # MaxScore: with theta the exact_top-th best score so far, the commonest terms whose upper bounds
+    # (idf * (k1 + 1)) sum below theta are non-essential - a chunk with only those cannot reach the top.
+    # The top is exact once every essential term was a candidate term; otherwise score the essential ones.
+    scores = sorted((score for _, score in results), reverse=True)
+    theta = scores[exact_top - 1] if len(scores) >= exact_top else 0.0
+    non_essential, bound = set(), 0.0
+    for term in reversed(ordered):
+        if bound + weights[term] * (BM25_K1 + 1) >= theta:
+            break
+        bound += weights[term] * (BM25_K1 + 1)
+        non_essential.add(term)
+    essential = [term for term in ordered if term not in non_essential]
+    if not set(essential) <= set(selective):
+        results = bm25_candidates(scope, weights, essential, k, avgdl, also)
     return results
 
 

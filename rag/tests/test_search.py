@@ -138,3 +138,23 @@ def test_search_api_accepts_the_seeds_form_encoding(alice_client):
 
     assert response.status_code == 200
     assert response.json()["results"][0]["doc_id"] == "policy"
+
+
+def test_pruned_bm25_top_results_equal_full_evaluation(monkeypatch):
+    # Common words in every document, rare ones in a few: the pruned path must rank like scoring everything.
+    common = ["학교", "급식", "안내", "학생"]
+    rare = ["도서관", "수영장", "체육관", "음악실", "과학실", "미술실"]
+    for i in range(24):
+        words = common * (1 + i % 3) + [rare[i % len(rare)]] * (1 + i % 2) + ["공지"] * (i % 5)
+        add_document(" ".join(words) + " 입니다.", doc_id=f"d{i}")
+    monkeypatch.setattr(search_service, "TEXT_CANDIDATE_ROWS", 1)  # only the rarest term at first
+    scope = search_service.scope_for(user=None, rag_key="kb", rag_type="chatbot_shared")
+    total, avgdl = search_service.collection_stats(scope)
+
+    for query in (["학교", "급식", "도서관"], ["학생", "공지", "수영장", "안내"], ["급식", "공지"]):
+        frequencies = search_service.document_frequencies(scope, query)
+        weights = {term: search_service.idf(total, df) for term, df in frequencies.items()}
+        full = search_service.bm25_candidates(scope, weights, list(weights), 5, avgdl)
+        pruned = search_service.bm25_search(scope, query, 5, 5, total, avgdl)
+
+        assert [round(score, 9) for _, score in pruned[:5]] == [round(score, 9) for _, score in full[:5]], query
