@@ -16,6 +16,7 @@ from chat.services.nlu import (
     register_model_kind,
     reset_classifier_cache,
     tokenize,
+    train_intent_model,
     understand,
 )
 from chat.services.nlu.classifier import MODEL_FORMAT, MODEL_VERSION
@@ -176,3 +177,17 @@ def test_load_rejects_intents_outside_the_taxonomy(tmp_path):
 
     with pytest.raises(ModelFileError, match="unknown intents"):
         load_classifier(path)
+
+
+def test_pipeline_trains_a_model_file_from_raw_labelled_texts(model_path):
+    rows = [("치킨 먹고 싶어", "FOOD_REQUEST"), ("피자 먹을래", "FOOD_REQUEST"), ("쿠폰 있어?", "COUPON_INQUIRY")]
+
+    train_intent_model(rows, epochs=50, rule_weight=0.0, metadata={"model_version": "test-v1"}).save(model_path)
+
+    assert get_classifier().metadata["model_version"] == "test-v1"
+    assert understand("잔액 얼마야").intent in {"FOOD_REQUEST", "COUPON_INQUIRY"}  # only what it was taught
+
+
+def test_training_refuses_labels_outside_the_taxonomy():
+    with pytest.raises(ValueError, match="ORDER_PIZZA"):
+        train_intent_model([("피자 시켜줘", "ORDER_PIZZA")])

@@ -59,6 +59,15 @@ def test_unrelated_question_does_not_inherit_food():
     assert result.carried_over == ()
 
 
+def test_follow_up_to_another_topic_does_not_inherit_food():
+    context = previous("건대입구에서 치킨 먹고 싶어")
+
+    result = understand("그럼 잔액은 얼마야?", context)
+
+    assert result.intent == "BALANCE_CHECK"
+    assert result.carried_over == ()
+
+
 def test_elliptical_follow_up_keeps_the_previous_intent():
     context = {"intent": "TIME_INQUIRY", "entities": {"food_type": "떡볶이", "category": "분식"}}
 

@@ -1,13 +1,14 @@
 """Natural-language understanding for the dining assistant (seed 003 §5.2 steps 5-8).
 
     understand("5천원으로 점심 뭐 먹지?")
-    -> NluResult(intent="BUDGET_INQUIRY", confidence=0.97, entities={"budget": 5000, "meal_time": "점심", ...})
+    -> NluResult(intent="BUDGET_INQUIRY", confidence=0.9.., entities={"budget": 5000, "meal_time": "점심", ...})
 
 Steps: normalise -> Kiwi morphemes -> rule entities -> intent (swappable classifier, see classifier.py)
 -> carry missing entities over from the previous turn when the message follows up on it.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from .budget import extract_budget
@@ -45,7 +46,7 @@ __all__ = [
     "MENU_OPTION", "EMERGENCY_FOOD", "GROUP_DINING", "BALANCE_CHECK", "BALANCE_CHARGE", "UNKNOWN",
     "INTENTS", "ENTITY_KEYS", "NluResult", "understand", "extract_budget", "normalize", "tokenize", "warm_up",
     "IntentClassifier", "LinearIntentClassifier", "ModelFileError", "get_classifier", "load_classifier",
-    "register_model_kind", "reset_classifier_cache",
+    "register_model_kind", "reset_classifier_cache", "train_intent_model",
 ]
 
 MAX_TEXT_CHARS = 2000
@@ -60,7 +61,8 @@ _FOLLOW_UP = re.compile(
     r"(이면|면|라면|이라면|은|는|도|요|으로는|로는|어때|어떄|어때요|돼|되나|될까|가능해)\s?\??$"
 )
 _SHORT_FOLLOW_UP_CHARS = 14
-_CARRIED_INTENT_CONFIDENCE = 0.6
+_UNSURE_CONFIDENCE = 0.5  # below this a follow-up's own intent yields to the previous turn's
+_CARRIED_INTENT_CONFIDENCE = 0.6  # confidence reported for an intent taken over from the previous turn
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,27 @@ def understand(text: str, context: dict | None = None) -> NluResult:
     previous_intent = previous.get("intent")
     if previous_entities or previous_intent:
         follow_up = _is_follow_up(normalized, entities)
-        if follow_up and previous_intent in _DINING_INTENTS and (
-            intent in (UNKNOWN, GENERAL_CHAT) or confidence < 0.5
-        ):
+        unsure = intent in (UNKNOWN, GENERAL_CHAT) or confidence < _UNSURE_CONFIDENCE
+        if follow_up and unsure and previous_intent in _DINING_INTENTS:
+            # "그럼 내일은?" after asking about opening hours is still about opening hours.
             intent, confidence = previous_intent, max(confidence, _CARRIED_INTENT_CONFIDENCE)
-        if follow_up or intent in _DINING_INTENTS and previous_intent in _DINING_INTENTS:
+        if intent in _DINING_INTENTS and (follow_up or previous_intent in _DINING_INTENTS):
             carried = _carry_over(entities, previous_entities)
     return NluResult(intent, float(confidence), entities, normalized, tokens, carried)
+
+
+def train_intent_model(labelled: Iterable[tuple[str, str]], **params) -> LinearIntentClassifier:
+    """Train the baseline's model kind on raw (text, intent) pairs, e.g. for the ml_training pipeline:
+
+        train_intent_model(rows, metadata={"model_version": "nlu-v2"}).save(path)  # then NLU_INTENT_MODEL_PATH=path
+
+    `params` are those of `LinearIntentClassifier.train` (l2, epochs, rule_weight, min_confidence, metadata...).
+    """
+    examples = []
+    for text, intent in labelled:
+        normalized = normalize(text)
+        examples.append((normalized, tokenize(normalized), intent))
+    return LinearIntentClassifier.train(examples, **params)
 
 
 def warm_up() -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from django.conf import settings
 
 from .features import DEFAULT_FEATURE_CONFIG, extract_features
 from .intents import INTENTS, UNKNOWN, rule_boosts
@@ -126,7 +127,10 @@ class LinearIntentClassifier:
         examples = list(examples)
         if not examples:
             raise ValueError("no training examples")
-        intents = tuple(intent for intent in INTENTS if any(label == intent for _, _, label in examples))
+        labels = {label for _, _, label in examples}
+        if labels - set(INTENTS):
+            raise ValueError(f"labels outside the intent taxonomy: {sorted(labels - set(INTENTS))}")
+        intents = tuple(intent for intent in INTENTS if intent in labels)
         feature_sets = [extract_features(text, tokens, feature_config) for text, tokens, _ in examples]
         counts: dict[str, int] = {}
         for features in feature_sets:
@@ -217,9 +221,9 @@ class LinearIntentClassifier:
                 min_confidence=data.get("min_confidence", 0.0),
                 metadata=data.get("metadata"),
             )
+        except ModelFileError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, ModelFileError):
-                raise
             raise ModelFileError(f"bad linear intent model: {exc}") from exc
 
     def save(self, path: str | Path) -> Path:
@@ -293,8 +297,6 @@ def get_classifier() -> IntentClassifier:
     (a new model version) is picked up by the next message without a restart. A model file that is missing or
     cannot be loaded is logged and the baseline serves instead: a bad deployment never stops the chat.
     """
-    from django.conf import settings
-
     path = getattr(settings, "NLU_INTENT_MODEL_PATH", "") or ""
     key = (path, _mtime(path)) if path else _BASELINE_KEY
     classifier = _active.get(key)
