@@ -40,6 +40,7 @@ from chat.services.sql_guard import (
     execute_readonly,
     validate_select,
 )
+from rag.providers import get_llm
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +133,6 @@ def decide_route(*, user, message: str) -> RouteDecision:
         reason = "관리자가 아닌 사용자의 질문은 RAG로 답합니다."
         return _log_decision(user, message, "rag", reason, Outcome.ROUTED_TO_RAG, started)
     try:
-        from rag.providers import get_llm
-
         reply = get_llm().complete_json(_routing_messages(message), temperature=0, max_tokens=200)
     except Exception as exc:  # provider down, timeout, no JSON: the chat goes on with RAG
         logger.warning("SQL|RAG routing failed, using RAG: %s", exc)
@@ -161,15 +160,14 @@ def answer_with_sql(
 ) -> SqlAnswer:
     """Answer `message` with one guarded read-only query, or say why not (`ok=False`: use RAG)."""
     started = time.monotonic()
+    written_sql = ""
     if decision.route != "sql":
         answer = _failure(Outcome.ROUTED_TO_RAG, "", "the routing decision is not sql")
     elif not is_router_staff(user):
         answer = _failure(Outcome.REJECTED, "", "the SQL route is for staff only")
     else:
         answer, written_sql = _answer(message, row_limit=row_limit, timeout_ms=timeout_ms)
-        _log_answer(user, message, decision, answer, started, written_sql=written_sql)
-        return answer
-    _log_answer(user, message, decision, answer, started, written_sql="")
+    _log_answer(user, message, decision, answer, started, written_sql=written_sql)
     return answer
 
 
@@ -213,8 +211,6 @@ def _failure(outcome: str, sql: str, error: str) -> SqlAnswer:
 def _write_sql(message: str, row_limit: int) -> str:
     if not settings.LLM_BASE_URL:
         return template_sql(message)
-    from rag.providers import get_llm
-
     reply = get_llm().complete_json(_sql_messages(message, row_limit), temperature=0, max_tokens=800)
     sql = reply.get("sql") if isinstance(reply, dict) else None
     if not isinstance(sql, str) or not sql.strip():
