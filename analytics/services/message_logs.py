@@ -216,9 +216,14 @@ def _execute_in_inline_savepoint(cursor, params: list) -> None:
         cursor.execute(f"SAVEPOINT {_SAVEPOINT}; {_WRITE}; RELEASE SAVEPOINT {_SAVEPOINT}", params)
         cursor.cursor.nextset()  # the first result is the SAVEPOINT's, the second the write's count
     except Exception:
-        if connection.get_autocommit() is False and not connection.needs_rollback:
-            with connection.cursor() as recovery:
-                recovery.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}")
+        # Only a statement the server refused leaves the transaction aborted; an error raised before
+        # anything was sent leaves it untouched and there is no savepoint to roll back to.
+        if connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            try:
+                with connection.cursor() as recovery:
+                    recovery.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}")
+            except Exception:  # the caller's transaction was already aborted before us
+                logger.warning("record_exchange: could not roll back its savepoint", exc_info=True)
         raise
 
 
