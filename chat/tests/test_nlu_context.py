@@ -84,3 +84,12 @@ def test_inherited_lists_are_copies():
     result.entities["companions"].append("동생")
 
     assert context["entities"]["companions"] == ["친구"]
+
+
+def test_small_talk_after_a_food_request_stays_small_talk():
+    context = previous("건대입구에서 치킨 먹고 싶어")
+
+    result = understand("안녕하세요", context)
+
+    assert result.intent == "GENERAL_CHAT"
+    assert result.carried_over == ()

@@ -58,7 +58,7 @@ _DINING_INTENTS = frozenset(
 )
 _FOLLOW_UP = re.compile(
     r"^(그럼|그러면|그럼요|아님|아니면|그리고|근데|그건|그거|거기|그\s?집|혹시|또|다른\s?거)|"
-    r"(이면|면|라면|이라면|은|는|도|요|으로는|로는|어때|어떄|어때요|돼|되나|될까|가능해)\s?\??$"
+    r"(이면|면|라면|이라면|은|는|도|으로는|로는|어때|어떄|어때요|되나|될까|가능해)\s?\??$"
 )
 _SHORT_FOLLOW_UP_CHARS = 14
 _UNSURE_CONFIDENCE = 0.5  # below this a follow-up's own intent yields to the previous turn's
@@ -97,7 +97,7 @@ def understand(text: str, context: dict | None = None) -> NluResult:
     previous_intent = previous.get("intent")
     if previous_entities or previous_intent:
         follow_up = _is_follow_up(normalized, entities)
-        unsure = intent in (UNKNOWN, GENERAL_CHAT) or confidence < _UNSURE_CONFIDENCE
+        unsure = intent == UNKNOWN or confidence < _UNSURE_CONFIDENCE
         if follow_up and unsure and previous_intent in _DINING_INTENTS:
             # "그럼 내일은?" after asking about opening hours is still about opening hours.
             intent, confidence = previous_intent, max(confidence, _CARRIED_INTENT_CONFIDENCE)
