@@ -9,7 +9,6 @@ then streamed from the event loop without holding a worker thread or a database 
 
 import json
 
-from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -110,7 +109,8 @@ class PartnerMessageView(AsyncAPIView):
         responses={(200, "text/event-stream"): OpenApiTypes.STR},
     )
     async def post(self, request):
-        turn = await sync_to_async(_start_message)(request)
+        # Validation, retrieval and prompt building in a thread; its DB connection is released before streaming.
+        turn = await partner_chat.db_step(_start_message)(request)
         return sse_response(partner_chat.stream_turn(turn))
 
 

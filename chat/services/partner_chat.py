@@ -14,7 +14,7 @@ A partner's server warms a session up once, then streams messages:
   logs the exchange for analytics (`record_exchange`). A failed or abandoned answer is logged for
   analytics with its error, but not added to the tuning conversation (only finished answers are).
 
-Database steps run in a thread and hand their connection back right away (`_db_step`): a stream
+Database steps run in a thread and hand their connection back right away (`db_step`): a stream
 can last many seconds and must not hold a connection or a worker thread meanwhile.
 """
 
@@ -326,8 +326,12 @@ def finish_turn(
     return message_count
 
 
-def _db_step(func):
-    """Run a short database step from async code in a thread, then hand its connection back."""
+def db_step(func):
+    """Run a short database step from async code in a thread, then hand its connection back.
+
+    The connection is closed (returned to the pool when pooling is on) right after the step, so a
+    stream that lasts many seconds holds no database connection meanwhile.
+    """
 
     def run(*args, **kwargs):
         try:
@@ -348,8 +352,7 @@ def _finish_turn_safely(turn: PreparedTurn, **result) -> int | None:
         return None
 
 
-aprepare_turn = _db_step(prepare_turn)
-_afinish_turn = _db_step(_finish_turn_safely)
+_afinish_turn = db_step(_finish_turn_safely)
 
 
 async def stream_turn(turn: PreparedTurn) -> AsyncIterator[tuple[str, dict]]:
