@@ -40,6 +40,7 @@ RECORD_VERSION = 1
 ALWAYS_KEEP_MIN_TURNS = 5
 ALWAYS_KEEP_SCORE_BELOW = 0.5
 SUMMARY_LENGTH = 200
+_SAVEPOINT = "analytics_record_exchange"
 
 _LOG_COLUMNS = (
     "log_id, session_id, channel, collection_name, message_type, content, reasoning_level, llm_model, "
@@ -225,9 +226,6 @@ def _execute_in_inline_savepoint(cursor, params: list) -> None:
             except Exception:  # the caller's transaction was already aborted before us
                 logger.warning("record_exchange: could not roll back its savepoint", exc_info=True)
         raise
-
-
-_SAVEPOINT = "analytics_record_exchange"
 
 
 _LOG_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s)"
