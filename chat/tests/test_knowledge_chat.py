@@ -159,7 +159,7 @@ def test_each_turn_is_logged_with_retrieval_and_performance(alice_client, knowle
     assert not assistant_log.regenerated
 
 
-def test_llm_failure_answers_503_and_keeps_the_failed_turn(alice_client, knowledge_corpus, openai_server):
+def test_provider_failure_answers_503_and_keeps_the_failed_turn(alice_client, knowledge_corpus, openai_server):
     openai_server.fail_next(10, status=500)
 
     response = ask(alice_client, "환불 기간은?")

@@ -11,6 +11,7 @@ from chat.tests.hostile_sql import HOSTILE_SQL
 from chat.tests.router_support import catalogue, database_state  # noqa: F401  (catalogue is a fixture)
 
 URL = "/api/v1/rag/chat"
+HOSTILE_BATCHES = 4  # every statement is tried; batches let `pytest -n` spread them over workers
 RAG_ANSWER = "문서에 따르면 환불은 7일 이내에 신청할 수 있습니다."
 # Tables the chat itself writes on every turn; their sequences advance, nothing else may change.
 CHAT_TABLES = tuple(
@@ -76,7 +77,9 @@ def test_rejected_sql_falls_back_to_rag_and_the_answer_says_so(staff_client, kno
     assert body["sources"][0]["filename"] == "refund.txt"
 
 
+@pytest.mark.parametrize("batch", range(HOSTILE_BATCHES), ids=lambda batch: f"batch{batch}")
 def test_hostile_sql_from_the_llm_is_never_run_and_rag_answers(
+    batch,
     staff_client,
     catalogue,  # noqa: F811
     knowledge_corpus,
@@ -90,7 +93,7 @@ def test_hostile_sql_from_the_llm_is_never_run_and_rag_answers(
     before = unchanged_state()
     failures = []
 
-    for statement in HOSTILE_SQL:
+    for statement in HOSTILE_SQL[batch::HOSTILE_BATCHES]:
         openai_server.chat_reply = llm(sql=statement)
         response = ask(staff_client)
         body = response.json()

@@ -62,7 +62,7 @@ def question(**extra):
     return {"message": "환불은 며칠 안에 신청할 수 있나요?", "rag_key": KNOWLEDGE_KEY, **extra}
 
 
-def wait_for(condition, timeout=5.0):
+def wait_for(condition, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
