@@ -112,7 +112,10 @@ def test_location(text, location):
         ("부모님이랑 갈비 먹어", ["부모님"], 3),
         ("친구들이랑 생일파티", ["친구"], None),
         ("혼자 먹을 거야", [], 1),
+        ("동생 둘이랑 셋이서 먹을 거야", ["동생"], 3),
+        ("4인 가족 외식", ["가족"], 4),
         ("동생이 배고프대", [], None),
+        ("열이 나서 죽 먹고 싶어", [], None),
     ],
 )
 def test_companions_and_head_count_including_the_user(text, companions, count):

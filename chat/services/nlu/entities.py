@@ -84,15 +84,20 @@ def extract_location(text: str) -> str | None:
     return "근처" if _NEAR.search(text) else None
 
 
-_COMPANION = re.compile(
-    f"(?<![가-힣])({_alternation(COMPANIONS)})(들)?"
-    r"(?=\s?(\d+\s?명|[한두세네]\s?명|이랑|랑|하고|와(?![가-힣])|과(?![가-힣])|도|끼리|네|까지|같이|함께|데리고|생일|이\s?랑))"
-)
 _GROUP_NOUNS = frozenset({"가족", "동아리", "팀원", "친척", "사촌"})
-_NUMBER_OF_PEOPLE = re.compile(
-    f"(?P<digits>\\d+)\\s?(?:명|인(?!분))|(?P<native>{_alternation(PEOPLE_COUNT_PREFIX)})\\s?명"
+# A person word counts as company when it is followed by "랑/하고/와/도/끼리/같이/N명..." ("동생이 배고프대" does
+# not); group nouns ("가족 외식") always do.
+_COMPANION = re.compile(
+    f"(?<![가-힣])(?:(?P<group>{_alternation(_GROUP_NOUNS)})|(?P<person>{_alternation(set(COMPANIONS) - _GROUP_NOUNS)})"
+    r"(?P<plural>들)?"
+    r"(?=\s?(\d+\s?명|[한두세네]\s?명|(둘|셋|넷|다섯)\s?(이랑|하고|이서|이)|이랑|랑|하고|와(?![가-힣])|과(?![가-힣])|"
+    r"도|끼리|네|까지|같이|함께|데리고|생일|이\s?랑)))"
 )
-_PEOPLE_WORD = re.compile(r"(?<![가-힣])(둘|셋|넷|다섯|여섯|일곱|여덟|아홉|열)(?:이서|이서|이|서)(?![가-힣])|혼자")
+_NUMBER_OF_PEOPLE = re.compile(
+    f"(?P<digits>\\d+)\\s?(?:명|인(?![분치]))|(?<![가-힣])(?P<native>{_alternation(PEOPLE_COUNT_PREFIX)})\\s?명"
+)
+# "열이" is more often a fever than ten people, so 열 only counts as "열 명" (see _NUMBER_OF_PEOPLE).
+_PEOPLE_WORD = re.compile(r"(?<![가-힣])(둘|셋|넷|다섯|여섯|일곱|여덟|아홉)(?:이서|이|서)(?![가-힣])|혼자")
 _PLUS_ME = re.compile(r"^\s?(이랑|랑|하고|과|와|이와)")
 
 
@@ -101,12 +106,12 @@ def extract_companions(text: str) -> tuple[list[str], int | None]:
     companions: list[str] = []
     plural = False
     for match in _COMPANION.finditer(text):
-        name = COMPANIONS[match.group(1)]
-        plural = plural or bool(match.group(2)) or name in _GROUP_NOUNS
+        name = COMPANIONS[match.group("group") or match.group("person")]
+        plural = plural or bool(match.group("plural")) or name in _GROUP_NOUNS
         if name not in companions:
             companions.append(name)
-    if name_count := _explicit_count(text):
-        return companions, name_count
+    if count := _explicit_count(text):
+        return companions, count
     if companions:
         if plural:
             return companions, None
