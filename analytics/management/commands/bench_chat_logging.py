@@ -102,7 +102,7 @@ class Command(BaseCommand):
             median, mean, p95 = statistics.median(values), statistics.mean(values), percentile(values, 0.95)
             self.stdout.write(f"  logging {side:>3}: median {median:7.2f} ms  mean {mean:7.2f} ms  p95 {p95:7.2f} ms")
         self.stdout.write(f"  ratio on/off (medians): {on / off:.3f}   (target <= 1.05); overhead {on - off:+.2f} ms")
-        self.stdout.write(f"  record_exchange alone: {record_ms:.2f} ms per exchange (2 log rows + history upsert)")
+        self.stdout.write(f"  record_exchange alone: {record_ms:.2f} ms per exchange, own transaction incl. commit")
 
     # --- SSE time to first token --------------------------------------------------------------
 
