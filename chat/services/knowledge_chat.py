@@ -196,6 +196,8 @@ def start_turn(
             }
             if mismatched:
                 raise ValidationError(mismatched)
+            history = conversation_history(conversation)
+            KnowledgeConversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
         else:
             if not rag_key:
                 raise ValidationError({"rag_key": "This field is required to start a conversation."})
@@ -204,9 +206,8 @@ def start_turn(
             conversation = KnowledgeConversation.objects.create(
                 user=user, rag_key=rag_key, rag_type=rag_type or RagType.BOTH, title=message[:TITLE_LENGTH]
             )
-        history = conversation_history(conversation)
+            history = []
         question = KnowledgeMessage.objects.create(conversation=conversation, role=MessageRole.USER, content=message)
-        KnowledgeConversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
     return Turn(
         user=user, conversation=conversation, user_message=question, params=generation, history=history, log=log
     )
