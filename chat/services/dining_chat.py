@@ -14,8 +14,6 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from rest_framework import status
 
@@ -23,11 +21,9 @@ from chat.models import (
     ChatUser,
     Conversation,
     Intent,
-    Menu,
     PerformanceLog,
     RecommendationLog,
     RecommendationMethod,
-    Shop,
     UserStrategy,
 )
 from chat.services.coupons import grant_emergency_coupon, grant_welcome_coupons, usable_coupon_terms
@@ -36,6 +32,7 @@ from chat.services.nlu import understand
 from chat.services.profiles import ensure_profile, learn_from_turn
 from chat.services.recommend import RecommendQuery, RecommendResult, recommend
 from chat.services.respond import RECOMMENDING_INTENTS, TurnFacts, compose
+from chat.services.turn_log import write_turn_log
 from chat.services.user_context import get_session_context, get_user_context, save_session_context
 from config.api.exceptions import ApiError
 
@@ -76,8 +73,10 @@ def parse_session_id(session_id) -> uuid.UUID:
 
 def load_session(session_id: uuid.UUID, chat_user: ChatUser, is_new_session: bool) -> dict:
     """{"owner", "turn", "last"} of the session; another user's session is refused."""
+    if is_new_session:
+        return {"owner": chat_user.pk, "turn": 0, "last": None}
     cached = get_session_context(session_id)
-    if cached is None and not is_new_session:
+    if cached is None:
         turns = Conversation.objects.filter(session_id=session_id)
         owners = set(turns.values_list("user_id", flat=True).distinct()[:2])
         if owners and owners != {chat_user.pk}:
@@ -92,8 +91,6 @@ def load_session(session_id: uuid.UUID, chat_user: ChatUser, is_new_session: boo
             "turn": last["conversation_turn"] if last else 0,
             "last": {"intent": last["extracted_intent"], "entities": last["extracted_entities"]} if last else None,
         }
-    elif cached is None:
-        cached = {"owner": chat_user.pk, "turn": 0, "last": None}
     if cached["owner"] != chat_user.pk:
         raise ApiError("session_forbidden", "This session belongs to another user.", status.HTTP_403_FORBIDDEN)
     return cached
@@ -303,73 +300,73 @@ def handle_turn(
 def _persist_turn(
     *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now
 ) -> int | None:
-    """Conversation + RecommendationLog + PerformanceLog and the recommendation counters, in one
-    transaction. Returns the recommendation log id (None when nothing was recommended or on failure)."""
+    """Conversation + RecommendationLog + PerformanceLog and the recommendation counters, written
+    together (chat/services/turn_log.py). Returns the recommendation log id (None when nothing was
+    recommended or when logging failed)."""
     shops = result.shops if result else []
+    conversation = Conversation(
+        user=chat_user,
+        session_id=sid,
+        input_text=text,
+        response_text=answer,
+        timestamp=now,
+        extracted_intent=nlu.intent,
+        intent_confidence=_score(nlu.confidence),
+        extracted_entities=entities,
+        conversation_turn=turn,
+        previous_intent=previous_intent,
+        user_strategy=strategy,
+        processing_time_ms=timings["total"],
+        nlu_time_ms=timings["nlu"],
+        rag_time_ms=timings["rag"],
+        response_time_ms=timings["response"],
+        recommended_shop_ids=[shop.shop_id for shop in shops],
+        applied_coupon_ids=sorted({c for shop in shops for c in shop.applicable_coupons}),
+    )
+    log = None
+    if result is not None:
+        scores = [shop.score for shop in shops]
+        mean_score = sum(scores) / len(scores) if scores else None
+        log = RecommendationLog(
+            user=chat_user,
+            session_id=sid,
+            timestamp=now,
+            request_intent=nlu.intent,
+            request_entities=entities,
+            user_latitude=_coordinate(point.latitude) if point else None,
+            user_longitude=_coordinate(point.longitude) if point else None,
+            recommendations=[shop.log_dict() for shop in shops],
+            recommendation_count=len(shops),
+            recommendation_method=recommendation_method(nlu.intent, strategy, result),
+            confidence_score=_score(mean_score),
+            total_candidates=result.total_candidates,
+            filtering_steps=result.filtering_steps,
+            diversity_score=_score(result.diversity_score),
+            personalization_score=_score(
+                sum(shop.features["preference"] for shop in shops) / len(shops) if shops else None
+            ),
+            relevance_score=_score(mean_score),
+        )
+    stages = {"nlu": timings["nlu"], "recommendation": timings["rag"], "response": timings["response"]}
+    performance = PerformanceLog(
+        operation_type="dining_chat_turn",
+        total_time_ms=timings["total"],
+        nlu_time_ms=timings["nlu"],
+        rag_time_ms=timings["rag"],
+        recommendation_time_ms=timings["rag"],
+        response_time_ms=timings["response"],
+        bottleneck_component=max(stages, key=stages.get),
+        created_at=now,
+    )
     try:
-        with transaction.atomic():
-            conversation = Conversation.objects.create(
-                user=chat_user,
-                session_id=sid,
-                input_text=text,
-                response_text=answer,
-                timestamp=now,
-                extracted_intent=nlu.intent,
-                intent_confidence=_score(nlu.confidence),
-                extracted_entities=entities,
-                conversation_turn=turn,
-                previous_intent=previous_intent,
-                user_strategy=strategy,
-                processing_time_ms=timings["total"],
-                nlu_time_ms=timings["nlu"],
-                rag_time_ms=timings["rag"],
-                response_time_ms=timings["response"],
-                recommended_shop_ids=[shop.shop_id for shop in shops],
-                applied_coupon_ids=sorted({c for shop in shops for c in shop.applicable_coupons}),
-            )
-            log = None
-            if result is not None:
-                scores = [shop.score for shop in shops]
-                log = RecommendationLog.objects.create(
-                    user=chat_user,
-                    conversation=conversation,
-                    session_id=sid,
-                    timestamp=now,
-                    request_intent=nlu.intent,
-                    request_entities=entities,
-                    user_latitude=_coordinate(point.latitude) if point else None,
-                    user_longitude=_coordinate(point.longitude) if point else None,
-                    recommendations=[shop.log_dict() for shop in shops],
-                    recommendation_count=len(shops),
-                    recommendation_method=recommendation_method(nlu.intent, strategy, result),
-                    confidence_score=_score(sum(scores) / len(scores)) if scores else None,
-                    total_candidates=result.total_candidates,
-                    filtering_steps=result.filtering_steps,
-                    diversity_score=_score(result.diversity_score),
-                    personalization_score=_score(
-                        sum(shop.features["preference"] for shop in shops) / len(shops) if shops else None
-                    ),
-                    relevance_score=_score(sum(scores) / len(scores)) if scores else None,
-                )
-                Shop.objects.filter(id__in=[shop.shop_id for shop in shops]).update(
-                    recommendation_count=F("recommendation_count") + 1
-                )
-                Menu.objects.filter(id__in=[menu.menu_id for shop in shops for menu in shop.menus]).update(
-                    recommendation_frequency=F("recommendation_frequency") + 1
-                )
-            stages = {"nlu": timings["nlu"], "recommendation": timings["rag"], "response": timings["response"]}
-            PerformanceLog.objects.create(
-                operation_type="dining_chat_turn",
-                conversation=conversation,
-                total_time_ms=timings["total"],
-                nlu_time_ms=timings["nlu"],
-                rag_time_ms=timings["rag"],
-                recommendation_time_ms=timings["rag"],
-                response_time_ms=timings["response"],
-                bottleneck_component=max(stages, key=stages.get),
-                created_at=now,
-            )
-        return log.pk if log else None
+        _, log_id = write_turn_log(
+            conversation,
+            log,
+            performance,
+            shop_ids=[shop.shop_id for shop in shops],
+            menu_ids=[menu.menu_id for shop in shops for menu in shop.menus],
+        )
+        return log_id
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)
         return None

@@ -159,6 +159,9 @@ def test_every_turn_logs_conversation_recommendation_and_timings(kimbap, turn):
     assert log.recommendations[0]["shop_id"] == kimbap.pk
     assert log.recommendation_count == 1
     assert PerformanceLog.objects.filter(conversation=conversation, operation_type="dining_chat_turn").exists()
+    kimbap.refresh_from_db()
+    assert kimbap.recommendation_count == 1
+    assert sorted(kimbap.menus.values_list("recommendation_frequency", flat=True)) == [0, 1]  # 돈까스 over budget
 
 
 def test_turns_in_a_session_are_numbered_and_previous_intent_kept(kimbap, turn):
@@ -227,3 +230,18 @@ def test_the_profile_learns_the_asked_category_and_budget(turn):
     assert "치킨" in profile.preferred_categories
     assert profile.average_budget == 8500  # 0.7 x 10000 + 0.3 x 5000
     assert profile.interaction_count == 1
+
+
+def test_a_failing_turn_log_write_does_not_fail_the_chat(kimbap, monkeypatch, turn):
+    from decimal import Decimal
+
+    monkeypatch.setattr(dining_chat, "_score", lambda value: Decimal("5"))  # violates the 0..1 CHECKs
+
+    user = complete_profile()
+
+    body = turn(user, "5천원으로 점심 뭐 먹지?")
+
+    assert "김밥천국" in body["response"]
+    assert body["session_info"]["recommendation_id"] is None
+    assert Conversation.objects.count() == 0
+    assert UserProfile.objects.get(user=user).average_budget == 5500  # the rest of the turn still ran

@@ -1,0 +1,85 @@
+"""Write a chat turn's log rows in one database round trip.
+
+A turn writes a Conversation, its RecommendationLog, a PerformanceLog and bumps the recommendation
+counters of the shops and menus it showed. As separate ORM calls inside a transaction that is seven
+round trips (BEGIN, 3 INSERTs, 2 UPDATEs, COMMIT) on the request's critical path; as one statement
+with data-modifying CTEs it is one, and a single statement is atomic by itself.
+
+Columns and values come from the unsaved model instances (`_meta.concrete_fields`,
+`pre_save`, `get_db_prep_save`), so the SQL follows the models when they change.
+"""
+
+from contextlib import nullcontext
+
+from django.db import connection, transaction
+
+from chat.models import Conversation, Menu, PerformanceLog, RecommendationLog, Shop
+
+CONVERSATION_ID = "(SELECT id FROM conversation)"
+
+
+def _insert(instance, overrides: dict[str, str]) -> tuple[str, list]:
+    """INSERT for an unsaved instance; `overrides` maps column -> SQL expression used instead of a value."""
+    meta = instance._meta
+    columns, placeholders, params = [], [], []
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.column in overrides:
+            placeholders.append(overrides[field.column])
+            continue
+        placeholders.append("%s")
+        params.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection))
+    table = connection.ops.quote_name(meta.db_table)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(placeholders)})"
+    return sql, params
+
+
+def write_turn_log(
+    conversation: Conversation,
+    recommendation: RecommendationLog | None,
+    performance: PerformanceLog,
+    *,
+    shop_ids: list[int],
+    menu_ids: list[int],
+) -> tuple[int, int | None]:
+    """Insert the rows (conversation links filled in) and bump counters; returns (conversation id,
+    recommendation log id or None). The instances get their primary keys set."""
+    ctes, params = [], []
+    sql, values = _insert(conversation, {})
+    ctes.append(f"conversation AS ({sql} RETURNING id)")
+    params += values
+    if recommendation is not None:
+        sql, values = _insert(recommendation, {"conversation_id": CONVERSATION_ID})
+        ctes.append(f"recommendation AS ({sql} RETURNING id)")
+        params += values
+    sql, values = _insert(performance, {"conversation_id": CONVERSATION_ID})
+    ctes.append(f"performance AS ({sql})")
+    params += values
+    if shop_ids:
+        ctes.append(
+            f"shop_counts AS (UPDATE {Shop._meta.db_table} SET recommendation_count = recommendation_count + 1 "
+            "WHERE id = ANY(%s))"
+        )
+        params.append(shop_ids)
+    if menu_ids:
+        ctes.append(
+            f"menu_counts AS (UPDATE {Menu._meta.db_table} SET recommendation_frequency = recommendation_frequency + 1 "
+            "WHERE id = ANY(%s))"
+        )
+        params.append(menu_ids)
+    recommendation_id = "(SELECT id FROM recommendation)" if recommendation is not None else "NULL::bigint"
+    statement = f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id}"
+    # One statement is atomic on its own; inside a caller's transaction a savepoint keeps a failed
+    # log write from breaking that transaction.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with guard, connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        conversation_id, log_id = cursor.fetchone()
+    conversation.pk = conversation_id
+    performance.conversation_id = conversation_id
+    if recommendation is not None:
+        recommendation.pk = log_id
+        recommendation.conversation_id = conversation_id
+    return conversation_id, log_id
