@@ -75,9 +75,9 @@ def test_metadata_filters_narrow_the_results():
 
 def test_user_with_few_chunks_gets_all_of_them_even_on_the_hnsw_path(django_user_model, monkeypatch):
     # Many other users' chunks fill the table; the HNSW neighbours of the query are theirs, not carol's.
-    others = [django_user_model.objects.create_user(f"user{i}") for i in range(4)]
-    for i in range(60):
-        add_document(f"다른 사용자의 급식 메모 {i}번: 점심 메뉴와 잔액 기록", owner=others[i % 4], doc_id=f"m{i}")
+    others = [django_user_model.objects.create_user(f"user{i}") for i in range(3)]
+    for i in range(24):
+        add_document(f"다른 사용자의 급식 메모 {i}번: 점심 메뉴와 잔액 기록", owner=others[i % 3], doc_id=f"m{i}")
     carol = django_user_model.objects.create_user("carol")
     for i in range(3):
         add_document(f"캐롤의 여행 일정 {i}: 제주도 숙소 예약", owner=carol, doc_id=f"c{i}")
