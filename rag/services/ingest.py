@@ -208,8 +208,12 @@ def process_document(document_id: int, *, extract_graph: bool = True) -> str:
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return "missing"
-    Document.objects.filter(pk=document_id).update(status=Document.Status.PROCESSING, status_message="")
     processed_hash = document.content_hash
+    claimed = Document.objects.filter(pk=document_id, content_hash=processed_hash).update(
+        status=Document.Status.PROCESSING, status_message=""
+    )
+    if not claimed:
+        return "stale"  # replaced since it was read; the newer version's task builds the chunks
     try:
         chunks, model = build_chunks(document)
         graph = extract_graph_metadata(document.metadata.get("title") or document.filename, document.content) if (
