@@ -342,6 +342,8 @@ class Command(BaseCommand):
             batch_size=1000,
         )
         refresh_shop_status()
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh bulk-loaded tables have no planner statistics yet
         self.stdout.write(
             f"loaded {len(shops):,} shops, {len(menus):,} menus, {len(chat_users):,} users "
             f"in {time.perf_counter() - started:.1f} s"
