@@ -1,8 +1,10 @@
 """POST /api/v1/rag/chat/stream (and regenerate?stream=1) over real HTTP against a live ASGI server."""
 
+import asyncio
 import json
 import time
 import warnings
+from contextlib import AsyncExitStack
 
 import httpx
 import pytest
@@ -182,3 +184,31 @@ def test_the_local_responder_streams_a_grounded_answer(alice_client, knowledge_c
     assert len(tokens) > 1
     assert "7일" in "".join(tokens)
     assert events[-1][1]["sources"][0]["filename"] == "refund.txt"
+
+
+def test_open_streams_do_not_hold_up_other_requests(live_asgi_server, alice_headers, knowledge_corpus, openai_server):
+    openai_server.chat_reply = " ".join(WORDS)
+    openai_server.stream_delay = 0.3  # each answer takes nine seconds
+    open_streams = 12  # more than the default thread pool of this machine (cpu count + 4)
+    token = alice_headers["Authorization"]
+
+    async def scenario():
+        async with httpx.AsyncClient(base_url=live_asgi_server.url, timeout=10) as client, AsyncExitStack() as streams:
+            for _ in range(open_streams):
+                response = await streams.enter_async_context(
+                    client.stream("POST", STREAM, json=question(), headers=alice_headers)
+                )
+                lines = response.aiter_lines()
+                while await anext(lines) != "event: token":
+                    pass
+            started = time.monotonic()
+            listed = await client.get("/api/v1/rag/conversations", headers={"Authorization": token})
+            return listed, time.monotonic() - started
+
+    listed, seconds = asyncio.run(scenario())
+
+    assert listed.status_code == 200
+    assert listed.json()["count"] == open_streams
+    assert seconds < 2  # answered while every stream was still open and waiting for tokens
+    partial = KnowledgeMessage.objects.filter(role="assistant", status="partial")
+    assert wait_for(lambda: partial.count() == open_streams)  # then every client left and was handled
