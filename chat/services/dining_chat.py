@@ -248,7 +248,7 @@ def handle_turn(
 
     turn = session["turn"] + 1
     recommendations = [shop.as_dict() for shop in result.shops] if result else []
-    recommendation_id = _persist_turn(
+    recommendation_id, logged = _persist_turn(
         chat_user=chat_user,
         sid=sid,
         text=text,
@@ -263,7 +263,7 @@ def handle_turn(
         timings={"nlu": nlu_ms, "rag": rag_ms, "response": response_ms, "total": processing_ms},
         now=now,
     )
-    _learn(chat_user, entities, user_ctx["profile"])
+    _learn(chat_user, entities, user_ctx["profile"], counted=logged)
     _record_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms)
     save_session_context(sid, {"owner": chat_user.pk, "turn": turn, "last": {"intent": intent, "entities": entities}})
     return {
@@ -299,10 +299,10 @@ def handle_turn(
 
 def _persist_turn(
     *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now
-) -> int | None:
-    """Conversation + RecommendationLog + PerformanceLog and the recommendation counters, written
-    together (chat/services/turn_log.py). Returns the recommendation log id (None when nothing was
-    recommended or when logging failed)."""
+) -> tuple[int | None, bool]:
+    """Conversation + RecommendationLog + PerformanceLog, the recommendation counters and the user's
+    interaction count, written together (chat/services/turn_log.py). Returns (the recommendation log
+    id or None when nothing was recommended, whether the write succeeded)."""
     shops = result.shops if result else []
     conversation = Conversation(
         user=chat_user,
@@ -365,20 +365,23 @@ def _persist_turn(
             performance,
             shop_ids=[shop.shop_id for shop in shops],
             menu_ids=[menu.menu_id for shop in shops for menu in shop.menus],
+            interaction_of=chat_user.pk,
         )
-        return log_id
+        return log_id, True
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)
-        return None
+        return None, False
 
 
 def _coordinate(value: float) -> Decimal:
     return Decimal(str(round(value, 8)))
 
 
-def _learn(chat_user: ChatUser, entities: dict, cached_profile: dict | None) -> None:
+def _learn(chat_user: ChatUser, entities: dict, cached_profile: dict | None, *, counted: bool) -> None:
     try:
-        learn_from_turn(chat_user, entities, category=entities.get("category"), cached_profile=cached_profile)
+        learn_from_turn(
+            chat_user, entities, category=entities.get("category"), cached_profile=cached_profile, counted=counted
+        )
     except Exception:  # noqa: BLE001
         logger.exception("profile learning failed for user %s", chat_user.pk)
 

@@ -137,23 +137,31 @@ def count_interaction(user: ChatUser) -> None:
 
 
 def learn_from_turn(
-    user: ChatUser, entities: dict, *, category: str | None = None, cached_profile: dict | None = None
+    user: ChatUser,
+    entities: dict,
+    *,
+    category: str | None = None,
+    cached_profile: dict | None = None,
+    counted: bool = False,
 ) -> bool:
     """Fold what a turn revealed into the profile and count the interaction; returns whether the
     learned fields changed (then the cached context is dropped on commit).
 
     With the cached profile this is one UPDATE guarded by the cached `updated_at` (optimistic: a
-    profile changed meanwhile matches no row, and the locked read-modify-write below runs instead)."""
+    profile changed meanwhile matches no row, and the locked read-modify-write below runs instead).
+    `counted`: the caller already counted this interaction (the turn log does)."""
+    step = 0 if counted else 1
     if cached_profile is not None and cached_profile.get("updated_at"):
         changes = learned_changes(cached_profile, entities, category)
         if not changes:
-            count_interaction(user)
+            if not counted:
+                count_interaction(user)
             return False
         merged = {**cached_profile, **changes}
         updated = UserProfile.objects.filter(user=user, updated_at=cached_profile["updated_at"]).update(
             **changes,
             data_completeness=data_completeness(merged),
-            interaction_count=F("interaction_count") + 1,
+            interaction_count=F("interaction_count") + step,
             updated_at=timezone.now(),
         )
         if updated:
@@ -166,10 +174,10 @@ def learn_from_turn(
             setattr(profile, name, value)
         if changes:
             profile.data_completeness = data_completeness(profile)
-            profile.interaction_count = F("interaction_count") + 1
+            profile.interaction_count = F("interaction_count") + step
             profile.save()
             invalidate_on_commit(user.pk)
-        else:
+        elif not counted:
             UserProfile.objects.filter(pk=profile.pk).update(interaction_count=F("interaction_count") + 1)
     return bool(changes)
 

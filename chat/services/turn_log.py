@@ -1,9 +1,10 @@
 """Write a chat turn's log rows in one database round trip.
 
 A turn writes a Conversation, its RecommendationLog, a PerformanceLog and bumps the recommendation
-counters of the shops and menus it showed. As separate ORM calls inside a transaction that is seven
-round trips (BEGIN, 3 INSERTs, 2 UPDATEs, COMMIT) on the request's critical path; as one statement
-with data-modifying CTEs it is one, and a single statement is atomic by itself.
+counters of the shops and menus it showed and the user's interaction count. As separate ORM calls
+inside a transaction that is eight round trips (BEGIN, 3 INSERTs, 3 UPDATEs, COMMIT) on the
+request's critical path; as one statement with data-modifying CTEs it is one, and a single
+statement is atomic by itself.
 
 Columns and values come from the unsaved model instances (`_meta.concrete_fields`,
 `pre_save`, `get_db_prep_save`), so the SQL follows the models when they change.
@@ -13,7 +14,7 @@ from contextlib import nullcontext
 
 from django.db import connection, transaction
 
-from chat.models import Conversation, Menu, PerformanceLog, RecommendationLog, Shop
+from chat.models import Conversation, Menu, PerformanceLog, RecommendationLog, Shop, UserProfile
 
 CONVERSATION_ID = "(SELECT id FROM conversation)"
 
@@ -43,9 +44,11 @@ def write_turn_log(
     *,
     shop_ids: list[int],
     menu_ids: list[int],
+    interaction_of: int | None = None,
 ) -> tuple[int, int | None]:
-    """Insert the rows (conversation links filled in) and bump counters; returns (conversation id,
-    recommendation log id or None). The instances get their primary keys set."""
+    """Insert the rows (conversation links filled in), bump the shop/menu counters and the chat user
+    `interaction_of`'s profile interaction_count; returns (conversation id, recommendation log id or
+    None). The instances get their primary keys set."""
     ctes, params = [], []
     sql, values = _insert(conversation, {})
     ctes.append(f"conversation AS ({sql} RETURNING id)")
@@ -69,6 +72,12 @@ def write_turn_log(
             "WHERE id = ANY(%s))"
         )
         params.append(menu_ids)
+    if interaction_of is not None:
+        ctes.append(
+            f"interactions AS (UPDATE {UserProfile._meta.db_table} SET interaction_count = interaction_count + 1 "
+            "WHERE user_id = %s)"
+        )
+        params.append(interaction_of)
     recommendation_id = "(SELECT id FROM recommendation)" if recommendation is not None else "NULL::bigint"
     statement = f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id}"
     # One statement is atomic on its own; inside a caller's transaction a savepoint keeps a failed

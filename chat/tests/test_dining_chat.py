@@ -245,3 +245,11 @@ def test_a_failing_turn_log_write_does_not_fail_the_chat(kimbap, monkeypatch, tu
     assert body["session_info"]["recommendation_id"] is None
     assert Conversation.objects.count() == 0
     assert UserProfile.objects.get(user=user).average_budget == 5500  # the rest of the turn still ran
+
+
+def test_a_turn_with_nothing_to_learn_still_counts_one_interaction(turn):
+    user = complete_profile()
+
+    turn(user, "쿠폰 뭐 있어?")
+
+    assert UserProfile.objects.get(user=user).interaction_count == 1

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -213,7 +214,8 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0, interactive=False)
             tokens = self._load(options)
             warm_up()
-            with override_settings(API_RATE_LIMIT="1000000/min", ALLOWED_HOSTS=["*"]):
+            # Production settings where they matter for speed: DEBUG off (no query recording), no rate limit.
+            with override_settings(API_RATE_LIMIT="1000000/min", ALLOWED_HOSTS=["*"], DEBUG=False):
                 self._in_process(tokens, options["turns"])
             if options["http_turns"]:
                 self._over_http(name, tokens, options["http_turns"], options["http_concurrency"])
@@ -400,7 +402,14 @@ class Command(BaseCommand):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        env = {**os.environ, "DATABASE_URL": database_url, "API_RATE_LIMIT": "1000000/min", "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "API_RATE_LIMIT": "1000000/min",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+        }
         server = subprocess.Popen(
             [
                 sys.executable,
