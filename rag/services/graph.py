@@ -112,6 +112,11 @@ def clean_graph(payload: dict, content: str) -> dict:
     }
 
 
+def _enclosed(content: str) -> str:
+    """The document text for the prompt's <document> block (rag.providers.prompts convention)."""
+    return content[:PROMPT_CONTENT_MAX].replace("</document", "‹/document")
+
+
 def extract_graph_metadata(title: str, content: str) -> dict:
     """Summary, entities and relations of a document; never raises (falls back to a summary only)."""
     try:
@@ -119,7 +124,7 @@ def extract_graph_metadata(title: str, content: str) -> dict:
 
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"제목: {title}\n\n{content[:PROMPT_CONTENT_MAX]}"},
+            {"role": "user", "content": f"제목: {title}\n<document>\n{_enclosed(content)}\n</document>"},
         ]
         return clean_graph(get_llm().complete_json(messages, temperature=0.0), content)
     except Exception as exc:  # noqa: BLE001 - any failure means the summary-only fallback (seed 001)

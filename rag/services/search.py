@@ -43,9 +43,12 @@ TEXT_WEIGHT = 0.7
 # The text path first scores chunks matching the query's rarer terms (summed df up to this many rows);
 # the commoner terms still count in the scores, and the top `limit` are verified exact (MaxScore).
 TEXT_CANDIDATE_ROWS = 2000
+# In hybrid mode a query whose every term is common (each in more chunks than this) has little lexical
+# signal: BM25 then only re-scores the vector candidates instead of scanning that many chunks.
+HYBRID_TEXT_MAX_ROWS = 3000
 
 EXACT_SCAN_MAX_ROWS = 2000
-HNSW_MIN_EF = 80
+HNSW_MIN_EF = 100
 HNSW_MAX_EF = 1000
 HNSW_OVERFETCH = 1.5
 
@@ -160,7 +163,12 @@ def run_search(
         }
     text_scores: dict[int, float] = {}
     if terms and mode in ("hybrid", "text"):
-        text_scores = dict(bm25_search(scope, terms, candidates, limit, total, avgdl, list(vector_scores)))
+        text_scores = dict(
+            bm25_search(
+                scope, terms, candidates, limit, total, avgdl, list(vector_scores),
+                max_rows=HYBRID_TEXT_MAX_ROWS if mode == "hybrid" else None,
+            )
+        )
 
     if mode == "vector":
         ranked = sorted(vector_scores.items(), key=lambda item: (-item[1], item[0]))
@@ -337,14 +345,24 @@ def idf(total: int, df: int) -> float:
 
 
 def bm25_search(
-    scope: Scope, terms: list[str], k: int, exact_top: int, total: int, avgdl: float, also: list[int] = ()
+    scope: Scope,
+    terms: list[str],
+    k: int,
+    exact_top: int,
+    total: int,
+    avgdl: float,
+    also: list[int] = (),
+    max_rows: int | None = None,
 ) -> list[tuple[int, float]]:
     """Okapi BM25 over the scope: the best k chunks (the first `exact_top` guaranteed exact) plus the scores
-    of the `also` ids. IDF from the partitions' document frequencies (rag_termstat)."""
+    of the `also` ids. IDF from the partitions' document frequencies (rag_termstat). With max_rows, a query
+    whose rarest term is in more chunks than that scores only the `also` ids (hybrid re-ranking)."""
     frequencies = document_frequencies(scope, list(dict.fromkeys(terms)))
     if not frequencies:
         return []  # no query term occurs in the scope
     weights = {term: idf(total, df) for term, df in frequencies.items()}
+    if max_rows is not None and min(frequencies.values()) > max_rows:
+        return bm25_candidates(scope, weights, [], 0, avgdl, also) if also else []
     # Candidates: chunks containing the rarest terms, up to TEXT_CANDIDATE_ROWS matches (at least one term).
     ordered = sorted(frequencies, key=lambda term: (frequencies[term], term))
     selective, rows = [], 0
@@ -384,7 +402,7 @@ def bm25_candidates(
         WITH q(lexeme, idf) AS (SELECT * FROM unnest(%s::text[], %s::float8[])),
         matched AS MATERIALIZED (
             SELECT s.id, s.token_count, s.search_vector FROM ({matched_sql}) s
-            WHERE s.search_vector @@ %s::tsquery OR s.id = ANY(%s)
+            WHERE (%s AND s.search_vector @@ %s::tsquery) OR s.id = ANY(%s)
         ),
         scored AS (
             SELECT m.id, sum(
@@ -405,7 +423,7 @@ def bm25_candidates(
     """
     params = (
         lexemes, [weights[term] for term in lexemes],
-        *matched_params, _tsquery_literal(match_terms) if match_terms else "", list(also),
+        *matched_params, bool(match_terms), _tsquery_literal(match_terms or ["-"]), list(also),
         BM25_K1, BM25_K1, BM25_B, BM25_B, float(avgdl),
         lexemes,
         k, list(also),
