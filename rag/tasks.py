@@ -27,3 +27,9 @@ def reembed_document(self, document_id: int) -> str:
 @shared_task
 def reextract_graph(document_id: int) -> None:
     ingest.reextract_graph(document_id)
+
+
+@shared_task
+def requeue_stale_documents() -> int:
+    """Periodic: re-queue documents stuck in pending/processing for more than 10 minutes."""
+    return ingest.requeue_stale_documents()

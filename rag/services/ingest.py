@@ -13,8 +13,10 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from rag.models import Chunk, Document, RagType
 from rag.services import cache
@@ -40,10 +42,31 @@ def content_hash(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def _enqueue(document_id: int) -> None:
+def send_to_worker(document_id: int) -> bool:
+    """Queue processing; a broker outage is logged, not raised (requeue_stale_documents retries later)."""
     from rag import tasks
 
-    transaction.on_commit(lambda: tasks.process_document.delay(document_id))
+    try:
+        tasks.process_document.delay(document_id)
+    except Exception as exc:  # noqa: BLE001 - the document stays pending and is picked up again
+        logger.warning("could not queue document %s for processing: %s", document_id, exc)
+        return False
+    return True
+
+
+def _enqueue(document_id: int) -> None:
+    transaction.on_commit(lambda: send_to_worker(document_id))
+
+
+def requeue_stale_documents(older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Queue again documents left pending/processing (lost task, worker crash, broker outage)."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        Document.objects.filter(
+            status__in=[Document.Status.PENDING, Document.Status.PROCESSING], updated_at__lt=cutoff
+        ).values_list("id", flat=True)[:500]
+    )
+    return sum(send_to_worker(document_id) for document_id in ids)
 
 
 def _after_shared_change(document: Document) -> None:

@@ -1,6 +1,9 @@
 """Upsert by doc_id, unchanged content => no re-embedding, atomic chunk replacement, deletes."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from rag.models import Chunk, Document
 from rag.providers import ProviderError
@@ -128,3 +131,13 @@ def test_delete_by_doc_id_removes_document_and_chunks():
     assert ingest.delete_by_doc_id(owner=None, rag_key="kb", doc_id="board_post:9") is True
     assert not Document.objects.exists()
     assert not Chunk.objects.exists()
+
+
+def test_documents_stuck_in_pending_are_requeued():
+    stuck = ingest.upsert_document(
+        owner=None, rag_key="kb", rag_type="chatbot_shared", filename="a.txt", content="대기 중인 문서"
+    ).document
+    ingest.upsert_document(owner=None, rag_key="kb", rag_type="chatbot_shared", filename="b.txt", content="새 문서")
+    Document.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+
+    assert ingest.requeue_stale_documents() == 1  # only the old one; the fresh one has its task
