@@ -56,7 +56,7 @@ def test_staff_statistics_question_is_answered_by_sql(staff_client, catalogue, o
 
 
 def test_non_staff_questions_never_reach_the_router_llm(alice_client, knowledge_corpus, openai_server):
-    openai_server.chat_reply = llm(sql='SELECT count(*) FROM shops')
+    openai_server.chat_reply = llm(sql="SELECT count(*) FROM shops")
 
     body = ask(alice_client).json()
 
