@@ -136,8 +136,10 @@ def resolve_budget(entities: dict, user_ctx: dict, group_size: int) -> tuple[int
 
 
 def resolve_location(location: dict | None, entities: dict, user_ctx: dict, chat_user: ChatUser) -> Point | None:
-    if location:
-        return Point(float(location["latitude"]), float(location["longitude"]))
+    if location:  # {"latitude", "longitude"} (seed §6.1); {"lat", "lng"} is accepted too
+        return Point(
+            float(location.get("latitude", location.get("lat"))), float(location.get("longitude", location.get("lng")))
+        )
     profile = user_ctx.get("profile") or {}
     for text in (entities.get("location"), *profile.get("location_preferences", ()), chat_user.preferred_location):
         point = find_place(text)

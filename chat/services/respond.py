@@ -5,6 +5,7 @@ never name a closed shop or a menu over budget."""
 from dataclasses import dataclass, field
 
 from chat.models import Intent, UserCouponWallet, UserStrategy
+from chat.services.business_hours import SEOUL
 from chat.services.coupons import CouponTerms
 from chat.services.recommend import RecommendResult, ShopPick
 
@@ -143,7 +144,7 @@ def _coupon_list(coupons: list[CouponTerms]) -> list[str]:
                 value += f", 최대 {won(terms.max_discount_amount)}"
         else:
             value = f"{won(terms.discount_amount or 0)} 할인"
-        expires = terms.expires_at.astimezone().strftime("%m월 %d일 %H:%M")
+        expires = terms.expires_at.astimezone(SEOUL).strftime("%m월 %d일 %H:%M")
         lines.append(f"- {terms.name} ({value}, {expires}까지)")
     return lines
 

@@ -253,3 +253,15 @@ def test_a_turn_with_nothing_to_learn_still_counts_one_interaction(turn):
     turn(user, "쿠폰 뭐 있어?")
 
     assert UserProfile.objects.get(user=user).interaction_count == 1
+
+
+def test_coupon_inquiry_lists_the_usable_wallet_coupons(turn):
+    from chat.tests.dining_factories import give_coupon, make_coupon
+
+    user = complete_profile()
+    give_coupon(user, make_coupon("LUNCH2000", coupon_name="점심 2천원 할인", discount_amount=2000))
+
+    body = turn(user, "쿠폰 뭐 있어?")
+
+    assert body["session_info"]["intent"] == "COUPON_INQUIRY"
+    assert "점심 2천원 할인 (2,000원 할인" in body["response"]
