@@ -8,6 +8,7 @@ slow or idle client holds no worker thread.
 
 import inspect
 import json
+from contextlib import aclosing
 
 from asgiref.sync import sync_to_async
 from django.db.models import Count
@@ -77,8 +78,11 @@ def sse_response(events) -> StreamingHttpResponse:
     """Server-Sent Events from an async iterator of `StreamEvent`s."""
 
     async def encode():
-        async for event in events:
-            yield f"event: {event.name}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
+        # Closing this generator (the client went away) must close `events` at once, so that the
+        # turn stops and stores its partial answer now rather than whenever it is garbage-collected.
+        async with aclosing(events) as stream:
+            async for event in stream:
+                yield f"event: {event.name}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
 
     response = StreamingHttpResponse(encode(), content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache"
