@@ -18,11 +18,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import TextField, Value
-from django.db.models.functions import Cast
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, TextField
+from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 
-from chat.models import FoodCardAcceptance, Menu, ShopCategory
+from chat.models import FoodCardAcceptance, Menu, Shop, ShopCategory
 from chat.services.business_hours import ShopStatus, status_at
 from chat.services.coupons import CouponTerms, best_coupon
 from chat.services.geo import Point, bounding_box, haversine_m, walking_minutes
@@ -231,59 +232,51 @@ def price_ceiling(query: RecommendQuery) -> int | None:
     return ceiling
 
 
-def _menu_rows(query: RecommendQuery, radius_m: int | None):
-    menus = Menu.objects.filter(is_available=True)
-    if query.location is not None and radius_m is not None:
-        min_lat, max_lat, min_lng, max_lng = bounding_box(query.location, radius_m)
-        menus = menus.filter(shop__latitude__range=(min_lat, max_lat), shop__longitude__range=(min_lng, max_lng))
-    if query.has_active_card:
-        menus = menus.filter(shop__is_food_card_shop__in=[FoodCardAcceptance.YES, FoodCardAcceptance.PARTIAL])
-    if query.category:
-        menus = menus.filter(shop__category=query.category)
+def _shop_rows(query: RecommendQuery, radius_m: int | None):
+    """Shops in the search box with their available menus under the price ceiling, one row per shop.
+
+    The menus come as an array built by a correlated subquery (served by the (shop_id, price)
+    partial index), so shop columns and business hours are not repeated for every menu. Hours are
+    read as text and parsed only for shops within the radius; menu options only when asked for.
+    """
+    menus = Menu.objects.filter(shop=OuterRef("pk"), is_available=True)
     ceiling = price_ceiling(query)
     if ceiling is not None:
         menus = menus.filter(price__lte=ceiling)
-    # JSON columns come back as text and are parsed only when needed: the shop's hours once per
-    # shop (not once per menu row), menu options only when the user asked for an option.
-    menus = menus.annotate(
-        hours_text=Cast("shop__business_hours", TextField()),
-        options_text=Cast("options", TextField()) if query.menu_options else Value(None, TextField()),
-    )
-    return menus.values_list(
+    menu_fields = {"id": "id", "name": "menu_name", "price": "price", "popular": "is_popular", "category": "category"}
+    if query.menu_options:
+        menu_fields["options"] = "options"
+    menus = menus.order_by("price", "id").values(data=JSONObject(**menu_fields))
+    shops = Shop.objects.all()
+    if query.location is not None and radius_m is not None:
+        min_lat, max_lat, min_lng, max_lng = bounding_box(query.location, radius_m)
+        shops = shops.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lng, max_lng))
+    if query.has_active_card:
+        shops = shops.filter(is_food_card_shop__in=[FoodCardAcceptance.YES, FoodCardAcceptance.PARTIAL])
+    if query.category:
+        shops = shops.filter(category=query.category)
+    return shops.annotate(hours_text=Cast("business_hours", TextField()), menu_list=ArraySubquery(menus)).values_list(
         "id",
-        "menu_name",
-        "price",
-        "options_text",
-        "is_popular",
+        "shop_name",
         "category",
-        "shop_id",
-        "shop__shop_name",
-        "shop__category",
-        "shop__address_name",
-        "shop__road_address_name",
-        "shop__latitude",
-        "shop__longitude",
+        "address_name",
+        "road_address_name",
+        "latitude",
+        "longitude",
         "hours_text",
-        "shop__popularity_score",
-        "shop__quality_score",
-        "shop__is_good_influence_shop",
-        "shop__is_food_card_shop",
+        "popularity_score",
+        "quality_score",
+        "is_good_influence_shop",
+        "is_food_card_shop",
+        "menu_list",
     )
 
 
 def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: dict) -> list[ShopPick]:
-    shops: dict[int, ShopPick] = {}
-    closed: set[int] = set()
-    far: set[int] = set()
-    rows = 0
-    over_budget = 0
+    result: list[ShopPick] = []
+    counts = {"shops_in_box": 0, "outside_radius": 0, "closed_shops": 0, "menus": 0, "over_budget_menus": 0}
+    coupons = list(query.coupons)
     for (
-        menu_id,
-        menu_name,
-        price,
-        options,
-        is_popular,
-        menu_category,
         shop_id,
         shop_name,
         category,
@@ -296,22 +289,60 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
         quality,
         good,
         food_card,
-    ) in _menu_rows(query, radius_m):
-        rows += 1
-        if shop_id in closed or shop_id in far:
+        menu_list,
+    ) in _shop_rows(query, radius_m):
+        counts["shops_in_box"] += 1
+        if not menu_list:
             continue
-        shop = shops.get(shop_id)
-        if shop is None:
-            distance = None
-            if query.location is not None:
-                distance = haversine_m(query.location.latitude, query.location.longitude, float(lat), float(lng))
-                if radius_m is not None and distance > radius_m:
-                    far.add(shop_id)
-                    continue
-            if status_at(json.loads(hours_text) if hours_text else None, now) != ShopStatus.OPEN:
-                closed.add(shop_id)
+        distance = None
+        if query.location is not None:
+            distance = haversine_m(query.location.latitude, query.location.longitude, float(lat), float(lng))
+            if radius_m is not None and distance > radius_m:
+                counts["outside_radius"] += 1
                 continue
-            shop = shops[shop_id] = ShopPick(
+        if status_at(json.loads(hours_text) if hours_text else None, now) != ShopStatus.OPEN:
+            counts["closed_shops"] += 1
+            continue
+        picks = []
+        for menu in menu_list:
+            counts["menus"] += 1
+            if menu["category"] in ("음료", "사이드메뉴") and not query.food_type:
+                continue  # a drink or a side is not a meal
+            extra, has_options = option_surcharge(menu.get("options"), query.menu_options)
+            list_price = menu["price"] + extra
+            coupon, discount = best_coupon(
+                coupons,
+                shop_id=shop_id,
+                category=category,
+                food_card=food_card,
+                amount=list_price,
+                has_card=query.has_active_card,
+            )
+            final = list_price - discount
+            if query.budget is not None and final > query.budget:
+                counts["over_budget_menus"] += 1
+                continue
+            name = menu["name"]
+            matches_food = bool(query.food_type) and (query.food_type in name or query.food_type in category)
+            picks.append(
+                MenuPick(
+                    menu["id"],
+                    name,
+                    menu["price"],
+                    extra,
+                    final,
+                    coupon.coupon_id if coupon else None,
+                    discount,
+                    menu["popular"],
+                    matches_food,
+                    has_options,
+                )
+            )
+        if not picks:
+            continue
+        picks.sort(key=lambda m: (not m.matches_food, not m.has_options, not m.is_popular, -m.final_price))
+        result.append(
+            ShopPick(
                 shop_id=shop_id,
                 shop_name=shop_name,
                 category=category,
@@ -323,55 +354,11 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
                 quality=float(quality or 0),
                 is_good_influence_shop=good,
                 food_card=food_card,
-            )
-        if menu_category in ("음료", "사이드메뉴") and not query.food_type:
-            continue  # a drink or a side is not a meal
-        extra, has_options = option_surcharge(json.loads(options) if options else None, query.menu_options)
-        list_price = price + extra
-        coupon, discount = best_coupon(
-            list(query.coupons),
-            shop_id=shop_id,
-            category=category,
-            food_card=food_card,
-            amount=list_price,
-            has_card=query.has_active_card,
-        )
-        final = list_price - discount
-        if query.budget is not None and final > query.budget:
-            over_budget += 1
-            continue
-        matches_food = bool(query.food_type) and (query.food_type in menu_name or query.food_type in category)
-        shop.menus.append(
-            MenuPick(
-                menu_id,
-                menu_name,
-                price,
-                extra,
-                final,
-                coupon.coupon_id if coupon else None,
-                discount,
-                is_popular,
-                matches_food,
-                has_options,
+                menus=picks[:MENUS_PER_SHOP],
+                affordable_menu_count=len(picks),
             )
         )
-    result = []
-    for shop in shops.values():
-        if not shop.menus:
-            continue
-        shop.affordable_menu_count = len(shop.menus)
-        shop.menus.sort(key=lambda m: (not m.matches_food, not m.has_options, not m.is_popular, -m.final_price))
-        shop.menus = shop.menus[:MENUS_PER_SHOP]
-        result.append(shop)
-    steps.update(
-        {
-            "menu_rows": rows,
-            "closed_shops": len(closed),
-            "outside_radius": len(far),
-            "over_budget_menus": over_budget,
-            "candidate_shops": len(result),
-        }
-    )
+    steps.update({**counts, "candidate_shops": len(result)})
     return result
 
 
