@@ -8,6 +8,7 @@ import importlib
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -28,3 +29,10 @@ def collect_beat_schedule() -> dict:
 @app.on_after_finalize.connect
 def install_beat_schedule(sender, **kwargs):
     sender.conf.beat_schedule = collect_beat_schedule()
+
+
+@worker_process_init.connect
+def warm_up_models(**kwargs):
+    from chat.services.nlu import warm_up
+
+    warm_up()  # tasks that embed or understand Korean should not each pay the model load

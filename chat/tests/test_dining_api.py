@@ -11,12 +11,6 @@ pytestmark = pytest.mark.django_db
 HERE = {"latitude": KONDAE.latitude, "longitude": KONDAE.longitude}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The shared user fixtures hash passwords; PBKDF2 would dominate this module's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def kimbap():
     shop = make_shop("김밥천국", category="분식", north_m=200)

@@ -50,13 +50,15 @@ def get_kiwi():
             if _kiwi is None:
                 from kiwipiepy import Kiwi
 
-                _kiwi = Kiwi()
+                kiwi = Kiwi()
+                kiwi.tokenize("준비")  # the first analysis loads the language model; pay it here, once
+                _kiwi = kiwi
     return _kiwi
 
 
 def warm_up() -> None:
     """Load Kiwi's model now (a few seconds) rather than inside the first request that needs it."""
-    get_kiwi().tokenize("준비")
+    get_kiwi()
 
 
 def _tagged_morphemes_from_tokens(tokens) -> list[tuple[str, str]]:

@@ -1,25 +1,8 @@
-"""Kiwi morpheme tokenisation. The analyser takes seconds to load, so it is built once, on first use."""
+"""Kiwi morpheme tokenisation, on the process-wide Kiwi instance the RAG embedder uses too."""
 
-import threading
+from rag.providers.local_embedder import get_kiwi
 
 _PUNCTUATION_TAGS = ("SF", "SP", "SS", "SE", "SO")  # Kiwi tags of sentence marks, brackets, ellipses
-
-_kiwi = None
-_kiwi_lock = threading.Lock()
-
-
-def get_kiwi():
-    """The process-wide `kiwipiepy.Kiwi` instance (thread-safe lazy creation)."""
-    global _kiwi
-    if _kiwi is None:
-        with _kiwi_lock:
-            if _kiwi is None:
-                from kiwipiepy import Kiwi
-
-                kiwi = Kiwi()
-                kiwi.tokenize("워밍업")  # the first analysis loads the language model; pay it here
-                _kiwi = kiwi
-    return _kiwi
 
 
 def tokenize(text: str) -> list[str]:
