@@ -23,15 +23,11 @@ from analytics.models import ConversationHistory, MessageLog
 from analytics.services.message_logs import record_exchange
 from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog
 from chat.services import partner_chat
+from config.benchmarks import percentile
 
 PARTNER_ID = "bench-logging"
 TURNS_PER_CONVERSATION = 5
 QUESTIONS = ["검진 결과 요약해 줘", "콜레스테롤 수치가 높은가요?", "운동은 얼마나 해야 하나요?", "혈압 관리 방법은?"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Command(BaseCommand):

@@ -29,7 +29,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.test import Client
@@ -55,6 +54,7 @@ from chat.models import (
 from chat.services.business_hours import refresh_shop_status
 from chat.services.nlu import warm_up
 from chat.services.schemas import WEEKDAYS
+from config.benchmarks import percentile, throwaway_database
 
 CENTRES = {"건대입구": (37.54040, 127.06920), "강남": (37.49795, 127.02760)}
 SPREAD_M = 1500
@@ -155,14 +155,6 @@ MESSAGES = [
 ]
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def _hours(rng: random.Random) -> dict:
     kind = rng.random()
     hours = {}
@@ -203,15 +195,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         logging.getLogger("httpx").setLevel(logging.WARNING)
         self.rng = random.Random(options["seed"])
-        connection = connections["default"]
-        original = connection.settings_dict["NAME"]
-        name = f"bench_chat_{os.getpid()}"
-        self.stdout.write(f"creating database {name}")
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        self._switch_database(name)
-        try:
-            call_command("migrate", verbosity=0, interactive=False)
+        with throwaway_database("bench_chat", keep=options["keep_db"], stdout=self.stdout) as name:
             tokens = self._load(options)
             warm_up()
             # Production settings where they matter for speed: DEBUG off (no query recording), no rate limit.
@@ -219,21 +203,6 @@ class Command(BaseCommand):
                 self._in_process(tokens, options["turns"])
             if options["http_turns"]:
                 self._over_http(name, tokens, options["http_turns"], options["http_concurrency"])
-        finally:
-            self._switch_database(original)
-            if options["keep_db"]:
-                self.stdout.write(f"kept database {name}")
-            else:
-                with connections["default"].cursor() as cursor:
-                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                self.stdout.write(f"dropped database {name}")
-
-    def _switch_database(self, name: str) -> None:
-        connection = connections["default"]
-        connection.close()
-        if connection.settings_dict.get("OPTIONS", {}).get("pool"):
-            connection.close_pool()
-        connection.settings_dict["NAME"] = name
 
     # --- data ------------------------------------------------------------------------------------
     def _load(self, options) -> list[str]:
@@ -366,10 +335,10 @@ class Command(BaseCommand):
         server = list(Conversation.objects.filter(timestamp__gte=since).values_list("processing_time_ms", flat=True))
         self.stdout.write(
             f"{label}: {len(latencies_ms)} turns in {wall_s:.1f} s = {len(latencies_ms) / wall_s:.1f} turns/s | "
-            f"request p50 {_percentile(latencies_ms, 50):.1f} ms, p95 {_percentile(latencies_ms, 95):.1f} ms, "
-            f"p99 {_percentile(latencies_ms, 99):.1f} ms, mean {statistics.fmean(latencies_ms):.1f} ms | "
-            f"server processing (logged) p50 {_percentile(server, 50):.0f} ms, p95 {_percentile(server, 95):.0f} ms, "
-            f"p99 {_percentile(server, 99):.0f} ms"
+            f"request p50 {percentile(latencies_ms, 0.5):.1f} ms, p95 {percentile(latencies_ms, 0.95):.1f} ms, "
+            f"p99 {percentile(latencies_ms, 0.99):.1f} ms, mean {statistics.fmean(latencies_ms):.1f} ms | "
+            f"server processing (logged) p50 {percentile(server, 0.5):.0f} ms, p95 {percentile(server, 0.95):.0f} ms, "
+            f"p99 {percentile(server, 0.99):.0f} ms"
         )
 
     def _in_process(self, tokens: list[str], turns: int) -> None:

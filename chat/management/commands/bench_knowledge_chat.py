@@ -26,6 +26,7 @@ from analytics.models import ConversationHistory, MessageLog
 from chat.models import KnowledgeConversation
 from chat.services import knowledge_chat
 from chat.tests.live_server import LiveAsgiServer
+from config.benchmarks import percentile
 from rag.models import Document
 from rag.services.ingest import upsert_document
 from rag.tests.openai_server import OpenAIStubServer
@@ -49,12 +50,6 @@ QUESTIONS = [f"{topic} 규정이 어떻게 되나요?" for topic, _ in TOPICS] +
 ]
 TURNS_PER_CONVERSATION = 5
 STUB_REPLY = "문서에 따르면 신청은 7일 이내에 할 수 있고 비용은 고객이 부담하지 않습니다."
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 class Command(BaseCommand):
