@@ -12,9 +12,11 @@ A stream is retried only until its response starts; once tokens flow, a failure 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -28,6 +30,12 @@ logger = logging.getLogger(__name__)
 
 _RETRYABLE_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _MAX_RETRY_AFTER_SECONDS = 30.0
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs tens of milliseconds of CPU; do it once per process, not per call."""
+    return httpx.create_ssl_context()
 
 
 def is_retryable_status(status_code: int) -> bool:
@@ -124,7 +132,7 @@ class HttpEndpoint:
 
     def post_json(self, path: str, payload: dict) -> dict:
         attempts = self.max_retries + 1
-        with httpx.Client(timeout=self._timeout()) as client:
+        with httpx.Client(timeout=self._timeout(), verify=shared_ssl_context()) as client:
             for attempt in range(attempts):
                 last = attempt == attempts - 1
                 try:
@@ -151,7 +159,7 @@ class HttpEndpoint:
     def stream_events(self, path: str, payload: dict) -> Iterator[dict]:
         """POST and yield each SSE `data:` JSON object until `[DONE]` (or the stream ends)."""
         attempts = self.max_retries + 1
-        with httpx.Client(timeout=self._timeout()) as client:
+        with httpx.Client(timeout=self._timeout(), verify=shared_ssl_context()) as client:
             for attempt in range(attempts):
                 last = attempt == attempts - 1
                 try:
@@ -195,7 +203,7 @@ class HttpEndpoint:
 
     async def apost_json(self, path: str, payload: dict) -> dict:
         attempts = self.max_retries + 1
-        async with httpx.AsyncClient(timeout=self._timeout()) as client:
+        async with httpx.AsyncClient(timeout=self._timeout(), verify=shared_ssl_context()) as client:
             for attempt in range(attempts):
                 last = attempt == attempts - 1
                 try:
@@ -217,7 +225,7 @@ class HttpEndpoint:
 
     async def astream_events(self, path: str, payload: dict) -> AsyncIterator[dict]:
         attempts = self.max_retries + 1
-        async with httpx.AsyncClient(timeout=self._timeout()) as client:
+        async with httpx.AsyncClient(timeout=self._timeout(), verify=shared_ssl_context()) as client:
             for attempt in range(attempts):
                 last = attempt == attempts - 1
                 try:
