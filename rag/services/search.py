@@ -12,12 +12,14 @@ Vector path (complete even for users with few chunks - pgvector 0.6 has no itera
 
 Text path: Okapi BM25 (k1, b) over the Kiwi-morpheme tsvector. N, the average length and each term's
 document frequency come from the caller's own partitions (rag_scopestat / rag_termstat, kept exact by
-triggers), so scores never depend on (or leak) other users' text. Candidates come from the GIN index for
+triggers), so scores never depend on (or leak) other users' text (metadata filters narrow the rows, not
+the statistics). Candidates come from the GIN index for
 the rarer query terms; term frequencies from the tsvector positions; a MaxScore bound proves the top
 `limit` exact or widens the candidates to the essential terms.
 
-Hybrid: the union of both candidate lists gets both scores, each normalised to [0, 1] over the union, and
-a convex combination ranks them (TEXT_WEIGHT tuned on rag/tests/data and the autorag_ko benchmark).
+Hybrid: the union of both candidate lists gets both scores (BM25 candidates from the rarer query terms,
+bounded work; every vector candidate is BM25-scored too), each normalised to [0, 1] over the union, and a
+convex combination ranks them (TEXT_WEIGHT tuned on rag/tests/data and the autorag_ko benchmark).
 """
 
 import math
@@ -42,13 +44,13 @@ TEXT_WEIGHT = 0.7
 
 # The text path first scores chunks matching the query's rarer terms (summed df up to this many rows);
 # the commoner terms still count in the scores, and the top `limit` are verified exact (MaxScore).
-TEXT_CANDIDATE_ROWS = 2000
+TEXT_CANDIDATE_ROWS = 1000
 # In hybrid mode a query whose every term is common (each in more chunks than this) has little lexical
 # signal: BM25 then only re-scores the vector candidates instead of scanning that many chunks.
-HYBRID_TEXT_MAX_ROWS = 3000
+HYBRID_TEXT_MAX_ROWS = 1500
 
 EXACT_SCAN_MAX_ROWS = 2000
-HNSW_MIN_EF = 100
+HNSW_MIN_EF = 64
 HNSW_MAX_EF = 1000
 HNSW_OVERFETCH = 1.5
 
@@ -166,7 +168,7 @@ def run_search(
         text_scores = dict(
             bm25_search(
                 scope, terms, candidates, limit, total, avgdl, list(vector_scores),
-                max_rows=HYBRID_TEXT_MAX_ROWS if mode == "hybrid" else None,
+                max_rows=HYBRID_TEXT_MAX_ROWS if mode == "hybrid" else None, exact=mode == "text",
             )
         )
 
@@ -276,12 +278,12 @@ def hnsw_vector_scan(scope: QuerySet[Chunk], vector, k: int, fetch: int) -> list
             f"""
             SELECT nearest.id, nearest.distance FROM (
                 SELECT c.id, c.embedding <=> %s::vector AS distance
-                FROM {table} c ORDER BY c.embedding <=> %s::vector LIMIT %s
+                FROM {table} c ORDER BY distance LIMIT %s
             ) nearest
             WHERE nearest.id IN ({scope_sql})
             ORDER BY nearest.distance, nearest.id LIMIT %s
             """,
-            (literal, literal, fetch, *scope_params, k),
+            (literal, fetch, *scope_params, k),
         )
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
@@ -353,10 +355,13 @@ def bm25_search(
     avgdl: float,
     also: list[int] = (),
     max_rows: int | None = None,
+    exact: bool = True,
 ) -> list[tuple[int, float]]:
-    """Okapi BM25 over the scope: the best k chunks (the first `exact_top` guaranteed exact) plus the scores
-    of the `also` ids. IDF from the partitions' document frequencies (rag_termstat). With max_rows, a query
-    whose rarest term is in more chunks than that scores only the `also` ids (hybrid re-ranking)."""
+    """Okapi BM25 over the scope: the best k chunks plus the scores of the `also` ids. IDF from the
+    partitions' document frequencies (rag_termstat). exact=True guarantees the first `exact_top` (MaxScore);
+    hybrid search passes exact=False: candidates then come from the rarer terms only (bounded work), the
+    vector candidates being scored in any case. With max_rows, a query whose rarest term is in more chunks
+    than that scores only the `also` ids."""
     frequencies = document_frequencies(scope, list(dict.fromkeys(terms)))
     if not frequencies:
         return []  # no query term occurs in the scope
@@ -372,7 +377,7 @@ def bm25_search(
         selective.append(term)
         rows += frequencies[term]
     results = bm25_candidates(scope, weights, selective, k, avgdl, also)
-    if len(selective) == len(ordered):
+    if len(selective) == len(ordered) or not exact:
         return results
     # MaxScore: with theta the exact_top-th best score so far, the commonest terms whose upper bounds
     # (idf * (k1 + 1)) sum below theta are non-essential - a chunk with only those cannot reach the top.
