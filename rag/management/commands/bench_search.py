@@ -9,20 +9,20 @@
    shared scope, and hybrid for a user with few documents.
 4. HNSW vs exact scan: mean time and recall@10 of the HNSW path against the exact scan.
 
-The database `bench_rag_<pid>` is created on the same server, migrated (rag only) and dropped at the end.
+The database `bench_rag_<pid>` is created on the same server, migrated (auth + rag) and dropped at the end
+(config.benchmarks.throwaway_database).
 """
 
 import math
-import os
 import statistics
 import time
 
 import numpy as np
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
 from django.utils import timezone
 
+from config.benchmarks import percentile, throwaway_database
 from rag.models import Chunk, Document, RagType
 from rag.services import ingest, search
 
@@ -47,11 +47,6 @@ SENTENCES = [
 ]
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
-
-
 def timed(function, *args, **kwargs) -> tuple[float, object]:
     started = time.perf_counter()
     result = function(*args, **kwargs)
@@ -70,33 +65,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.rng = np.random.default_rng(options["seed"])
-        original = connections["default"]
-        name = f"bench_rag_{os.getpid()}"
-        with original.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        wrapper = None
-        try:
-            settings_dict = {
-                **original.settings_dict,
-                "NAME": name,
-                "OPTIONS": {**original.settings_dict.get("OPTIONS", {}), "pool": False},
-            }
-            wrapper = original.__class__(settings_dict, "default")
-            connections["default"] = wrapper
-            call_command("migrate", "auth", verbosity=0)
-            call_command("migrate", "rag", verbosity=0)
-            self.stdout.write(f"database {name}: migrated")
+        with throwaway_database("bench_rag", apps=("auth", "rag"), stdout=self.stdout):
             self.pipeline_ingest(options["pipeline_documents"])
             self.bulk_load(options["chunks"])
             self.latency(options["queries"])
             self.hnsw_vs_exact(options["exact_queries"])
-        finally:
-            if wrapper is not None:
-                wrapper.close()
-            connections["default"] = original
-            with original.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            self.stdout.write(f"database {name}: dropped")
 
     # --- 1. the real pipeline --------------------------------------------------------------------
 
@@ -112,6 +85,7 @@ class Command(BaseCommand):
             ).pk
             for n, text in enumerate(texts)
         ]
+        ingest.embed_texts(["워밍업 문장"])  # load Kiwi and the embedder outside the measurement
         started = time.perf_counter()
         for document_id in ids:
             ingest.process_document(document_id, extract_graph=False)
