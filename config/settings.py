@@ -187,6 +187,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Same-named choice sets of different apps get stable, readable schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentRagTypeEnum": "rag.models.documents.RagType",
+        "ConversationRagTypeEnum": "chat.models.knowledge.RagType",
+        "DocumentStatusEnum": "rag.models.documents.Document.Status",
+        "MessageTypeEnum": "analytics.models.MessageLog.MessageType",
+    },
 }
 
 # --- model providers (OpenAI-compatible HTTP; local deterministic defaults when unset) ---------

@@ -171,3 +171,9 @@ class SyncSerializer(serializers.Serializer):
             raise serializers.ValidationError({"record": record.errors})
         attrs["record"] = record.validated_data
         return attrs
+
+
+class SyncResultSerializer(serializers.Serializer):
+    doc_id = serializers.CharField()
+    action = serializers.ChoiceField(choices=["created", "updated", "unchanged", "deleted", "not_found"])
+    document = DocumentSerializer(allow_null=True)

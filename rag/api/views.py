@@ -65,7 +65,7 @@ class UploadView(APIView):
 class SyncView(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(request=serializers.SyncSerializer)
+    @extend_schema(request=serializers.SyncSerializer, responses=serializers.SyncResultSerializer)
     def post(self, request):
         data = serializers.SyncSerializer(data=request.data)
         data.is_valid(raise_exception=True)
