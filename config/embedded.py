@@ -12,12 +12,14 @@ import os
 import shutil
 import subprocess
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 EMBEDDED_DATABASE = "chatbots"
 # pgserver logs every hand-over of the shared server at INFO; only its problems are news.
 logging.getLogger("pgserver").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", module="platformdirs")  # no XDG_RUNTIME_DIR on servers: harmless
 _UNIX_SOCKET_PATH_LIMIT = 100
 
 
@@ -52,9 +54,6 @@ def postgres_url(var_dir: Path) -> str:
             f"the data directory path {pgdata} is too long for a unix socket; set VAR_DIR to a shorter path"
         )
     try:
-        import warnings
-
-        warnings.filterwarnings("ignore", module="platformdirs")  # no XDG_RUNTIME_DIR on servers: harmless
         import pgserver
 
         with _file_lock(var_dir / "pgserver.lock"):
