@@ -7,9 +7,6 @@ stream starts, so a bad request still gets a JSON 4xx in the project's error for
 then streamed from the event loop without holding a worker thread or a database connection.
 """
 
-import json
-
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -18,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from chat.api.knowledge_views import AsyncAPIView
+from chat.api.knowledge_views import AsyncAPIView, sse_response
 from chat.api.partner_serializers import (
     PartnerMessageSerializer,
     PartnerSessionSerializer,
@@ -86,17 +83,6 @@ def _start_message(request) -> partner_chat.PreparedTurn:
         )
     except partner_chat.SessionNotFound:
         raise NotFound("No such session for this partner; call /partners/chat/warmup first.") from None
-
-
-def sse_response(events) -> StreamingHttpResponse:
-    async def encode():
-        async for name, data in events:
-            yield f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-    response = StreamingHttpResponse(encode(), content_type="text/event-stream; charset=utf-8")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
 
 
 class PartnerMessageView(AsyncAPIView):

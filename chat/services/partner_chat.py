@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from analytics.services.message_logs import record_exchange
 from chat.models import PartnerChatTuningLog
+from chat.services.knowledge_chat import StreamEvent
 
 logger = logging.getLogger(__name__)
 
@@ -355,8 +356,8 @@ def _finish_turn_safely(turn: PreparedTurn, **result) -> int | None:
 _afinish_turn = db_step(_finish_turn_safely)
 
 
-async def stream_turn(turn: PreparedTurn) -> AsyncIterator[tuple[str, dict]]:
-    """Yield ("token", {"text"}) events, then ("done", {...}) or ("error", {"code", "message"}).
+async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
+    """Yield `token` {"text"} events, then one `done` {...} or `error` {"code", "message"}.
 
     If the consumer stops early (the client disconnected), the LLM stream is closed - which stops
     generation - and the partial answer is logged for analytics as abandoned.
@@ -372,7 +373,7 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[tuple[str, dict]]:
         async with aclosing(stream):
             async for piece in stream:
                 if piece:
-                    yield "token", {"text": piece}
+                    yield StreamEvent("token", {"text": piece})
         outcome = ""
     except Exception as exc:  # provider errors, timeouts, broken streams
         logger.warning("partner chat: answer failed for %s/%s: %s", turn.partner_id, turn.session_id, exc)
@@ -382,11 +383,13 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[tuple[str, dict]]:
             await _afinish_turn(turn, **_result_of(stream, llm, started), error=ABANDONED)
     if outcome:
         await _afinish_turn(turn, **_result_of(stream, llm, started), error=outcome)
-        yield "error", {"code": "llm_error", "message": "The answer could not be generated. Please try again."}
+        yield StreamEvent(
+            "error", {"code": "llm_error", "message": "The answer could not be generated. Please try again."}
+        )
         return
     result = _result_of(stream, llm, started)
     message_count = await _afinish_turn(turn, **result)
-    yield "done", {
+    done = {
         "session_id": turn.session_id,
         "message_count": message_count,
         "answer": result["answer"],
@@ -394,6 +397,7 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[tuple[str, dict]]:
         "usage": result["usage"],
         "model": result["model"],
     }
+    yield StreamEvent("done", done)
 
 
 def _result_of(stream, llm, started: float) -> dict:
