@@ -5,13 +5,13 @@
 Uses a partner chat turn with the configured providers (the local responder and embedder when no
 *_BASE_URL is set): retrieve + generate + store. "off" stores only the tuning-log append; "on" also
 calls `record_exchange` in the same transaction, exactly like `partner_chat.finish_turn`. Runs are
-interleaved so that both sides see the same machine load. The SSE part streams partner messages
+interleaved (ABBA) so that both sides see the same machine load; the measuring and printing are
+`analytics.benchmarks`, shared with the other channels' benchmarks. The SSE part streams partner messages
 through a real uvicorn server and measures the time until the first `token` event arrives.
 Everything it creates lives under the partner `bench-logging` and is deleted at the end.
 """
 
 import logging
-import statistics
 import time
 
 import httpx
@@ -19,11 +19,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.benchmarks import time_first_token, time_logging_on_off, write_first_token, write_logging_on_off
 from analytics.models import ConversationHistory, MessageLog
 from analytics.services.message_logs import record_exchange
 from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog
 from chat.services import partner_chat
-from config.benchmarks import percentile
 
 PARTNER_ID = "bench-logging"
 TURNS_PER_CONVERSATION = 5
@@ -48,10 +48,14 @@ class Command(BaseCommand):
 
     # --- logging on vs off --------------------------------------------------------------------
 
-    def run_turn(self, session_id: str, question: str, *, logging: bool) -> float:
+    def run_turn(self, logging: bool, i: int) -> None:
+        """Turn `i` of its side's conversations (TURNS_PER_CONVERSATION turns each, like real ones)."""
         from rag.providers import get_llm
 
-        started = time.perf_counter()
+        session_id = f"bench-{'on' if logging else 'off'}-{i // TURNS_PER_CONVERSATION}"
+        if i % TURNS_PER_CONVERSATION == 0:
+            partner_chat.warm_up(partner_id=PARTNER_ID, session_id=session_id)
+        question = QUESTIONS[i % len(QUESTIONS)]
         turn = partner_chat.prepare_turn(partner_id=PARTNER_ID, session_id=session_id, message=question)
         completion = get_llm().complete(turn.llm_messages)
         if logging:
@@ -64,24 +68,10 @@ class Command(BaseCommand):
                     partner_id=PARTNER_ID, session_id=session_id, user_message=question,
                     assistant_message=completion.text, asked_at=turn.asked_at, answered_at=timezone.now(),
                 )  # fmt: skip
-        return (time.perf_counter() - started) * 1000
 
     def bench_logging(self, turns: int) -> None:
-        def session(side: str, i: int) -> str:  # conversations of TURNS_PER_CONVERSATION turns, like real ones
-            session_id = f"bench-{side}-{i // TURNS_PER_CONVERSATION}"
-            if i % TURNS_PER_CONVERSATION == 0:
-                partner_chat.warm_up(partner_id=PARTNER_ID, session_id=session_id)
-            return session_id
-
-        for i in range(5):  # warm caches, tokenizer and connections
-            self.run_turn(session("warm-on", i), QUESTIONS[i % len(QUESTIONS)], logging=True)
-            self.run_turn(session("warm-off", i), QUESTIONS[i % len(QUESTIONS)], logging=False)
-        timings: dict[str, list[float]] = {"on": [], "off": []}
-        for i in range(turns):
-            question = QUESTIONS[i % len(QUESTIONS)]
-            order = ("on", "off") if i % 2 else ("off", "on")
-            for side in order:
-                timings[side].append(self.run_turn(session(side, i), question, logging=side == "on"))
+        # warm caches, tokenizer and connections (the warm-up turns open the first conversation of each side)
+        write_logging_on_off(self.stdout, time_logging_on_off(self.run_turn, turns, warmup=5))
 
         started = time.perf_counter()
         for i in range(turns):
@@ -90,14 +80,6 @@ class Command(BaseCommand):
                 user_message="질문", assistant_message="답변", performance={"response_time_ms": 1},
             )  # fmt: skip
         record_ms = (time.perf_counter() - started) * 1000 / turns
-
-        on, off = statistics.median(timings["on"]), statistics.median(timings["off"])
-        self.stdout.write(f"chat turn latency over {turns} turns each (retrieve + generate + store):")
-        for side in ("off", "on"):
-            values = timings[side]
-            median, mean, p95 = statistics.median(values), statistics.mean(values), percentile(values, 0.95)
-            self.stdout.write(f"  logging {side:>3}: median {median:7.2f} ms  mean {mean:7.2f} ms  p95 {p95:7.2f} ms")
-        self.stdout.write(f"  ratio on/off (medians): {on / off:.3f}   (target <= 1.05); overhead {on - off:+.2f} ms")
         self.stdout.write(f"  record_exchange alone: {record_ms:.2f} ms per exchange, own transaction incl. commit")
 
     # --- SSE time to first token --------------------------------------------------------------
@@ -107,29 +89,12 @@ class Command(BaseCommand):
 
         _, key = PartnerApiKey.issue(partner, label="benchmark")
         partner_chat.warm_up(partner_id=PARTNER_ID, session_id="bench-sse")
-        first_token, total = [], []
+        bodies = [{"session_id": "bench-sse", "message": QUESTIONS[i % len(QUESTIONS)]} for i in range(streams + 2)]
         with LiveAsgiServer() as server, httpx.Client(base_url=server.url, timeout=30) as client:
-            for i in range(streams + 2):
-                body = {"session_id": "bench-sse", "message": QUESTIONS[i % len(QUESTIONS)]}
-                started = time.perf_counter()
-                first = None
-                with client.stream("POST", "/api/v1/partners/chat/message", json=body,
-                                   headers={"Authorization": f"Api-Key {key}"}) as response:  # fmt: skip
-                    for line in response.iter_lines():
-                        if first is None and line == "event: token":
-                            first = time.perf_counter()
-                if i >= 2 and first is not None:  # the first two warm up the server
-                    first_token.append((first - started) * 1000)
-                    total.append((time.perf_counter() - started) * 1000)
-        if not first_token:
-            self.stdout.write("SSE: no token event received")
-            return
-        self.stdout.write(f"SSE partner message over uvicorn, {len(first_token)} streams (sequential):")
-        self.stdout.write(
-            f"  time to first token: median {statistics.median(first_token):.1f} ms"
-            f"  p95 {percentile(first_token, 0.95):.1f} ms"
-        )
-        self.stdout.write(f"  full answer:         median {statistics.median(total):.1f} ms")
+            first_token_ms, total_ms = time_first_token(
+                client, "/api/v1/partners/chat/message", bodies, headers={"Authorization": f"Api-Key {key}"}
+            )
+        write_first_token(self.stdout, first_token_ms, total_ms)
 
     def clean_up(self) -> None:
         MessageLog.objects.filter(collection_name=PARTNER_ID).delete()

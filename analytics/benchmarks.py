@@ -1,0 +1,69 @@
+"""Measurements shared by the chat benchmarks (`bench_chat_logging`, usable by any channel's bench):
+chat latency with message logging on vs off, and SSE time to first token over a live server."""
+
+import statistics
+import time
+from collections.abc import Callable, Iterable
+
+from config.benchmarks import percentile
+
+
+def time_logging_on_off(run: Callable[[bool, int], object], turns: int, *, warmup: int = 1) -> dict[bool, list[float]]:
+    """Milliseconds of `run(logging, i)` for logging on (True) and off (False), `turns` each.
+
+    The sides alternate in ABBA order so that drift in machine load hits both alike; `warmup` rounds
+    of each side run first and are not counted.
+    """
+    for i in range(warmup):
+        run(True, i)
+        run(False, i)
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(turns):
+        for logging in (True, False) if i % 2 == 0 else (False, True):
+            started = time.perf_counter()
+            run(logging, i)
+            timings[logging].append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def write_logging_on_off(stdout, timings: dict[bool, list[float]], *, target: float = 1.05) -> None:
+    on, off = timings[True], timings[False]
+    stdout.write(f"chat latency, {len(on)} turns per variant (ms):")
+    stdout.write(f"  {'':12}{'p50':>9}{'p95':>9}{'mean':>9}")
+    for label, values in (("logging on", on), ("logging off", off)):
+        stdout.write(
+            f"  {label:12}{percentile(values, 0.5):9.1f}{percentile(values, 0.95):9.1f}{statistics.fmean(values):9.1f}"
+        )
+    p50_ratio = percentile(on, 0.5) / percentile(off, 0.5)
+    p95_ratio = percentile(on, 0.95) / percentile(off, 0.95)
+    verdict = "OK" if p50_ratio <= target else "ABOVE TARGET"
+    stdout.write(f"  ratio on/off: p50 {p50_ratio:.3f}, p95 {p95_ratio:.3f} (target <= {target}: {verdict})")
+
+
+def time_first_token(client, path: str, bodies: Iterable[dict], *, headers: dict, warmup: int = 2):
+    """POST each body to the SSE endpoint `path`; return (time to first `token` event, whole stream) in ms.
+
+    The first `warmup` requests warm the server up and are not counted. A non-200 answer raises.
+    """
+    first_token_ms, total_ms = [], []
+    for number, body in enumerate(bodies):
+        started = time.perf_counter()
+        first = None
+        with client.stream("POST", path, json=body, headers=headers) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"stream answered {response.status_code}: {response.read()[:300]!r}")
+            for line in response.iter_lines():
+                if first is None and line == "event: token":
+                    first = time.perf_counter()
+        ended = time.perf_counter()
+        if number >= warmup and first is not None:
+            first_token_ms.append((first - started) * 1000)
+            total_ms.append((ended - started) * 1000)
+    return first_token_ms, total_ms
+
+
+def write_first_token(stdout, first_token_ms: list[float], total_ms: list[float]) -> None:
+    stdout.write(f"SSE over a live ASGI server (uvicorn, 127.0.0.1), {len(first_token_ms)} requests (ms):")
+    stdout.write(f"  {'':20}{'p50':>9}{'p95':>9}")
+    for label, values in (("time to first token", first_token_ms), ("whole stream", total_ms)):
+        stdout.write(f"  {label:20}{percentile(values, 0.5):9.1f}{percentile(values, 0.95):9.1f}")
