@@ -13,6 +13,11 @@ def day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
+def created_before_end_of(queryset, name, day: date):
+    """`date_to` of the log filters: created on or before `day` (local calendar day)."""
+    return queryset.filter(created_at__lt=day_start(day + timedelta(days=1)))
+
+
 class MessageLogFilterSet(django_filters.FilterSet):
     collection = django_filters.CharFilter(field_name="collection_name")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
@@ -21,7 +26,7 @@ class MessageLogFilterSet(django_filters.FilterSet):
     has_error = django_filters.BooleanFilter(method="filter_has_error")
     regenerated = django_filters.BooleanFilter()
     date_from = django_filters.DateFilter(method="filter_date_from", label="created on or after (YYYY-MM-DD)")
-    date_to = django_filters.DateFilter(method="filter_date_to", label="created on or before (YYYY-MM-DD)")
+    date_to = django_filters.DateFilter(method=created_before_end_of, label="created on or before (YYYY-MM-DD)")
 
     class Meta:
         model = MessageLog
@@ -32,9 +37,6 @@ class MessageLogFilterSet(django_filters.FilterSet):
 
     def filter_date_from(self, queryset, name, value):
         return queryset.filter(created_at__gte=day_start(value))
-
-    def filter_date_to(self, queryset, name, value):
-        return queryset.filter(created_at__lt=day_start(value + timedelta(days=1)))
 
 
 class ConversationHistoryFilterSet(django_filters.FilterSet):
@@ -47,7 +49,7 @@ class ConversationHistoryFilterSet(django_filters.FilterSet):
     is_sampled = django_filters.BooleanFilter()
     retention_priority = django_filters.ChoiceFilter(choices=ConversationHistory.RetentionPriority.choices)
     date_from = django_filters.DateFilter(method="filter_date_from", label="active on or after (YYYY-MM-DD)")
-    date_to = django_filters.DateFilter(method="filter_date_to", label="active on or before (YYYY-MM-DD)")
+    date_to = django_filters.DateFilter(method=created_before_end_of, label="active on or before (YYYY-MM-DD)")
     q = django_filters.CharFilter(method="search", label="text in the summary or any message")
 
     class Meta:
@@ -57,9 +59,6 @@ class ConversationHistoryFilterSet(django_filters.FilterSet):
     # A conversation is in a date range when its activity (created_at .. updated_at) overlaps it.
     def filter_date_from(self, queryset, name, value):
         return queryset.filter(updated_at__gte=day_start(value))
-
-    def filter_date_to(self, queryset, name, value):
-        return queryset.filter(created_at__lt=day_start(value + timedelta(days=1)))
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(summary__icontains=value) | Q(messages__icontains=value))
