@@ -126,7 +126,7 @@ class PartnerChatTuningLogAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected sessions as JSONL for tuning")
     def export_tuning_jsonl(self, request, queryset):
         response = StreamingHttpResponse(
-            partner_chat.export_tuning_jsonl(queryset.model.objects.filter(pk__in=queryset.values("pk"))),
+            partner_chat.export_tuning_jsonl(queryset.defer(None)),  # the changelist deferred the conversation
             content_type="application/x-ndjson; charset=utf-8",
         )
         filename = f"partner-chat-tuning-{timezone.localtime():%Y%m%d-%H%M%S}.jsonl"

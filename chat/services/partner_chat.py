@@ -424,7 +424,7 @@ def tuning_record(session: PartnerChatTuningLog) -> dict:
         "initial_data": session.initial_data,
         "messages": [{"role": e.get("role"), "content": e.get("content")} for e in session.conversation],
         "message_count": session.message_count,
-        "created_at": timezone.localtime(session.created_at).isoformat(timespec="seconds"),
+        "created_at": seoul_timestamp(session.created_at),
     }
 
 
