@@ -23,7 +23,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -58,9 +57,7 @@ def apply_retention(now: datetime | None = None) -> RetentionResult:
         | (Q(updated_at__lt=conversation_cutoff) & ~Q(retention_priority=ConversationHistory.RetentionPriority.HIGH))
     )
     result.conversations_archived = _archive_and_delete(expired_conversations, "conversations", now)
-    expired_logs = MessageLog.objects.filter(
-        created_at__lt=now - timedelta(days=settings.MESSAGE_LOG_RETENTION_DAYS)
-    )
+    expired_logs = MessageLog.objects.filter(created_at__lt=now - timedelta(days=settings.MESSAGE_LOG_RETENTION_DAYS))
     result.logs_archived = _archive_and_delete(expired_logs, "message-logs", now)
     return result
 
@@ -79,8 +76,7 @@ def _archive_and_delete(queryset, kind: str, now: datetime) -> int:
                 fh.write(json.dumps(_as_dict(row), cls=DjangoJSONEncoder, ensure_ascii=False) + "\n")
         with path.open("rb") as fh:
             os.fsync(fh.fileno())
-        with transaction.atomic():
-            queryset.model.objects.filter(pk__in=[row.pk for row in batch]).delete()
+        queryset.model.objects.filter(pk__in=[row.pk for row in batch]).delete()  # delete() is atomic itself
         total += len(batch)
 
 
