@@ -1,16 +1,12 @@
 """FilterSets of the staff analytics API. Dates are local calendar days (TIME_ZONE)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import django_filters
 from django.db.models import Q
-from django.utils import timezone
 
 from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
-
-
-def day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+from analytics.services.statistics import day_start
 
 
 def created_before_end_of(queryset, name, day: date):

@@ -81,6 +81,11 @@ ON CONFLICT (period, period_start, channel, collection_name) DO UPDATE SET
 """
 
 
+def day_start(day: date) -> datetime:
+    """Midnight starting the local calendar day `day` (TIME_ZONE), aware."""
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
 def aggregate_hour(hour_start: datetime) -> int:
     """Aggregate the hour starting at `hour_start` (aware); returns the number of rows written."""
     start = timezone.localtime(hour_start).replace(minute=0, second=0, microsecond=0)
@@ -89,9 +94,7 @@ def aggregate_hour(hour_start: datetime) -> int:
 
 def aggregate_day(day: date) -> int:
     """Aggregate the local calendar day `day` (TIME_ZONE); returns the number of rows written."""
-    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()))
-    return _aggregate(ChatStatistics.Period.DAY, start, end, None)
+    return _aggregate(ChatStatistics.Period.DAY, day_start(day), day_start(day + timedelta(days=1)), None)
 
 
 def aggregate_previous_hour(now: datetime | None = None) -> int:
