@@ -97,6 +97,13 @@ def aggregate_day(day: date) -> int:
     return _aggregate(ChatStatistics.Period.DAY, day_start(day), day_start(day + timedelta(days=1)), None)
 
 
+def aggregate_day_and_hours(day: date) -> tuple[int, int]:
+    """Re-aggregate a whole local day: its 24 hourly rows, then the daily rows. Returns (hourly, daily)."""
+    start = day_start(day)
+    hourly = sum(aggregate_hour(start + timedelta(hours=hour)) for hour in range(24))
+    return hourly, aggregate_day(day)
+
+
 def aggregate_previous_hour(now: datetime | None = None) -> int:
     current = timezone.localtime(now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     return aggregate_hour(current - timedelta(hours=1))

@@ -123,3 +123,12 @@ def test_previous_hour_means_the_last_complete_local_hour(busy_hour):
     statistics.aggregate_previous_hour(now=HOUR + timedelta(hours=1, minutes=5))
 
     assert ChatStatistics.objects.filter(period="hour", hour=10).count() == 2
+
+
+def test_a_whole_day_writes_one_row_per_active_hour_and_collection_plus_the_daily_rows(busy_hour):
+    hourly, daily = statistics.aggregate_day_and_hours(HOUR.date())
+
+    # handbook at 10:00 and 11:00, other at 10:00; one daily row per collection
+    assert (hourly, daily) == (3, 2)
+    assert ChatStatistics.objects.filter(period="hour").count() == 3
+    assert ChatStatistics.objects.get(period="day", collection_name="handbook").total_queries == 7

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -17,7 +17,5 @@ class Command(BaseCommand):
             day = date.fromisoformat(options["date"]) if options["date"] else timezone.localdate() - timedelta(days=1)
         except ValueError as exc:
             raise CommandError(f"--date: {exc}") from None
-        start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-        hourly = sum(statistics.aggregate_hour(start + timedelta(hours=h)) for h in range(24))
-        daily = statistics.aggregate_day(day)
+        hourly, daily = statistics.aggregate_day_and_hours(day)
         self.stdout.write(f"{day}: {hourly} hourly rows, {daily} daily rows")
