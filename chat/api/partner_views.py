@@ -22,7 +22,6 @@ from chat.api.partner_serializers import (
     PartnerWarmupResponseSerializer,
     PartnerWarmupSerializer,
 )
-from chat.models import PartnerChatTuningLog
 from chat.services import partner_chat
 from config.api.permissions import IsPartner, IsPartnerOrStaff, is_partner_request
 
@@ -111,14 +110,11 @@ class PartnerSessionView(APIView):
         responses=PartnerSessionSerializer,
     )
     def get(self, request, session_id):
-        sessions = PartnerChatTuningLog.objects.filter(session_id=session_id)
-        if is_partner_request(request):
-            sessions = sessions.filter(partner_id=request.user.partner_id)
-        elif request.query_params.get("partner_id"):
-            sessions = sessions.filter(partner_id=request.query_params["partner_id"])
-        found = list(sessions[:2])
-        if not found:
-            raise NotFound("No such session.")
-        if len(found) > 1:
-            raise ValidationError({"partner_id": ["Several partners use this session id; pass partner_id."]})
-        return Response(PartnerSessionSerializer(found[0]).data)
+        partner_id = request.user.partner_id if is_partner_request(request) else request.query_params.get("partner_id")
+        try:
+            session = partner_chat.find_session(session_id=session_id, partner_id=partner_id)
+        except partner_chat.SessionNotFound:
+            raise NotFound("No such session.") from None
+        except partner_chat.AmbiguousSession:
+            raise ValidationError({"partner_id": ["Several partners use this session id; pass partner_id."]}) from None
+        return Response(PartnerSessionSerializer(session).data)

@@ -79,6 +79,10 @@ class SessionNotFound(Exception):
     pass
 
 
+class AmbiguousSession(Exception):
+    """Several partners use this session id (only staff, who may read any partner's, can hit this)."""
+
+
 # --- warm-up ------------------------------------------------------------------------------------
 
 
@@ -187,6 +191,22 @@ def get_session(*, partner_id: str, session_id: str) -> PartnerChatTuningLog:
         return PartnerChatTuningLog.objects.select_related("partner").get(partner_id=partner_id, session_id=session_id)
     except PartnerChatTuningLog.DoesNotExist:
         raise SessionNotFound(session_id) from None
+
+
+def find_session(*, session_id: str, partner_id: str | None = None) -> PartnerChatTuningLog:
+    """The session `session_id` of `partner_id`, or of whichever partner uses it when None (staff).
+
+    Raises SessionNotFound, or AmbiguousSession when partner_id is None and several partners use the id.
+    """
+    sessions = PartnerChatTuningLog.objects.filter(session_id=session_id)
+    if partner_id:
+        sessions = sessions.filter(partner_id=partner_id)
+    found = list(sessions[:2])
+    if not found:
+        raise SessionNotFound(session_id)
+    if len(found) > 1:
+        raise AmbiguousSession(session_id)
+    return found[0]
 
 
 _APPEND = f"""
