@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from chat.api.knowledge_serializers import GenerationParamsSerializer, params_of
 from chat.models import PartnerChatTuningLog
 
 MAX_MESSAGE_LENGTH = 4000
@@ -30,17 +31,15 @@ class PartnerWarmupSerializer(serializers.Serializer):
     initial_data = InitialDataSerializer(required=False)
 
 
-class PartnerMessageSerializer(serializers.Serializer):
+class PartnerMessageSerializer(GenerationParamsSerializer):
+    """A message plus the knowledge chat's generation parameters (partners may ask for longer answers)."""
+
     session_id = serializers.CharField(max_length=255)
     message = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
-    temperature = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
     max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=8192)
-    top_p = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
-    reasoning_level = serializers.ChoiceField(choices=["low", "medium", "high"], required=False)
 
     def generation_params(self) -> dict:
-        names = ("temperature", "max_tokens", "top_p", "reasoning_level")
-        return {name: self.validated_data[name] for name in names if name in self.validated_data}
+        return params_of(self.validated_data)
 
 
 class PartnerSessionSerializer(serializers.ModelSerializer):
