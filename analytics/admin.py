@@ -5,7 +5,8 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from analytics.models import ChatStatistics, ConversationHistory, MessageLog
+from analytics.models import ChatStatistics, ConversationHistory, LogOutboxRecord, MessageLog
+from analytics.services import message_logs
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -83,3 +84,58 @@ class ChatStatisticsAdmin(ReadOnlyAdmin):
     list_filter = ["period", "channel", "date"]
     search_fields = ["=collection_name"]
     date_hierarchy = "date"
+
+
+class StuckFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("stuck", "stuck (no attempts left)"), ("failing", "failed at least once"), ("waiting", "waiting")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stuck":
+            return queryset.filter(attempts__gte=message_logs.MAX_WRITE_ATTEMPTS)
+        if self.value() == "failing":
+            return queryset.filter(attempts__gt=0)
+        if self.value() == "waiting":
+            return queryset.filter(attempts=0)
+        return queryset
+
+
+@admin.register(LogOutboxRecord)
+class LogOutboxRecordAdmin(ReadOnlyAdmin):
+    """Exchanges queued for the logs: normally gone within seconds; what stays has an error to read."""
+
+    list_display = ["id", "created_at", "channel", "collection_name", "session_id", "attempts", "short_error"]
+    list_filter = [StuckFilter, "created_at"]
+    search_fields = ["last_error"]
+    readonly_fields = ["created_at", "attempts", "last_error", "record_pretty"]
+    exclude = ["record"]
+    show_full_result_count = False
+    actions = ["retry"]
+
+    @admin.display(description="channel")
+    def channel(self, obj):
+        return obj.record.get("channel", "")
+
+    @admin.display(description="collection")
+    def collection_name(self, obj):
+        return obj.record.get("collection_name", "")
+
+    @admin.display(description="session")
+    def session_id(self, obj):
+        return obj.record.get("session_id", "")
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return obj.last_error[:120]
+
+    @admin.display(description="record")
+    def record_pretty(self, obj):
+        return pretty_json(obj.record)
+
+    @admin.action(description="Try the selected stuck records again at the next flush")
+    def retry(self, request, queryset):
+        count = message_logs.retry_stuck(queryset)
+        self.message_user(request, f"{count} stuck record(s) will be tried again.")

@@ -1,13 +1,15 @@
 """Message-level chat logs, conversation history and usage statistics (seed 002 §3).
 
-Every chat channel writes here through `analytics.services.message_logs.record_exchange`:
-one `MessageLog` row per user and assistant message (always kept), and one `ConversationHistory`
+Every chat channel logs through `analytics.services.message_logs.record_exchange`, which queues
+one `LogOutboxRecord` per exchange in the chat's own transaction; the worker's flush turns it into
+one `MessageLog` row per user and assistant message (always kept) and one `ConversationHistory`
 row per conversation (smart-sampled: `is_sampled` decides how long it is retained).
 """
 
 import uuid
 
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 
 
@@ -15,6 +17,28 @@ class Channel(models.TextChoices):
     DINING = "dining", "Dining chat"
     KNOWLEDGE = "knowledge", "Knowledge chat"
     PARTNER = "partner", "Partner chat"
+
+
+class LogOutboxRecord(models.Model):
+    """A logged exchange waiting to be written into `MessageLog` and `ConversationHistory`.
+
+    The transactional outbox: `record_exchange` INSERTs one row in the chat's own transaction (so
+    the log lands exactly when the answer does, whatever Redis or the worker are doing), and
+    `flush_log_outbox` drains the table in order. No index besides the primary key: the drain
+    reads in id order, and every extra index would cost each chat turn.
+    """
+
+    record = models.JSONField(help_text="the exchange as built by message_logs.build_record")
+    created_at = models.DateTimeField(db_default=Now())
+    attempts = models.SmallIntegerField(db_default=0, help_text="failed writes; none is tried again after the limit")
+    last_error = models.TextField(db_default="", blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "queued log record"
+
+    def __str__(self):
+        return f"queued log #{self.pk}"
 
 
 class MessageLog(models.Model):

@@ -1,16 +1,18 @@
 """Message-level logs and conversation history for every chat channel (seed 002 §3.1-3.2, §4.2).
 
 `record_exchange()` is called by the dining, knowledge and partner chats once per answered turn.
-It writes in the caller's own database transaction - no broker, no read-modify-write - with ONE
-statement: it INSERTs the user and the assistant `MessageLog` rows and, in a data-modifying CTE,
-INSERTs ... ON CONFLICT DO UPDATEs the `ConversationHistory` row, appending the two messages with
-jsonb `||` and recomputing the sampling flags from the locked row, so concurrent turns of one
-conversation never lose a message.
+It costs the chat ONE small INSERT, in the chat's own transaction, into the transactional outbox
+(`LogOutboxRecord`): the log is stored exactly when the answer is, and neither Redis nor the worker
+has to be up. The seed's batch processor is `flush_log_outbox()` (a Celery beat job every few
+seconds, and a management command): it drains the table in id order and writes each record with
+`write_record`, ONE statement that INSERTs the user and the assistant `MessageLog` rows and, in a
+data-modifying CTE, INSERTs ... ON CONFLICT DO UPDATEs the `ConversationHistory` row, appending the
+two messages with jsonb `||` and recomputing the sampling flags from the locked row.
 
-Inside a caller's transaction it runs in a savepoint: if the database refuses the write (or the
-caller's transaction is already broken) the record goes to the durable outbox
-(`analytics.services.outbox`) and the chat carries on. `flush_log_outbox` replays it later;
-replay is idempotent thanks to the log ids.
+Inside a caller's transaction the INSERT runs in a savepoint: if the database refuses it (or the
+caller's transaction is already broken) the record goes to the durable outbox file
+(`analytics.services.outbox`) and the chat carries on; the flush replays that file too. Writing is
+idempotent thanks to the log ids, so a record replayed twice is stored once.
 
 Smart sampling: a conversation is always kept when it has an error, a regeneration, >= 5 turns or
 a retrieval score < 0.5; any other conversation is kept when its stable hash bucket falls below
@@ -24,15 +26,17 @@ import json
 import logging
 import math
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import psycopg
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from analytics.models import ConversationHistory, MessageLog
+from analytics.models import ConversationHistory, LogOutboxRecord, MessageLog
 from analytics.services import outbox
+from config.db import execute_isolated
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,10 @@ RECORD_VERSION = 1
 ALWAYS_KEEP_MIN_TURNS = 5
 ALWAYS_KEEP_SCORE_BELOW = 0.5
 SUMMARY_LENGTH = 200
-_SAVEPOINT = "analytics_record_exchange"
+FLUSH_BATCH_SIZE = 500
+MAX_WRITE_ATTEMPTS = 5
+# One flush at a time keeps each conversation's messages in the order they were queued.
+FLUSH_LOCK_KEY = int.from_bytes(hashlib.sha256(b"analytics.flush_log_outbox").digest()[:4], "big")
 
 _LOG_COLUMNS = (
     "log_id, session_id, channel, collection_name, message_type, content, reasoning_level, llm_model, "
@@ -65,7 +72,112 @@ def is_randomly_sampled(channel: str, collection_name: str, session_id: str) -> 
     return sample_bucket(channel, collection_name, session_id) < settings.CONVERSATION_SAMPLE_RATE
 
 
-def record_exchange(
+def record_exchange(**fields) -> None:
+    """Queue one user+assistant exchange for the logs (fields: those of `build_record`).
+
+    Never raises: a record that cannot be built or queued lands in the outbox file.
+    """
+    try:
+        record = build_record(**fields)
+    except Exception:  # a caller bug must not break its chat; keep what we were given
+        logger.exception("record_exchange: could not build the log record")
+        record = {"unbuildable": True, **{name: str(fields.get(name)) for name in ("channel", "session_id")}}
+        _to_outbox(record, "could not build the record")
+        return
+    try:
+        execute_isolated(_ENQUEUE, [serialise(record)])
+    except Exception as exc:
+        logger.warning("record_exchange: database write failed, record kept in the outbox file: %s", exc)
+        _to_outbox(_json_safe(record), str(exc))
+
+
+def enqueue_statement(**fields) -> tuple[str, list]:
+    """The INSERT that queues this exchange, for a chat that sends it inside its own write as a
+    data-modifying CTE (`WITH logged AS (<sql>) UPDATE ...`): logging then costs the chat no round trip.
+
+    Raises when the record cannot be built; if it or the caller's statement fails, the caller falls
+    back to `record_exchange`, which never raises.
+    """
+    return _ENQUEUE, [serialise(build_record(**fields))]
+
+
+_ENQUEUE = f"INSERT INTO {LogOutboxRecord._meta.db_table} (record) VALUES (%s::jsonb)"
+
+
+@dataclass
+class FlushResult:
+    """What one `flush_log_outbox()` did: records written from the table, and the outbox file's replay."""
+
+    written: int = 0
+    already_stored: int = 0
+    failed: int = 0
+    busy: bool = False  # another flush was running; this one did nothing
+    file: outbox.FlushResult = field(default_factory=outbox.FlushResult)
+
+
+def flush_log_outbox(*, batch_size: int = FLUSH_BATCH_SIZE) -> FlushResult:
+    """Write every queued record into the message logs and histories: first the outbox file (records
+    the database refused earlier), then the outbox table in id order, in batches of `batch_size`.
+
+    Only one flush runs at a time (a PostgreSQL advisory lock); a concurrent call returns busy.
+    """
+    result = FlushResult()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [FLUSH_LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            result.busy = True
+            return result
+    try:
+        result.file = outbox.flush(write_record)
+        while _flush_batch(batch_size, result) == batch_size:
+            pass
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [FLUSH_LOCK_KEY])
+    return result
+
+
+def retry_stuck(records) -> int:
+    """Give records that reached MAX_WRITE_ATTEMPTS (e.g. after a fixed bug) a fresh set of attempts."""
+    return records.filter(attempts__gte=MAX_WRITE_ATTEMPTS).update(attempts=0, last_error="")
+
+
+def _flush_batch(batch_size: int, result: FlushResult) -> int:
+    """Write one batch in one transaction: written records leave the table with it, failed ones stay
+    (attempts + 1, the error kept for staff) until MAX_WRITE_ATTEMPTS. Returns the batch's size."""
+    with transaction.atomic():
+        batch = list(
+            LogOutboxRecord.objects.select_for_update(skip_locked=True)
+            .filter(attempts__lt=MAX_WRITE_ATTEMPTS)
+            .order_by("id")
+            .values_list("id", "record")[:batch_size]
+        )
+        done: list[int] = []
+        for pk, record in batch:
+            try:
+                stored = write_record(record)
+            except Exception as exc:  # this record only: write_record rolled its own savepoint back
+                logger.warning("log outbox: record %s could not be written: %s", pk, exc)
+                LogOutboxRecord.objects.filter(pk=pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:2000])
+                result.failed += 1
+                continue
+            done.append(pk)
+            if stored:
+                result.written += 1
+            else:
+                result.already_stored += 1
+        LogOutboxRecord.objects.filter(pk__in=done).delete()
+    return len(batch)
+
+
+def _to_outbox(record: dict, reason: str) -> None:
+    try:
+        outbox.append(record, reason=reason)
+    except Exception:  # the disk failed too: the process log is the last durable place left
+        logger.exception("record_exchange: outbox write failed; record=%s", json.dumps(record, default=str))
+
+
+def build_record(
     *,
     channel: str,
     collection_name: str,
@@ -81,98 +193,46 @@ def record_exchange(
     error: str = "",
     regenerated: bool = False,
     retrieved_docs: list | None = None,
-) -> None:
-    """Log one user+assistant exchange. Never raises: a failed write lands in the durable outbox."""
-    try:
-        record = build_record(
-            channel=channel,
-            collection_name=collection_name,
-            session_id=session_id,
-            user_id=user_id,
-            user_message=user_message,
-            assistant_message=assistant_message,
-            llm_model=llm_model,
-            llm_params=llm_params,
-            reasoning_level=reasoning_level,
-            retrieval_info=retrieval_info,
-            performance=performance,
-            error=error,
-            regenerated=regenerated,
-            retrieved_docs=retrieved_docs,
-        )
-    except Exception:  # a caller bug must not break its chat; keep what we were given
-        logger.exception("record_exchange: could not build the log record")
-        record = {"unbuildable": True, "channel": str(channel), "session_id": str(session_id)}
-        _to_outbox(record, "could not build the record")
-        return
-    try:
-        write_record(record)
-    except Exception as exc:
-        logger.warning("record_exchange: database write failed, record kept in the outbox: %s", exc)
-        _to_outbox(record, str(exc))
-
-
-def flush_log_outbox() -> outbox.FlushResult:
-    """Replay records that the database refused earlier (idempotent: stored records are skipped)."""
-    return outbox.flush(write_record)
-
-
-def _to_outbox(record: dict, reason: str) -> None:
-    try:
-        outbox.append(record, reason=reason)
-    except Exception:  # the disk failed too: the process log is the last durable place left
-        logger.exception("record_exchange: outbox write failed; record=%s", json.dumps(record, default=str))
-
-
-def build_record(
-    *,
-    channel,
-    collection_name,
-    session_id,
-    user_id,
-    user_message,
-    assistant_message,
-    llm_model,
-    llm_params,
-    reasoning_level,
-    retrieval_info,
-    performance,
-    error,
-    regenerated,
-    retrieved_docs,
 ) -> dict:
-    """A self-contained, JSON-serialisable record: what the outbox stores and `write_record` writes."""
-    now = timezone.now()
-    performance = _json_safe(performance or {})
-    retrieval_info = _json_safe(retrieval_info or {})
-    retrieved_docs = _json_safe(list(retrieved_docs or []))
-    response_ms = performance.get("response_time_ms")
-    # The user spoke before the answer was ready; this also orders the two rows of one exchange.
-    asked_at = now - timedelta(milliseconds=response_ms if _is_number(response_ms) and response_ms > 0 else 0.001)
-    scores = [s for s in retrieval_info.get("top_scores") or [] if _is_number(s)]
-    scores += [d["score"] for d in retrieved_docs if isinstance(d, dict) and _is_number(d.get("score"))]
+    """A self-contained record of the exchange: what the outbox stores and `write_record` writes.
+
+    Built on the chat's path, so it only stamps ids, time and the user hash; `serialise` makes it
+    JSON that jsonb accepts and `write_record` derives the rest (question time, lowest score).
+    """
     return {
         "version": RECORD_VERSION,
-        "user_log_id": _new_uuid(),
-        "assistant_log_id": _new_uuid(),
-        "channel": _clean(channel),
-        "collection_name": _clean(collection_name),
-        "session_id": _clean(session_id),
+        "user_log_id": str(uuid.uuid4()),
+        "assistant_log_id": str(uuid.uuid4()),
+        "channel": channel,
+        "collection_name": collection_name,
+        "session_id": session_id,
         "user_hash": hash_user_id(user_id),
-        "user_message": _clean(user_message),
-        "assistant_message": _clean(assistant_message),
-        "llm_model": _clean(llm_model),
-        "llm_params": _json_safe(llm_params or {}),
-        "reasoning_level": _clean(reasoning_level),
-        "retrieval_info": retrieval_info,
-        "performance": performance,
-        "error": _clean(error),
+        "user_message": user_message,
+        "assistant_message": assistant_message,
+        "llm_model": llm_model,
+        "llm_params": llm_params or {},
+        "reasoning_level": reasoning_level,
+        "retrieval_info": retrieval_info or {},
+        "performance": performance or {},
+        "error": error,
         "regenerated": bool(regenerated),
-        "retrieved_docs": retrieved_docs,
-        "min_retrieval_score": min(scores) if scores else None,
-        "asked_at": asked_at.isoformat(),
-        "answered_at": now.isoformat(),
+        "retrieved_docs": list(retrieved_docs or []),
+        "answered_at": timezone.now().isoformat(),
     }
+
+
+def serialise(record: dict) -> str:
+    """The record as JSON that jsonb accepts and `write_record` can store.
+
+    The C encoder's output is used as it is unless the record holds something PostgreSQL refuses
+    (NaN or Infinity, a NUL character) or a value JSON has no form for; only then is it cleaned
+    value by value (text for unknown objects, NULL for non-finite numbers, U+FFFD for NUL).
+    """
+    try:
+        text = json.dumps(record, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return _dumps(_json_safe(record))
+    return _dumps(_json_safe(record)) if "\\u0000" in text else text
 
 
 def write_record(record: dict) -> bool:
@@ -182,8 +242,12 @@ def write_record(record: dict) -> bool:
     alone and the caller's transaction carries on; in autocommit mode the single statement is
     atomic by itself and needs none.
     """
-    asked_at = datetime.fromisoformat(record["asked_at"])
+    record = {**record, **{name: _clean(record[name]) for name in _TEXT_FIELDS}}
     answered_at = datetime.fromisoformat(record["answered_at"])
+    response_ms = record["performance"].get("response_time_ms")
+    if not (_is_number(response_ms) and response_ms > 0):
+        response_ms = 0.001
+    asked_at = answered_at - timedelta(milliseconds=response_ms)  # also orders the two rows of one exchange
     common = (record["session_id"], record["channel"], record["collection_name"])
     settings_cols = (record["reasoning_level"], record["llm_model"], _dumps(record["llm_params"]))
     log_rows = [
@@ -194,40 +258,14 @@ def write_record(record: dict) -> bool:
          answered_at),
     ]  # fmt: skip
     params = [value for row in log_rows for value in row] + _history_params(record, asked_at, answered_at)
-    with connection.cursor() as cursor:
-        if not connection.in_atomic_block:
-            cursor.execute(_WRITE, params)  # autocommit: one statement is atomic on its own
-        elif isinstance(cursor.cursor, psycopg.ClientCursor):
-            _execute_in_inline_savepoint(cursor, params)
-        else:  # server-side binding cannot send several statements at once: Django's savepoint
-            with transaction.atomic():
-                cursor.execute(_WRITE, params)
-        (inserted,) = cursor.fetchone()
+    (inserted,) = execute_isolated(_WRITE, params, fetch=True)
     return inserted > 0
 
 
-def _execute_in_inline_savepoint(cursor, params: list) -> None:
-    """SAVEPOINT, the write and RELEASE in ONE round trip (client-side binding sends them as one query).
-
-    Each round trip from a busy web process costs far more than the write itself, so this keeps the
-    logging cost of a chat turn near the statement's own sub-millisecond cost. On failure the
-    savepoint is rolled back, leaving the caller's transaction as it was.
-    """
-    try:
-        cursor.execute(f"SAVEPOINT {_SAVEPOINT}; {_WRITE}; RELEASE SAVEPOINT {_SAVEPOINT}", params)
-        cursor.cursor.nextset()  # the first result is the SAVEPOINT's, the second the write's count
-    except Exception:
-        # Only a statement the server refused leaves the transaction aborted; an error raised before
-        # anything was sent leaves it untouched and there is no savepoint to roll back to.
-        if connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            try:
-                with connection.cursor() as recovery:
-                    recovery.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}")
-            except Exception:  # the caller's transaction was already aborted before us
-                logger.warning("record_exchange: could not roll back its savepoint", exc_info=True)
-        raise
-
-
+_TEXT_FIELDS = (
+    "channel", "collection_name", "session_id", "user_message", "assistant_message", "llm_model", "reasoning_level",
+    "error",
+)  # fmt: skip
 _LOG_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s)"
 
 # The two message logs, then - only if they were new, which makes a replay a no-op - the history
@@ -272,7 +310,7 @@ SELECT count(*) FROM logs
 
 def _history_params(record: dict, asked_at: datetime, answered_at: datetime) -> list:
     has_error = bool(record["error"])
-    min_score = record["min_retrieval_score"]
+    min_score = lowest_score(record)
     low_score = min_score is not None and min_score < ALWAYS_KEEP_SCORE_BELOW
     always_keep = has_error or record["regenerated"] or low_score
     assistant = {
@@ -312,8 +350,11 @@ def _history_params(record: dict, asked_at: datetime, answered_at: datetime) -> 
     ]
 
 
-def _new_uuid() -> str:
-    return str(uuid.uuid4())
+def lowest_score(record: dict) -> float | None:
+    """The lowest retrieval score of the exchange (top_scores and the retrieved docs' scores), if any."""
+    scores = [s for s in record["retrieval_info"].get("top_scores") or [] if _is_number(s)]
+    scores += [d["score"] for d in record["retrieved_docs"] if isinstance(d, dict) and _is_number(d.get("score"))]
+    return min(scores) if scores else None
 
 
 def _is_number(value) -> bool:

@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics.models import ChatStatistics, MessageLog
+from analytics.services.message_logs import flush_log_outbox
 
 TOP_QUERIES = 5
 TOP_QUERY_LENGTH = 200
@@ -114,6 +115,7 @@ def aggregate_previous_day(now: datetime | None = None) -> int:
 
 
 def _aggregate(period: str, start: datetime, end: datetime, hour: int | None) -> int:
+    flush_log_outbox()  # count exchanges still queued in the log outbox too
     params = {"period": period, "start": start, "end": end, "date": timezone.localdate(start), "hour": hour}
     with connection.cursor() as cursor:
         cursor.execute(_AGGREGATE, params)

@@ -1,9 +1,10 @@
 """Helpers that write through the real logging service (no shortcuts around record_exchange)."""
 
-from analytics.services.message_logs import record_exchange
+from analytics.services.message_logs import flush_log_outbox, record_exchange
 
 
-def exchange(**overrides) -> None:
+def exchange(*, flush: bool = True, **overrides) -> None:
+    """Log one exchange; with `flush` also write it into the logs, as the worker's next flush would."""
     kwargs = {
         "channel": "knowledge",
         "collection_name": "handbook",
@@ -20,3 +21,5 @@ def exchange(**overrides) -> None:
     }
     kwargs.update(overrides)
     record_exchange(**kwargs)
+    if flush:
+        flush_log_outbox()

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from analytics.models import ChatStatistics, ConversationHistory, MessageLog
+from analytics.models import ChatStatistics, ConversationHistory, LogOutboxRecord, MessageLog
 from analytics.services import statistics
+from analytics.services.message_logs import MAX_WRITE_ATTEMPTS, flush_log_outbox
 from analytics.tests.factories import exchange
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +17,7 @@ def admin_browser(client, admin_user):
     return client
 
 
-@pytest.mark.parametrize("model", [MessageLog, ConversationHistory, ChatStatistics])
+@pytest.mark.parametrize("model", [MessageLog, ConversationHistory, ChatStatistics, LogOutboxRecord])
 def test_changelists_render_with_filters(admin_browser, model):
     url = reverse(f"admin:analytics_{model._meta.model_name}_changelist")
 
@@ -35,3 +36,18 @@ def test_conversation_page_shows_messages_escaped_and_cannot_be_edited(admin_bro
 
 def test_logs_cannot_be_added_by_hand(admin_browser):
     assert admin_browser.get(reverse("admin:analytics_messagelog_add")).status_code == 403
+
+
+def test_stuck_queued_records_are_listed_with_their_error_and_can_be_retried(admin_browser):
+    exchange(session_id="x" * 300, flush=False)  # no write can take it
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        flush_log_outbox()
+    url = reverse("admin:analytics_logoutboxrecord_changelist")
+
+    listing = admin_browser.get(url, {"state": "stuck"}).content.decode()
+    assert "too long" in listing
+
+    stuck = LogOutboxRecord.objects.get()
+    admin_browser.post(url, {"action": "retry", "_selected_action": [stuck.pk]})
+    stuck.refresh_from_db()
+    assert (stuck.attempts, stuck.last_error) == (0, "")

@@ -10,9 +10,10 @@ A partner's server warms a session up once, then streams messages:
 * `stream_turn()` answers a message (retrieval over the partner's shared documents - rag_key =
   partner_id - plus the session's health context, then the LLM's token stream). When the stream
   completes, ONE UPDATE appends the user and assistant entries to `conversation` (jsonb `||`) and
-  increments `message_count`, so concurrent messages never lose an entry; the same transaction
-  logs the exchange for analytics (`record_exchange`). A failed or abandoned answer is logged for
-  analytics with its error, but not added to the tuning conversation (only finished answers are).
+  increments `message_count`, so concurrent messages never lose an entry; the same statement
+  queues the exchange's analytics log (`enqueue_statement`, a CTE of the UPDATE). A failed or
+  abandoned answer is logged for analytics with its error, but not added to the tuning conversation
+  (only finished answers are).
 
 Database steps run in a thread and hand their connection back right away (`db_step`): a stream
 can last many seconds and must not hold a connection or a worker thread meanwhile.
@@ -31,12 +32,13 @@ from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from analytics.services.message_logs import record_exchange
+from analytics.services.message_logs import enqueue_statement, record_exchange
 from chat.models import PartnerChatTuningLog
 from chat.services.knowledge_chat import StreamEvent
+from config.db import execute_isolated
 
 logger = logging.getLogger(__name__)
 
@@ -223,16 +225,21 @@ def seoul_timestamp(moment: datetime) -> str:
 
 def append_exchange(
     *, partner_id: str, session_id: str, user_message: str, assistant_message: str, asked_at: datetime,
-    answered_at: datetime,
+    answered_at: datetime, along_with: tuple[str, list] | None = None,
 ) -> int | None:  # fmt: skip
-    """Append the user and assistant entries in one atomic UPDATE; the new message_count (None: no session)."""
+    """Append the user and assistant entries in one atomic UPDATE; the new message_count (None: no session).
+
+    `along_with` (sql, params) is a data-modifying statement sent as a CTE of the same UPDATE, so that
+    it shares the append's round trip and fate (the turn's analytics log: `enqueue_statement`).
+    """
     entries = [
         {"role": "user", "content": user_message, "ts": seoul_timestamp(asked_at)},
         {"role": "assistant", "content": assistant_message, "ts": seoul_timestamp(answered_at)},
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_APPEND, [json.dumps(entries, ensure_ascii=False), partner_id, session_id])
-        row = cursor.fetchone()
+    sql, params = _APPEND, [json.dumps(entries, ensure_ascii=False), partner_id, session_id]
+    if along_with is not None:
+        sql, params = f"WITH along_with AS ({along_with[0]}) {sql}", [*along_with[1], *params]
+    row = execute_isolated(sql, params, fetch=True)
     return row[0] if row else None
 
 
@@ -299,9 +306,11 @@ def finish_turn(
 ) -> int | None:
     """Store a turn: finished answers go to the tuning conversation; every turn goes to analytics.
 
-    Both writes share one transaction (one commit). If the tuning append fails, that transaction is
-    rolled back and the analytics record is written on its own (record_exchange never raises and
-    falls back to its durable outbox), so the turn is never lost from the logs.
+    A finished answer's append and its analytics log travel in ONE statement (the log's INSERT as a
+    CTE of the append): a partner turn is a few milliseconds, and a round trip of its own would make
+    logging a noticeable share of it. If that fails, the transaction is rolled back and the
+    analytics record is queued on its own (record_exchange never raises and falls back to its
+    durable outbox file), so the turn is never lost from the logs.
     """
     answered_at = timezone.now()
     answer = answer.replace("\x00", "\ufffd")  # PostgreSQL text/jsonb cannot hold NUL
@@ -324,27 +333,26 @@ def finish_turn(
         "error": error,
         "retrieved_docs": turn.sources,
     }
-    message_count = None
+    if error:
+        record_exchange(**log)
+        return None
     try:
-        with transaction.atomic():
-            if not error:
-                message_count = append_exchange(
-                    partner_id=turn.partner_id,
-                    session_id=turn.session_id,
-                    user_message=turn.message,
-                    assistant_message=answer,
-                    asked_at=turn.asked_at,
-                    answered_at=answered_at,
-                )
-            record_exchange(**log)
-    except DatabaseError:
+        return append_exchange(
+            partner_id=turn.partner_id,
+            session_id=turn.session_id,
+            user_message=turn.message,
+            assistant_message=answer,
+            asked_at=turn.asked_at,
+            answered_at=answered_at,
+            along_with=enqueue_statement(**log),
+        )
+    except Exception:
         logger.exception(
             "partner chat: tuning-log append failed for %s/%s; entries=%s",
             turn.partner_id, turn.session_id, json.dumps([turn.message, answer], ensure_ascii=False),
         )  # fmt: skip
         record_exchange(**log)
         return None
-    return message_count
 
 
 def db_step(func):

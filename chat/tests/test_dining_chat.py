@@ -215,8 +215,10 @@ def test_a_failing_message_log_does_not_fail_the_chat(kimbap, monkeypatch, turn)
 
 def test_the_turn_is_written_to_the_analytics_message_log(kimbap, turn):
     from analytics.models import MessageLog
+    from analytics.services.message_logs import flush_log_outbox
 
     body = turn(complete_profile(), "5천원으로 점심 뭐 먹지?")
+    flush_log_outbox()
 
     assert MessageLog.objects.filter(session_id=body["session_info"]["session_id"]).count() == 2
 

@@ -3,6 +3,7 @@
 import pytest
 
 from analytics.models import MessageLog
+from analytics.services.message_logs import flush_log_outbox
 from chat.models import KnowledgeConversation, KnowledgeMessage
 from chat.tests.conftest import KNOWLEDGE_KEY
 
@@ -146,6 +147,7 @@ def test_anonymous_requests_are_refused(db, api_client):
 
 def test_each_turn_is_logged_with_retrieval_and_performance(alice_client, knowledge_corpus):
     body = ask(alice_client, "환불은 며칠 안에 신청할 수 있나요?", reasoning_level="low").json()
+    flush_log_outbox()
 
     user_log, assistant_log = MessageLog.objects.filter(session_id=body["conversation_id"]).order_by("created_at")
     assert (user_log.channel, user_log.collection_name, user_log.message_type) == ("knowledge", KNOWLEDGE_KEY, "user")
@@ -170,4 +172,5 @@ def test_provider_failure_answers_503_and_keeps_the_failed_turn(alice_client, kn
     failed = KnowledgeMessage.objects.get(pk=error["details"]["message_id"])
     assert (failed.status, failed.role) == ("error", "assistant")
     assert "500" in failed.error
+    flush_log_outbox()
     assert MessageLog.objects.get(session_id=error["details"]["conversation_id"], message_type="assistant").error

@@ -1,6 +1,7 @@
 """POST /api/v1/rag/chat/regenerate: the last answer is replaced and the regeneration counted."""
 
 from analytics.models import MessageLog
+from analytics.services.message_logs import flush_log_outbox
 from chat.models import KnowledgeConversation, KnowledgeMessage
 from chat.tests.conftest import KNOWLEDGE_KEY
 
@@ -61,6 +62,7 @@ def test_regeneration_is_logged_as_regenerated(alice_client, knowledge_corpus):
     first = start(alice_client)
 
     alice_client.post(URL, {"conversation_id": first["conversation_id"]}, format="json")
+    flush_log_outbox()
 
     logs = MessageLog.objects.filter(session_id=first["conversation_id"], message_type="assistant")
     assert sorted(logs.values_list("regenerated", flat=True)) == [False, True]

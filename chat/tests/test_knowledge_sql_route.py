@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from analytics.models import ConversationHistory, MessageLog
+from analytics.models import ConversationHistory, LogOutboxRecord, MessageLog
 from chat.models import KnowledgeConversation, KnowledgeMessage, RouteDecisionLog
 from chat.tests.conftest import KNOWLEDGE_KEY
 from chat.tests.hostile_sql import HOSTILE_SQL
@@ -16,7 +16,9 @@ RAG_ANSWER = "문서에 따르면 환불은 7일 이내에 신청할 수 있습�
 # Tables the chat itself writes on every turn; their sequences advance, nothing else may change.
 CHAT_TABLES = tuple(
     model._meta.db_table
-    for model in (KnowledgeConversation, KnowledgeMessage, MessageLog, ConversationHistory, RouteDecisionLog)
+    for model in (
+        KnowledgeConversation, KnowledgeMessage, LogOutboxRecord, MessageLog, ConversationHistory, RouteDecisionLog
+    )
 )
 
 

@@ -11,6 +11,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from analytics.models import MessageLog
+from analytics.services.message_logs import flush_log_outbox
 from chat.models import KnowledgeConversation, KnowledgeMessage
 from chat.tests.conftest import KNOWLEDGE_KEY
 
@@ -102,6 +103,7 @@ def test_done_event_describes_the_stored_answer(alice_client, knowledge_corpus, 
     assert done["sources"] == message.sources
     assert done["sources"][0]["filename"] == "refund.txt"
     assert done["usage"]["completion_tokens"] > 0
+    flush_log_outbox()
     assert MessageLog.objects.filter(session_id=done["conversation_id"], message_type="assistant").count() == 1
 
 
@@ -118,6 +120,7 @@ def test_client_disconnect_stops_generation_and_stores_the_partial_answer(
     assert message.status == "partial"
     assert message.content.startswith(WORDS[0])
     assert len(message.content.split()) < len(WORDS)
+    flush_log_outbox()
     log = MessageLog.objects.get(session_id=message.conversation_id, message_type="assistant")
     assert (log.content, log.llm_params["status"]) == (message.content, "partial")
     assert "partial" in log.error

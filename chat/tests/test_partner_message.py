@@ -8,7 +8,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from analytics.models import ConversationHistory, MessageLog
+from analytics.models import ConversationHistory, LogOutboxRecord, MessageLog
+from analytics.services.message_logs import flush_log_outbox
 from chat.models import PartnerChatTuningLog
 from chat.services import partner_chat
 from chat.tests.partner_helpers import MESSAGE, auth, key_client, partner_with_key, read_events
@@ -82,6 +83,7 @@ def test_the_exchange_is_logged_for_analytics_as_the_partner_channel(live_asgi_s
     openai_server.chat_reply = REPLY
 
     stream_message(live_asgi_server, session_key, temperature=0.3)
+    flush_log_outbox()
 
     assistant = MessageLog.objects.get(message_type="assistant")
     assert (assistant.channel, assistant.collection_name, assistant.session_id) == ("partner", "medilinx", "sess-1")
@@ -131,6 +133,7 @@ def test_an_llm_failure_ends_with_an_error_event_and_is_logged(live_asgi_server,
     assert [name for name, _, _ in events] == ["error"]
     assert events[0][1]["code"] == "llm_error"
     assert session_row().message_count == 0
+    flush_log_outbox()
     assert MessageLog.objects.get(message_type="assistant").error
 
 
@@ -147,8 +150,9 @@ def test_a_client_disconnect_stops_the_stream_and_logs_the_partial_answer(
     # the client is gone: the server must notice, stop generating and log what was said
 
     deadline = time.monotonic() + 5
-    while not MessageLog.objects.filter(message_type="assistant").exists() and time.monotonic() < deadline:
+    while not LogOutboxRecord.objects.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    flush_log_outbox()
     assistant = MessageLog.objects.get(message_type="assistant")
     assert assistant.error == partner_chat.ABANDONED
     assert assistant.content and openai_server.chat_reply.startswith(assistant.content)

@@ -12,9 +12,6 @@ own rag_key; everything it creates is deleted at the end (--keep to keep).
 """
 
 import contextlib
-import json
-import statistics
-import time
 
 import httpx
 from django.contrib.auth import get_user_model
@@ -22,11 +19,18 @@ from django.core.management.base import BaseCommand
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
+from analytics.benchmarks import (
+    time_first_token,
+    time_logging_on_off,
+    write_first_token,
+    write_flush_cost,
+    write_logging_on_off,
+)
 from analytics.models import ConversationHistory, MessageLog
+from analytics.services.message_logs import flush_log_outbox
 from chat.models import KnowledgeConversation
 from chat.services import knowledge_chat
 from chat.tests.live_server import LiveAsgiServer
-from config.benchmarks import percentile
 from rag.models import Document
 from rag.services.ingest import upsert_document
 from rag.tests.openai_server import OpenAIStubServer
@@ -107,6 +111,7 @@ class Command(BaseCommand):
         return get_llm().model
 
     def cleanup(self, user) -> None:
+        flush_log_outbox()  # the streamed turns' logs too, so that none lands after the clean-up
         sessions = [str(pk) for pk in KnowledgeConversation.objects.filter(user=user).values_list("pk", flat=True)]
         MessageLog.objects.filter(channel="knowledge", collection_name=RAG_KEY).delete()
         ConversationHistory.objects.filter(channel="knowledge", conversation_id__in=sessions).delete()
@@ -116,67 +121,35 @@ class Command(BaseCommand):
     # --- 1. logging on vs off -------------------------------------------------------------------
 
     def bench_logging(self, user, turns: int) -> None:
-        timings: dict[bool, list[float]] = {True: [], False: []}
         conversations: dict[bool, str | None] = {True: None, False: None}
-        for log in (True, False):  # warm-up: Kiwi, connections, caches
-            knowledge_chat.chat(user=user, message=QUESTIONS[0], rag_key=RAG_KEY, log=log)
-        for turn in range(turns):
-            order = (True, False) if turn % 2 == 0 else (False, True)  # ABBA
-            for log in order:
-                if turn % TURNS_PER_CONVERSATION == 0:
-                    conversations[log] = None
-                started = time.perf_counter()
-                result = knowledge_chat.chat(
-                    user=user,
-                    message=QUESTIONS[turn % len(QUESTIONS)],
-                    rag_key=RAG_KEY,
-                    conversation_id=conversations[log],
-                    log=log,
-                )
-                timings[log].append((time.perf_counter() - started) * 1000)
-                conversations[log] = result.conversation_id
-        on, off = timings[True], timings[False]
-        self.stdout.write(f"\nchat latency, {turns} turns per variant (ms):")
-        self.stdout.write(f"  {'':12}{'p50':>9}{'p95':>9}{'mean':>9}")
-        for label, values in (("logging on", on), ("logging off", off)):
-            self.stdout.write(
-                f"  {label:12}{percentile(values, 0.5):9.1f}{percentile(values, 0.95):9.1f}"
-                f"{statistics.fmean(values):9.1f}"
+
+        def run_turn(log: bool, turn: int) -> None:
+            if turn % TURNS_PER_CONVERSATION == 0:
+                conversations[log] = None
+            result = knowledge_chat.chat(
+                user=user,
+                message=QUESTIONS[turn % len(QUESTIONS)],
+                rag_key=RAG_KEY,
+                conversation_id=conversations[log],
+                log=log,
             )
-        p50_ratio = percentile(on, 0.5) / percentile(off, 0.5)
-        p95_ratio = percentile(on, 0.95) / percentile(off, 0.95)
-        verdict = "OK" if p50_ratio <= 1.05 else "ABOVE TARGET"
-        self.stdout.write(f"  ratio on/off: p50 {p50_ratio:.3f}, p95 {p95_ratio:.3f} (target <= 1.05: {verdict})")
+            conversations[log] = result.conversation_id
+
+        self.stdout.write("")
+        write_logging_on_off(self.stdout, time_logging_on_off(run_turn, turns, warmup=TURNS_PER_CONVERSATION))
+        write_flush_cost(self.stdout)
 
     # --- 2. SSE time-to-first-token ---------------------------------------------------------------
 
     def bench_first_token(self, user, requests: int) -> None:
         token, _ = Token.objects.get_or_create(user=user)
         headers = {"Authorization": f"Token {token.key}", "Accept": "text/event-stream"}
-        first_token_ms, total_ms = [], []
+        bodies = [{"message": QUESTIONS[number % len(QUESTIONS)], "rag_key": RAG_KEY} for number in range(requests + 2)]
         with (
             override_settings(API_RATE_LIMIT="1000000/min"),  # one client sending many requests on purpose
             LiveAsgiServer() as server,
             httpx.Client(base_url=server.url, timeout=30) as client,
         ):
-            for number in range(requests + 2):
-                payload = {"message": QUESTIONS[number % len(QUESTIONS)], "rag_key": RAG_KEY}
-                started = time.perf_counter()
-                first = None
-                with client.stream("POST", "/api/v1/rag/chat/stream", json=payload, headers=headers) as response:
-                    if response.status_code != 200:
-                        raise RuntimeError(f"stream answered {response.status_code}: {response.read()[:300]!r}")
-                    for line in response.iter_lines():
-                        if first is None and line == "event: token":
-                            first = time.perf_counter()
-                        elif line.startswith("data: ") and '"message_id"' in line:
-                            json.loads(line.removeprefix("data: "))  # the done event closes the turn
-                ended = time.perf_counter()
-                if number < 2 or first is None:  # the first two warm the server up
-                    continue
-                first_token_ms.append((first - started) * 1000)
-                total_ms.append((ended - started) * 1000)
-        self.stdout.write(f"\nSSE over a live ASGI server (uvicorn, 127.0.0.1), {len(first_token_ms)} requests (ms):")
-        self.stdout.write(f"  {'':20}{'p50':>9}{'p95':>9}")
-        for label, values in (("time to first token", first_token_ms), ("whole stream", total_ms)):
-            self.stdout.write(f"  {label:20}{percentile(values, 0.5):9.1f}{percentile(values, 0.95):9.1f}")
+            first_token_ms, total_ms = time_first_token(client, "/api/v1/rag/chat/stream", bodies, headers=headers)
+        self.stdout.write("")
+        write_first_token(self.stdout, first_token_ms, total_ms)
