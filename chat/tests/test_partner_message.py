@@ -221,3 +221,37 @@ def test_another_partners_session_is_not_found():
 def test_messages_need_a_partner_key(alice_client, api_client):
     assert alice_client.post(MESSAGE, {"session_id": "s", "message": "hi"}, format="json").status_code == 403
     assert api_client.post(MESSAGE, {"session_id": "s", "message": "hi"}, format="json").status_code == 401
+
+
+@pytest.fixture
+def prepared_turn(db):
+    partner_with_key("medilinx")
+    partner_chat.warm_up(partner_id="medilinx", session_id="sess-1")
+    return partner_chat.prepare_turn(partner_id="medilinx", session_id="sess-1", message="내 상태 어떠니?")
+
+
+def test_a_finished_turn_is_appended_and_queued_for_the_logs_in_one_statement(
+    prepared_turn, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        count = partner_chat.finish_turn(prepared_turn, answer=REPLY, model="m", usage={}, response_ms=5)
+
+    assert count == 1
+    assert LogOutboxRecord.objects.get().record["assistant_message"] == REPLY
+
+
+def test_a_turn_whose_tuning_append_fails_is_still_logged(prepared_turn):
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the database refuses the append (rolled back with the test)
+        cursor.execute("CREATE FUNCTION refuse_append() RETURNS trigger LANGUAGE plpgsql AS "
+                       "$$ BEGIN RAISE EXCEPTION 'append refused'; END $$")  # fmt: skip
+        cursor.execute(f"CREATE TRIGGER refuse_append BEFORE UPDATE ON {PartnerChatTuningLog._meta.db_table} "
+                       "FOR EACH ROW EXECUTE FUNCTION refuse_append()")  # fmt: skip
+
+    count = partner_chat.finish_turn(prepared_turn, answer=REPLY, model="m", usage={}, response_ms=5)
+
+    assert count is None
+    assert session_row().message_count == 0
+    flush_log_outbox()
+    assert MessageLog.objects.get(message_type="assistant").content == REPLY

@@ -1,16 +1,21 @@
 """Per-client rate limiting on the shared Redis cache (fixed one-minute-style windows).
 
 DRF's SimpleRateThrottle keeps a request history with read-modify-write, which races between
-processes; an atomic INCR per window does not.
+processes; an atomic INCR per window does not. While Redis is unreachable requests are let through
+(and a warning logged): rate limiting is a guard, the chats are the service.
 """
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from redis import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from config.api.permissions import is_partner_request
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
@@ -33,9 +38,13 @@ class ClientRateThrottle(BaseThrottle):
         limit, period = parse_rate(settings.API_RATE_LIMIT)
         window = int(time.time() // period)
         key = f"throttle:{self.get_ident_key(request)}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        count = cache.incr(key)
         self.retry_after = period - (time.time() % period)
+        try:
+            cache.add(key, 0, timeout=period + 1)
+            count = cache.incr(key)
+        except (RedisError, OSError) as exc:  # fail open: a Redis outage must not take the APIs down with it
+            logger.warning("rate limit not applied, the cache is unreachable: %s", exc)
+            return True
         return count <= limit
 
     def wait(self):
