@@ -2,7 +2,8 @@
 
 1. Chat latency with message logging on vs off, side by side in the same run: plain turns through
    `knowledge_chat.chat()` (route, retrieve, generate, store), alternating on/off (ABBA order) so
-   that drift hits both alike. Prints p50/p95 of each and the on/off ratio (target <= 1.05).
+   that drift hits both alike, with DEBUG off as in production. Prints p50/p95 of each and the
+   on/off ratio (target <= 1.05), then times the worker's flush of the queued logs on its own.
 2. SSE time-to-first-token over a live ASGI server (uvicorn, 127.0.0.1) with a real HTTP client:
    p50/p95 of the first `token` event and of the whole stream.
 
@@ -60,7 +61,7 @@ class Command(BaseCommand):
     help = "Knowledge chat latency with logging on vs off, and SSE time-to-first-token over a live ASGI server."
 
     def add_arguments(self, parser):
-        parser.add_argument("--turns", type=int, default=200, help="turns per variant (logging on / off)")
+        parser.add_argument("--turns", type=int, default=400, help="turns per variant (logging on / off)")
         parser.add_argument("--stream-turns", type=int, default=50, help="SSE requests for time-to-first-token")
         parser.add_argument("--keep", action="store_true", help="keep the benchmark's user, corpus and logs")
         parser.add_argument(
