@@ -18,5 +18,6 @@ BEAT_SCHEDULE: dict = {
     "analytics: replay the log outbox": {
         "task": "analytics.flush_log_outbox",
         "schedule": 5.0,  # seconds: the seed's flush interval; logs reach the staff views this late at most
+        "options": {"expire_seconds": 10},  # runs missed while the worker was down are dropped, not replayed in a burst
     },
 }

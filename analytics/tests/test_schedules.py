@@ -1,4 +1,7 @@
+import pytest
 from celery.schedules import crontab
+from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import ModelEntry
 
 from analytics.schedules import BEAT_SCHEDULE
 from config.celery import app
@@ -15,3 +18,15 @@ def test_daily_stats_run_at_two_in_the_morning():
     [daily] = [e for e in BEAT_SCHEDULE.values() if e["task"] == "analytics.aggregate_previous_day"]
 
     assert daily["schedule"] == crontab(hour=2, minute=0)
+
+
+
+@pytest.mark.django_db
+def test_queued_logs_are_flushed_every_five_seconds_and_missed_runs_expire():
+    [(name, entry)] = [(n, e) for n, e in BEAT_SCHEDULE.items() if e["task"] == "analytics.flush_log_outbox"]
+
+    ModelEntry.from_entry(name, app=app, **entry)  # what the database scheduler does on beat start
+
+    job = PeriodicTask.objects.get(name=name)
+    assert (job.interval.every, job.interval.period) == (5, "seconds")
+    assert job.expire_seconds == 10
