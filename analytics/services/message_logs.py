@@ -4,10 +4,11 @@
 It costs the chat ONE small INSERT, in the chat's own transaction, into the transactional outbox
 (`LogOutboxRecord`): the log is stored exactly when the answer is, and neither Redis nor the worker
 has to be up. The seed's batch processor is `flush_log_outbox()` (a Celery beat job every few
-seconds, and a management command): it drains the table in id order and writes each record with
-`write_record`, ONE statement that INSERTs the user and the assistant `MessageLog` rows and, in a
-data-modifying CTE, INSERTs ... ON CONFLICT DO UPDATEs the `ConversationHistory` row, appending the
-two messages with jsonb `||` and recomputing the sampling flags from the locked row.
+seconds, and a management command): it drains the table in id order, up to 500 records at a time,
+with `write_records`, ONE statement that INSERTs the user and the assistant `MessageLog` rows of
+every record and, in data-modifying CTEs, INSERTs ... ON CONFLICT DO UPDATEs each conversation's
+`ConversationHistory` row once, appending its new messages in order with jsonb `||` and recomputing
+the sampling flags from the locked row.
 
 Inside a caller's transaction the INSERT runs in a savepoint: if the database refuses it (or the
 caller's transaction is already broken) the record goes to the durable outbox file
@@ -40,7 +41,7 @@ from config.db import execute_isolated
 
 logger = logging.getLogger(__name__)
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: question time and lowest score are derived when written (version 1 carried them too)
 ALWAYS_KEEP_MIN_TURNS = 5
 ALWAYS_KEEP_SCORE_BELOW = 0.5
 SUMMARY_LENGTH = 200
@@ -143,7 +144,7 @@ def retry_stuck(records) -> int:
 
 
 def _flush_batch(batch_size: int, result: FlushResult) -> int:
-    """Write one batch in one transaction: written records leave the table with it, failed ones stay
+    """Write one batch in one transaction: written records leave the table with it, refused ones stay
     (attempts + 1, the error kept for staff) until MAX_WRITE_ATTEMPTS. Returns the batch's size."""
     with transaction.atomic():
         batch = list(
@@ -152,22 +153,32 @@ def _flush_batch(batch_size: int, result: FlushResult) -> int:
             .order_by("id")
             .values_list("id", "record")[:batch_size]
         )
-        done: list[int] = []
-        for pk, record in batch:
-            try:
-                stored = write_record(record)
-            except Exception as exc:  # this record only: write_record rolled its own savepoint back
-                logger.warning("log outbox: record %s could not be written: %s", pk, exc)
-                LogOutboxRecord.objects.filter(pk=pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:2000])
-                result.failed += 1
-                continue
-            done.append(pk)
-            if stored:
-                result.written += 1
-            else:
-                result.already_stored += 1
+        if not batch:
+            return 0
+        try:
+            stored = write_records([record for _, record in batch])
+            done = [pk for pk, _ in batch]
+        except Exception:  # a record the database refuses fails the whole statement: find it one by one
+            stored, done = _write_one_by_one(batch, result)
+        result.written += stored
+        result.already_stored += len(done) - stored
         LogOutboxRecord.objects.filter(pk__in=done).delete()
     return len(batch)
+
+
+def _write_one_by_one(batch: list[tuple[int, dict]], result: FlushResult) -> tuple[int, list[int]]:
+    """(records stored, ids done); refused records stay queued with attempts + 1 and their error."""
+    stored, done = 0, []
+    for pk, record in batch:
+        try:
+            stored += write_record(record)
+        except Exception as exc:  # this record only: the write rolled its own savepoint back
+            logger.warning("log outbox: record %s could not be written: %s", pk, exc)
+            LogOutboxRecord.objects.filter(pk=pk).update(attempts=F("attempts") + 1, last_error=str(exc)[:2000])
+            result.failed += 1
+            continue
+        done.append(pk)
+    return stored, done
 
 
 def _to_outbox(record: dict, reason: str) -> None:
@@ -236,83 +247,33 @@ def serialise(record: dict) -> str:
 
 
 def write_record(record: dict) -> bool:
-    """Write a record in ONE statement; False when it had already landed (a replay).
+    """Write one record; False when it had already landed (a replay)."""
+    return write_records([record]) == 1
+
+
+def write_records(records: list[dict]) -> int:
+    """Write records in ONE statement, in their order; returns how many were new (replays are skipped).
 
     Inside the caller's transaction the statement runs in a savepoint, so a refused write rolls back
     alone and the caller's transaction carries on; in autocommit mode the single statement is
     atomic by itself and needs none.
     """
+    rows = [_statement_row(seq, record) for seq, record in enumerate(records)]
+    (stored,) = execute_isolated(_WRITE, [_dumps(rows)], fetch=True)
+    return stored
+
+
+def _statement_row(seq: int, record: dict) -> dict:
+    """One input row of _WRITE: the record's text made storable, the question time and the sampling
+    facts derived, and the two history messages built."""
     record = {**record, **{name: _clean(record[name]) for name in _TEXT_FIELDS}}
     answered_at = datetime.fromisoformat(record["answered_at"])
     response_ms = record["performance"].get("response_time_ms")
     if not (_is_number(response_ms) and response_ms > 0):
         response_ms = 0.001
     asked_at = answered_at - timedelta(milliseconds=response_ms)  # also orders the two rows of one exchange
-    common = (record["session_id"], record["channel"], record["collection_name"])
-    settings_cols = (record["reasoning_level"], record["llm_model"], _dumps(record["llm_params"]))
-    log_rows = [
-        (record["user_log_id"], *common, "user", record["user_message"], *settings_cols,
-         "{}", "{}", "", False, asked_at),
-        (record["assistant_log_id"], *common, "assistant", record["assistant_message"], *settings_cols,
-         _dumps(record["retrieval_info"]), _dumps(record["performance"]), record["error"], record["regenerated"],
-         answered_at),
-    ]  # fmt: skip
-    params = [value for row in log_rows for value in row] + _history_params(record, asked_at, answered_at)
-    (inserted,) = execute_isolated(_WRITE, params, fetch=True)
-    return inserted > 0
-
-
-_TEXT_FIELDS = (
-    "channel", "collection_name", "session_id", "user_message", "assistant_message", "llm_model", "reasoning_level",
-    "error",
-)  # fmt: skip
-_LOG_VALUES = "(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s)"
-
-# The two message logs, then - only if they were new, which makes a replay a no-op - the history
-# UPSERT: ON CONFLICT locks the conversation's row and computes from its latest version, so
-# concurrent turns append with jsonb || and none is lost.
-_WRITE = f"""
-WITH logs AS (
-    INSERT INTO {MessageLog._meta.db_table} ({_LOG_COLUMNS})
-    VALUES {_LOG_VALUES}, {_LOG_VALUES}
-    ON CONFLICT (log_id) DO NOTHING
-    RETURNING 1
-), history AS (
-    INSERT INTO {ConversationHistory._meta.db_table} AS h (
-        conversation_id, channel, collection_name, user_hash, messages, total_turns, is_sampled,
-        retention_priority, summary, has_error, regenerated, min_retrieval_score, created_at, updated_at
-    )
-    SELECT %s, %s, %s, %s, %s::jsonb, 1, %s, %s, %s, %s, %s, %s::double precision, %s::timestamptz,
-           %s::timestamptz
-    WHERE EXISTS (SELECT FROM logs)
-    ON CONFLICT (channel, collection_name, conversation_id) DO UPDATE SET
-        messages = h.messages || EXCLUDED.messages,
-        total_turns = h.total_turns + 1,
-        user_hash = CASE WHEN h.user_hash = '' THEN EXCLUDED.user_hash ELSE h.user_hash END,
-        summary = CASE WHEN h.summary = '' THEN EXCLUDED.summary ELSE h.summary END,
-        has_error = h.has_error OR EXCLUDED.has_error,
-        regenerated = h.regenerated OR EXCLUDED.regenerated,
-        min_retrieval_score = LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score),
-        is_sampled = h.is_sampled OR EXCLUDED.is_sampled OR h.total_turns + 1 >= {ALWAYS_KEEP_MIN_TURNS},
-        retention_priority = CASE
-            WHEN h.has_error OR EXCLUDED.has_error OR h.regenerated OR EXCLUDED.regenerated
-                 OR LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score) < {ALWAYS_KEEP_SCORE_BELOW}
-                THEN 'high'
-            WHEN h.total_turns + 1 >= {ALWAYS_KEEP_MIN_TURNS} THEN 'medium'
-            ELSE 'low'
-        END,
-        updated_at = GREATEST(h.updated_at, EXCLUDED.updated_at)
-    RETURNING 1
-)
-SELECT count(*) FROM logs
-"""
-
-
-def _history_params(record: dict, asked_at: datetime, answered_at: datetime) -> list:
     has_error = bool(record["error"])
     min_score = lowest_score(record)
-    low_score = min_score is not None and min_score < ALWAYS_KEEP_SCORE_BELOW
-    always_keep = has_error or record["regenerated"] or low_score
     assistant = {
         "role": "assistant",
         "content": record["assistant_message"],
@@ -323,31 +284,105 @@ def _history_params(record: dict, asked_at: datetime, answered_at: datetime) -> 
         assistant["regenerated"] = True
     if has_error:
         assistant["error"] = record["error"]
-    messages = [
-        {
-            "role": "user",
-            "content": record["user_message"],
-            "retrieved_docs": [],
-            "timestamp": timezone.localtime(asked_at).isoformat(),
-        },
-        assistant,
-    ]
-    is_sampled = always_keep or is_randomly_sampled(record["channel"], record["collection_name"], record["session_id"])
-    return [
-        record["session_id"],
-        record["channel"],
-        record["collection_name"],
-        record["user_hash"],
-        _dumps(messages),
-        is_sampled,
-        ConversationHistory.RetentionPriority.HIGH if always_keep else ConversationHistory.RetentionPriority.LOW,
-        record["user_message"][:SUMMARY_LENGTH],
-        has_error,
-        record["regenerated"],
-        min_score,
-        asked_at,
-        answered_at,
-    ]
+    user = {
+        "role": "user",
+        "content": record["user_message"],
+        "retrieved_docs": [],
+        "timestamp": timezone.localtime(asked_at).isoformat(),
+    }
+    return {
+        **{name: record[name] for name in _RECORD_COLUMNS},
+        "seq": seq,
+        "asked_at": asked_at.isoformat(),
+        "messages": [user, assistant],
+        "summary": record["user_message"][:SUMMARY_LENGTH],
+        "has_error": has_error,
+        "min_score": min_score,
+        "always_keep": has_error
+        or record["regenerated"]
+        or (min_score is not None and min_score < ALWAYS_KEEP_SCORE_BELOW),
+        "randomly_sampled": is_randomly_sampled(record["channel"], record["collection_name"], record["session_id"]),
+    }
+
+
+_TEXT_FIELDS = (
+    "channel", "collection_name", "session_id", "user_message", "assistant_message", "llm_model", "reasoning_level",
+    "error",
+)  # fmt: skip
+_RECORD_COLUMNS = (
+    *_TEXT_FIELDS, "user_log_id", "assistant_log_id", "user_hash", "llm_params", "retrieval_info", "performance",
+    "regenerated", "answered_at",
+)  # fmt: skip
+
+# One statement for any number of records (one jsonb parameter): both message logs of each record,
+# then - for the records whose logs were new, which makes a replay a no-op - ONE history UPSERT per
+# conversation with its new turns in order. ON CONFLICT locks the conversation's row and computes
+# from its latest version, so concurrent writers append with jsonb || and nothing is lost.
+_WRITE = f"""
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(
+        seq int, user_log_id uuid, assistant_log_id uuid, channel text, collection_name text, session_id text,
+        user_message text, assistant_message text, llm_model text, reasoning_level text, error text,
+        user_hash text, llm_params jsonb, retrieval_info jsonb, performance jsonb, regenerated boolean,
+        asked_at timestamptz, answered_at timestamptz, messages jsonb, summary text, has_error boolean,
+        min_score double precision, always_keep boolean, randomly_sampled boolean
+    )
+), logs AS (
+    INSERT INTO {MessageLog._meta.db_table} ({_LOG_COLUMNS})
+    SELECT m.log_id, i.session_id, i.channel, i.collection_name, m.message_type, m.content, i.reasoning_level,
+           i.llm_model, i.llm_params, m.retrieval_info, m.performance, m.error, m.regenerated, m.created_at
+    FROM input i CROSS JOIN LATERAL (VALUES
+        (1, i.user_log_id, 'user', i.user_message, '{{}}'::jsonb, '{{}}'::jsonb, '', false, i.asked_at),
+        (2, i.assistant_log_id, 'assistant', i.assistant_message, i.retrieval_info, i.performance, i.error,
+         i.regenerated, i.answered_at)
+    ) AS m(position, log_id, message_type, content, retrieval_info, performance, error, regenerated, created_at)
+    ORDER BY i.seq, m.position
+    ON CONFLICT (log_id) DO NOTHING
+    RETURNING log_id
+), new AS (
+    SELECT * FROM input WHERE assistant_log_id IN (SELECT log_id FROM logs)
+), conversations AS (
+    SELECT channel, collection_name, session_id,
+           coalesce((array_agg(user_hash ORDER BY seq) FILTER (WHERE user_hash <> ''))[1], '') AS user_hash,
+           jsonb_path_query_array(jsonb_agg(messages ORDER BY seq), '$[*][*]') AS messages,
+           count(*) AS turns,
+           (array_agg(summary ORDER BY seq))[1] AS summary,
+           bool_or(has_error) AS has_error, bool_or(regenerated) AS regenerated, min(min_score) AS min_score,
+           bool_or(always_keep) AS always_keep, bool_or(randomly_sampled) AS randomly_sampled,
+           min(asked_at) AS created_at, max(answered_at) AS updated_at
+    FROM new
+    GROUP BY channel, collection_name, session_id
+), history AS (
+    INSERT INTO {ConversationHistory._meta.db_table} AS h (
+        conversation_id, channel, collection_name, user_hash, messages, total_turns, is_sampled,
+        retention_priority, summary, has_error, regenerated, min_retrieval_score, created_at, updated_at
+    )
+    SELECT session_id, channel, collection_name, user_hash, messages, turns,
+           always_keep OR randomly_sampled OR turns >= {ALWAYS_KEEP_MIN_TURNS},
+           CASE WHEN always_keep THEN 'high' WHEN turns >= {ALWAYS_KEEP_MIN_TURNS} THEN 'medium' ELSE 'low' END,
+           summary, has_error, regenerated, min_score, created_at, updated_at
+    FROM conversations
+    ON CONFLICT (channel, collection_name, conversation_id) DO UPDATE SET
+        messages = h.messages || EXCLUDED.messages,
+        total_turns = h.total_turns + EXCLUDED.total_turns,
+        user_hash = CASE WHEN h.user_hash = '' THEN EXCLUDED.user_hash ELSE h.user_hash END,
+        summary = CASE WHEN h.summary = '' THEN EXCLUDED.summary ELSE h.summary END,
+        has_error = h.has_error OR EXCLUDED.has_error,
+        regenerated = h.regenerated OR EXCLUDED.regenerated,
+        min_retrieval_score = LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score),
+        is_sampled = h.is_sampled OR EXCLUDED.is_sampled
+                     OR h.total_turns + EXCLUDED.total_turns >= {ALWAYS_KEEP_MIN_TURNS},
+        retention_priority = CASE
+            WHEN h.has_error OR EXCLUDED.has_error OR h.regenerated OR EXCLUDED.regenerated
+                 OR LEAST(h.min_retrieval_score, EXCLUDED.min_retrieval_score) < {ALWAYS_KEEP_SCORE_BELOW}
+                THEN 'high'
+            WHEN h.total_turns + EXCLUDED.total_turns >= {ALWAYS_KEEP_MIN_TURNS} THEN 'medium'
+            ELSE 'low'
+        END,
+        updated_at = GREATEST(h.updated_at, EXCLUDED.updated_at)
+)
+SELECT count(*) FROM new
+"""
 
 
 def lowest_score(record: dict) -> float | None:

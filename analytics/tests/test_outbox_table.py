@@ -54,6 +54,32 @@ def test_the_flush_writes_a_conversations_turns_in_the_order_they_were_queued():
     assert history.total_turns == 7
 
 
+def test_one_flush_writes_several_conversations_each_in_order_with_its_own_history():
+    for turn in range(3):
+        for session in ("a", "b"):
+            exchange(session_id=session, user_message=f"{session}{turn}", user_id=session, flush=False)
+
+    result = flush_log_outbox()
+
+    assert result.written == 6
+    for session in ("a", "b"):
+        history = ConversationHistory.objects.get(conversation_id=session)
+        assert [m["content"] for m in history.messages if m["role"] == "user"] == [f"{session}{t}" for t in range(3)]
+        assert (history.total_turns, history.summary) == (3, f"{session}0")
+        assert MessageLog.objects.filter(session_id=session).count() == 6
+    assert ConversationHistory.objects.get(conversation_id="a").user_hash != (
+        ConversationHistory.objects.get(conversation_id="b").user_hash
+    )
+
+
+def test_the_queued_record_holds_the_user_hash_never_the_user_id():
+    exchange(user_id=123456789, flush=False)
+
+    record = LogOutboxRecord.objects.get().record
+    assert "123456789" not in str(record)
+    assert len(record["user_hash"]) == 64
+
+
 def test_a_record_the_database_rejects_stays_queued_with_its_error_and_the_rest_is_written():
     exchange(session_id="x" * 300, flush=False)  # longer than the column: no write can take it
     exchange(session_id="fine", flush=False)

@@ -1,7 +1,7 @@
 import pytest
 
 from analytics.models import ConversationHistory, MessageLog
-from analytics.services.message_logs import is_randomly_sampled, sample_bucket
+from analytics.services.message_logs import flush_log_outbox, is_randomly_sampled, sample_bucket
 from analytics.tests.factories import exchange
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +78,28 @@ def test_the_fifth_turn_promotes_the_conversation(sample_nothing):
 
     assert history().is_sampled
     assert history().retention_priority == "medium"
+
+
+def test_five_turns_written_in_one_flush_promote_the_conversation_too(sample_nothing):
+    for _ in range(5):
+        exchange(flush=False)
+
+    flush_log_outbox()
+
+    assert history().total_turns == 5
+    assert history().is_sampled
+    assert history().retention_priority == "medium"
+
+
+def test_an_error_anywhere_in_a_flushed_batch_keeps_the_conversation(sample_nothing):
+    exchange(flush=False)
+    exchange(error="boom", flush=False)
+    exchange(flush=False)
+
+    flush_log_outbox()
+
+    assert history().is_sampled
+    assert (history().retention_priority, history().has_error) == ("high", True)
 
 
 def test_a_later_clean_turn_never_unsamples_a_kept_conversation(sample_nothing):

@@ -74,8 +74,8 @@ def test_partner_keys_are_rate_limited_too(partner_client):
     assert partner_client.get("/api/v1/me").status_code == 429
 
 
-@override_settings(API_RATE_LIMIT="1/min")
 def test_requests_are_let_through_while_the_rate_limit_store_is_unreachable(alice_client, settings, tmp_path):
+    settings.API_RATE_LIMIT = "1/min"
     settings.CACHES = {
         **settings.CACHES,
         "default": {**settings.CACHES["default"], "LOCATION": f"unix://{tmp_path}/no-redis.sock?db=1"},
