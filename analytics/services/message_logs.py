@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -235,13 +236,13 @@ def build_record(
 def serialise(record: dict) -> str:
     """The record as JSON that jsonb accepts and `write_record` can store.
 
-    The C encoder's output is used as it is unless the record holds something PostgreSQL refuses
-    (NaN or Infinity, a NUL character) or a value JSON has no form for; only then is it cleaned
-    value by value (text for unknown objects, NULL for non-finite numbers, U+FFFD for NUL).
+    orjson already writes NaN and Infinity as null and unknown objects as text; only a NUL character
+    (which jsonb refuses) or a value orjson cannot take (an integer beyond 64 bits) sends the record
+    through the value-by-value cleaning.
     """
     try:
-        text = json.dumps(record, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
+        text = orjson.dumps(record, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
         return _dumps(_json_safe(record))
     return _dumps(_json_safe(record)) if "\\u0000" in text else text
 
@@ -259,7 +260,7 @@ def write_records(records: list[dict]) -> int:
     atomic by itself and needs none.
     """
     rows = [_statement_row(seq, record) for seq, record in enumerate(records)]
-    (stored,) = execute_isolated(_WRITE, [_dumps(rows)], fetch=True)
+    (stored,) = execute_isolated(_WRITE, [orjson.dumps(rows).decode()], fetch=True)
     return stored
 
 
