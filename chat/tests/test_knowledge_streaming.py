@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 import time
 import warnings
 from contextlib import AsyncExitStack
@@ -197,6 +198,7 @@ def test_open_streams_do_not_hold_up_other_requests(live_asgi_server, alice_head
 
     async def scenario():
         async with httpx.AsyncClient(base_url=live_asgi_server.url, timeout=10) as client, AsyncExitStack() as streams:
+            threads = []
             for _ in range(open_streams):
                 response = await streams.enter_async_context(
                     client.stream("POST", STREAM, json=question(), headers=alice_headers)
@@ -204,12 +206,14 @@ def test_open_streams_do_not_hold_up_other_requests(live_asgi_server, alice_head
                 lines = response.aiter_lines()
                 while await anext(lines) != "event: token":
                     pass
+                threads.append(threading.active_count())
             started = time.monotonic()
             listed = await client.get("/api/v1/rag/conversations", headers={"Authorization": token})
-            return listed, time.monotonic() - started
+            return listed, time.monotonic() - started, threads
 
-    listed, seconds = asyncio.run(scenario())
+    listed, seconds, threads = asyncio.run(scenario())
 
+    assert threads[-1] - threads[0] <= 1  # an idle stream holds no thread of its own (this process serves them)
     assert listed.status_code == 200
     assert listed.json()["count"] == open_streams
     assert seconds < 2  # answered while every stream was still open and waiting for tokens
