@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.utils import timezone
 from rest_framework import status
 
+from analytics.services.message_logs import enqueue_statement, record_exchange
 from chat.models import (
     ChatUser,
     Conversation,
@@ -35,11 +36,6 @@ from chat.services.respond import RECOMMENDING_INTENTS, TurnFacts, compose
 from chat.services.turn_log import write_turn_log
 from chat.services.user_context import get_session_context, get_user_context, save_session_context
 from config.api.exceptions import ApiError
-
-try:  # the analytics message log ([LOGS]); the dining chat works without it
-    from analytics.services.message_logs import record_exchange
-except ImportError:  # pragma: no cover - only while analytics is absent
-    record_exchange = None
 
 logger = logging.getLogger(__name__)
 
@@ -264,9 +260,9 @@ def handle_turn(
         point=point,
         timings={"nlu": nlu_ms, "rag": rag_ms, "response": response_ms, "total": processing_ms},
         now=now,
+        message_log=_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms),
     )
     _learn(chat_user, entities, user_ctx["profile"], counted=logged)
-    _record_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms)
     save_session_context(sid, {"owner": chat_user.pk, "turn": turn, "last": {"intent": intent, "entities": entities}})
     return {
         "response": answer,
@@ -300,11 +296,14 @@ def handle_turn(
 
 
 def _persist_turn(
-    *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now
-) -> tuple[int | None, bool]:
-    """Conversation + RecommendationLog + PerformanceLog, the recommendation counters and the user's
-    interaction count, written together (chat/services/turn_log.py). Returns (the recommendation log
-    id or None when nothing was recommended, whether the write succeeded)."""
+    *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now,
+    message_log,
+) -> tuple[int | None, bool]:  # fmt: skip
+    """Conversation + RecommendationLog + PerformanceLog, the recommendation counters, the user's
+    interaction count and the analytics message log (`message_log`, fields of `record_exchange`),
+    written together in one statement (chat/services/turn_log.py). Returns (the recommendation log id
+    or None when nothing was recommended, whether the write succeeded). If it fails the analytics log
+    is queued on its own, so the turn still reaches the message logs."""
     shops = result.shops if result else []
     conversation = Conversation(
         user=chat_user,
@@ -368,10 +367,12 @@ def _persist_turn(
             shop_ids=[shop.shop_id for shop in shops],
             menu_ids=[menu.menu_id for shop in shops for menu in shop.menus],
             interaction_of=chat_user.pk,
+            along_with=enqueue_statement(**message_log),
         )
         return log_id, True
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)
+        record_exchange(**message_log)  # never raises
         return None, False
 
 
@@ -388,30 +389,26 @@ def _learn(chat_user: ChatUser, entities: dict, cached_profile: dict | None, *, 
         logger.exception("profile learning failed for user %s", chat_user.pk)
 
 
-def _record_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms) -> None:
-    if record_exchange is None:
-        return
+def _message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms) -> dict:
+    """The turn's analytics message log (seed 002 §3.1), as fields of `record_exchange`."""
     shops = result.shops if result else []
-    try:
-        record_exchange(
-            channel="dining",
-            collection_name="dining",
-            session_id=str(sid),
-            user_id=chat_user.pk,
-            user_message=text,
-            assistant_message=answer,
-            llm_model=RESPONDER_MODEL,
-            retrieval_info={
-                "query": text,
-                "retrieved_count": len(shops),
-                "reranking_used": bool(shops),
-                "top_scores": [round(shop.score, 3) for shop in shops],
-            },
-            performance={
-                "response_time_ms": processing_ms,
-                "token_count": len(nlu.tokens),
-                "retrieval_time_ms": rag_ms,
-            },
-        )
-    except Exception:  # noqa: BLE001 - record_exchange promises not to raise; belt and braces
-        logger.exception("message log failed for dining session %s", sid)
+    return {
+        "channel": "dining",
+        "collection_name": "dining",
+        "session_id": str(sid),
+        "user_id": chat_user.pk,
+        "user_message": text,
+        "assistant_message": answer,
+        "llm_model": RESPONDER_MODEL,
+        "retrieval_info": {
+            "query": text,
+            "retrieved_count": len(shops),
+            "reranking_used": bool(shops),
+            "top_scores": [round(shop.score, 3) for shop in shops],
+        },
+        "performance": {
+            "response_time_ms": processing_ms,
+            "token_count": len(nlu.tokens),
+            "retrieval_time_ms": rag_ms,
+        },
+    }

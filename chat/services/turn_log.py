@@ -1,20 +1,19 @@
 """Write a chat turn's log rows in one database round trip.
 
-A turn writes a Conversation, its RecommendationLog, a PerformanceLog and bumps the recommendation
-counters of the shops and menus it showed and the user's interaction count. As separate ORM calls
-inside a transaction that is eight round trips (BEGIN, 3 INSERTs, 3 UPDATEs, COMMIT) on the
-request's critical path; as one statement with data-modifying CTEs it is one, and a single
-statement is atomic by itself.
+A turn writes a Conversation, its RecommendationLog, a PerformanceLog, bumps the recommendation
+counters of the shops and menus it showed and the user's interaction count, and queues its
+analytics message log. As separate ORM calls inside a transaction that is nine round trips (BEGIN,
+4 INSERTs, 3 UPDATEs, COMMIT) on the request's critical path; as one statement with data-modifying
+CTEs it is one, and a single statement is atomic by itself.
 
 Columns and values come from the unsaved model instances (`_meta.concrete_fields`,
 `pre_save`, `get_db_prep_save`), so the SQL follows the models when they change.
 """
 
-from contextlib import nullcontext
-
-from django.db import connection, transaction
+from django.db import connection
 
 from chat.models import Conversation, Menu, PerformanceLog, RecommendationLog, Shop, UserProfile
+from config.db import execute_isolated
 
 CONVERSATION_ID = "(SELECT id FROM conversation)"
 
@@ -45,10 +44,12 @@ def write_turn_log(
     shop_ids: list[int],
     menu_ids: list[int],
     interaction_of: int | None = None,
+    along_with: tuple[str, list] | None = None,
 ) -> tuple[int, int | None]:
     """Insert the rows (conversation links filled in), bump the shop/menu counters and the chat user
-    `interaction_of`'s profile interaction_count; returns (conversation id, recommendation log id or
-    None). The instances get their primary keys set."""
+    `interaction_of`'s profile interaction_count, and run `along_with` (sql, params: the analytics
+    log's `enqueue_statement`) in the same statement; returns (conversation id, recommendation log id
+    or None). The instances get their primary keys set."""
     ctes, params = [], []
     sql, values = _insert(conversation, {})
     ctes.append(f"conversation AS ({sql} RETURNING id)")
@@ -78,14 +79,12 @@ def write_turn_log(
             "WHERE user_id = %s)"
         )
         params.append(interaction_of)
+    if along_with is not None:
+        ctes.append(f"along_with AS ({along_with[0]})")
+        params += along_with[1]
     recommendation_id = "(SELECT id FROM recommendation)" if recommendation is not None else "NULL::bigint"
     statement = f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id}"
-    # One statement is atomic on its own; inside a caller's transaction a savepoint keeps a failed
-    # log write from breaking that transaction.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with guard, connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        conversation_id, log_id = cursor.fetchone()
+    conversation_id, log_id = execute_isolated(statement, params, fetch=True)
     conversation.pk = conversation_id
     performance.conversation_id = conversation_id
     if recommendation is not None:

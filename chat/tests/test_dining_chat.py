@@ -267,3 +267,23 @@ def test_coupon_inquiry_lists_the_usable_wallet_coupons(turn):
 
     assert body["session_info"]["intent"] == "COUPON_INQUIRY"
     assert "점심 2천원 할인 (2,000원 할인" in body["response"]
+
+
+def test_a_turn_whose_turn_log_write_fails_still_reaches_the_message_log(kimbap, turn):
+    from django.db import connection
+
+    from analytics.models import MessageLog
+    from analytics.services.message_logs import flush_log_outbox
+
+    with connection.cursor() as cursor:  # the database refuses the turn log (rolled back with the test)
+        cursor.execute("CREATE FUNCTION refuse_turn() RETURNS trigger LANGUAGE plpgsql AS "
+                       "$$ BEGIN RAISE EXCEPTION 'turn log refused'; END $$")  # fmt: skip
+        cursor.execute(f"CREATE TRIGGER refuse_turn BEFORE INSERT ON {Conversation._meta.db_table} "
+                       "FOR EACH ROW EXECUTE FUNCTION refuse_turn()")  # fmt: skip
+
+    body = turn(complete_profile(), "5천원으로 점심 뭐 먹지?")
+    flush_log_outbox()
+
+    assert "김밥천국" in body["response"]
+    assert not Conversation.objects.exists()
+    assert MessageLog.objects.filter(session_id=body["session_info"]["session_id"]).count() == 2
