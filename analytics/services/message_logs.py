@@ -183,6 +183,9 @@ def _write_one_by_one(batch: list[tuple[int, dict]], result: FlushResult) -> tup
 
 
 def _to_outbox(record: dict, reason: str) -> None:
+    """Spill a record to the outbox file, with log ids so that replaying it twice stores it once."""
+    record.setdefault("user_log_id", str(uuid.uuid4()))
+    record.setdefault("assistant_log_id", str(uuid.uuid4()))
     try:
         outbox.append(record, reason=reason)
     except Exception:  # the disk failed too: the process log is the last durable place left
@@ -208,13 +211,12 @@ def build_record(
 ) -> dict:
     """A self-contained record of the exchange: what the outbox stores and `write_record` writes.
 
-    Built on the chat's path, so it only stamps ids, time and the user hash; `serialise` makes it
-    JSON that jsonb accepts and `write_record` derives the rest (question time, lowest score).
+    Built on the chat's path, so it only stamps the time and the user hash; `serialise` makes it
+    JSON that jsonb accepts and `write_records` derives the rest (log ids, question time, lowest
+    score). A queued record needs no log ids: the flush deletes it in the transaction that writes it.
     """
     return {
         "version": RECORD_VERSION,
-        "user_log_id": str(uuid.uuid4()),
-        "assistant_log_id": str(uuid.uuid4()),
         "channel": channel,
         "collection_name": collection_name,
         "session_id": session_id,
@@ -293,6 +295,8 @@ def _statement_row(seq: int, record: dict) -> dict:
     }
     return {
         **{name: record[name] for name in _RECORD_COLUMNS},
+        "user_log_id": record.get("user_log_id"),
+        "assistant_log_id": record.get("assistant_log_id"),
         "seq": seq,
         "asked_at": asked_at.isoformat(),
         "messages": [user, assistant],
@@ -311,16 +315,16 @@ _TEXT_FIELDS = (
     "error",
 )  # fmt: skip
 _RECORD_COLUMNS = (
-    *_TEXT_FIELDS, "user_log_id", "assistant_log_id", "user_hash", "llm_params", "retrieval_info", "performance",
-    "regenerated", "answered_at",
+    *_TEXT_FIELDS, "user_hash", "llm_params", "retrieval_info", "performance", "regenerated", "answered_at",
 )  # fmt: skip
 
-# One statement for any number of records (one jsonb parameter): both message logs of each record,
-# then - for the records whose logs were new, which makes a replay a no-op - ONE history UPSERT per
-# conversation with its new turns in order. ON CONFLICT locks the conversation's row and computes
+# One statement for any number of records (one jsonb parameter): both message logs of each record
+# (log ids made here unless the record brings its own, as outbox-file records do), then - for the
+# records whose logs were new, which makes a replay a no-op - ONE history UPSERT per conversation
+# with its new turns in order. ON CONFLICT locks the conversation's row and computes
 # from its latest version, so concurrent writers append with jsonb || and nothing is lost.
 _WRITE = f"""
-WITH input AS (
+WITH given AS (
     SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r(
         seq int, user_log_id uuid, assistant_log_id uuid, channel text, collection_name text, session_id text,
         user_message text, assistant_message text, llm_model text, reasoning_level text, error text,
@@ -328,6 +332,13 @@ WITH input AS (
         asked_at timestamptz, answered_at timestamptz, messages jsonb, summary text, has_error boolean,
         min_score double precision, always_keep boolean, randomly_sampled boolean
     )
+), input AS MATERIALIZED (
+    SELECT seq, coalesce(user_log_id, gen_random_uuid()) AS user_log_id,
+           coalesce(assistant_log_id, gen_random_uuid()) AS assistant_log_id, channel, collection_name,
+           session_id, user_message, assistant_message, llm_model, reasoning_level, error, user_hash, llm_params,
+           retrieval_info, performance, regenerated, asked_at, answered_at, messages, summary, has_error,
+           min_score, always_keep, randomly_sampled
+    FROM given
 ), logs AS (
     INSERT INTO {MessageLog._meta.db_table} ({_LOG_COLUMNS})
     SELECT m.log_id, i.session_id, i.channel, i.collection_name, m.message_type, m.content, i.reasoning_level,

@@ -1,6 +1,7 @@
 """The transactional log outbox: a chat turn queues its log in its own transaction; the flush writes it."""
 
 import threading
+import uuid
 
 import pytest
 from django.db import connection, transaction
@@ -105,11 +106,22 @@ def test_a_record_is_not_tried_again_after_the_attempt_limit():
     assert LogOutboxRecord.objects.get().attempts == MAX_WRITE_ATTEMPTS  # kept for staff, never dropped
 
 
-def test_a_record_written_already_is_not_stored_twice():
+def test_a_queued_record_is_written_once_however_often_the_flush_runs():
+    exchange(session_id="once", flush=False)
+
+    results = [flush_log_outbox() for _ in range(3)]
+
+    assert [r.written for r in results] == [1, 0, 0]
+    assert MessageLog.objects.filter(session_id="once").count() == 2
+
+
+def test_a_record_that_brings_its_log_ids_is_not_stored_twice():
     exchange(session_id="twice", flush=False)
     record = LogOutboxRecord.objects.get().record
+    record.update(user_log_id=str(uuid.uuid4()), assistant_log_id=str(uuid.uuid4()))  # as outbox-file records do
+    LogOutboxRecord.objects.update(record=record)
     flush_log_outbox()
-    LogOutboxRecord.objects.create(record=record)  # e.g. a record also replayed from the outbox file
+    LogOutboxRecord.objects.create(record=record)  # the same record queued again
 
     result = flush_log_outbox()
 

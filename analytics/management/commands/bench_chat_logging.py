@@ -1,6 +1,6 @@
 """Benchmark: chat-turn latency with message logging on vs off, and SSE time to first token.
 
-    python manage.py bench_chat_logging [--turns 500] [--streams 20]
+    python manage.py bench_chat_logging [--turns 1000] [--streams 20]
 
 Uses a partner chat turn with the configured providers (the local responder and embedder when no
 *_BASE_URL is set): retrieve + generate + store. "off" stores only the tuning-log append; "on" is
@@ -39,7 +39,7 @@ class Command(BaseCommand):
     help = "Print chat latency with logging on vs off (target ratio <= 1.05) and SSE time to first token."
 
     def add_arguments(self, parser):
-        parser.add_argument("--turns", type=int, default=500, help="turns per side (on / off)")
+        parser.add_argument("--turns", type=int, default=1000, help="turns per side (on / off)")
         parser.add_argument("--streams", type=int, default=20, help="streamed messages for time to first token")
 
     def handle(self, *args, **options):
