@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from django.test import override_settings
 
+from analytics.services.message_logs import flush_log_outbox
 from config.benchmarks import percentile
 
 
@@ -46,8 +47,6 @@ def write_logging_on_off(stdout, timings: dict[bool, list[float]], *, target: fl
 
 def write_flush_cost(stdout) -> None:
     """Flush what the logged side queued and print its cost per exchange (the worker's, off the chat path)."""
-    from analytics.services.message_logs import flush_log_outbox
-
     started = time.perf_counter()
     written = flush_log_outbox().written
     if written:

@@ -308,7 +308,7 @@ def finish_turn(
 
     A finished answer's append and its analytics log travel in ONE statement (the log's INSERT as a
     CTE of the append): a partner turn is a few milliseconds, and a round trip of its own would make
-    logging a noticeable share of it. If that fails, the transaction is rolled back and the
+    logging a noticeable share of it. If that statement fails, it is rolled back whole and the
     analytics record is queued on its own (record_exchange never raises and falls back to its
     durable outbox file), so the turn is never lost from the logs.
     """
