@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from chat.models.dining import Intent
+
 from .budget import extract_budget
 from .classifier import (
     IntentClassifier,
@@ -23,27 +25,11 @@ from .classifier import (
 )
 from .entities import ENTITY_KEYS
 from .features import cached_entities
-from .intents import (
-    BALANCE_CHARGE,
-    BALANCE_CHECK,
-    BUDGET_INQUIRY,
-    COUPON_INQUIRY,
-    EMERGENCY_FOOD,
-    FOOD_REQUEST,
-    GENERAL_CHAT,
-    GROUP_DINING,
-    INTENTS,
-    LOCATION_INQUIRY,
-    MENU_OPTION,
-    TIME_INQUIRY,
-    UNKNOWN,
-)
+from .intents import INTENTS
 from .normalize import normalize
 from .tokenizer import get_kiwi, tokenize
 
 __all__ = [
-    "FOOD_REQUEST", "BUDGET_INQUIRY", "COUPON_INQUIRY", "LOCATION_INQUIRY", "TIME_INQUIRY", "GENERAL_CHAT",
-    "MENU_OPTION", "EMERGENCY_FOOD", "GROUP_DINING", "BALANCE_CHECK", "BALANCE_CHARGE", "UNKNOWN",
     "INTENTS", "ENTITY_KEYS", "NluResult", "understand", "extract_budget", "normalize", "tokenize", "warm_up",
     "IntentClassifier", "LinearIntentClassifier", "ModelFileError", "get_classifier", "load_classifier",
     "register_model_kind", "reset_classifier_cache", "train_intent_model",
@@ -53,8 +39,8 @@ MAX_TEXT_CHARS = 2000
 
 # Intents about finding food: a follow-up to one of them keeps what was already said.
 _DINING_INTENTS = frozenset(
-    {FOOD_REQUEST, BUDGET_INQUIRY, LOCATION_INQUIRY, TIME_INQUIRY, MENU_OPTION, EMERGENCY_FOOD, GROUP_DINING,
-     COUPON_INQUIRY},
+    {Intent.FOOD_REQUEST, Intent.BUDGET_INQUIRY, Intent.LOCATION_INQUIRY, Intent.TIME_INQUIRY, Intent.MENU_OPTION,
+     Intent.EMERGENCY_FOOD, Intent.GROUP_DINING, Intent.COUPON_INQUIRY},
 )
 _FOLLOW_UP = re.compile(
     r"^(그럼|그러면|그럼요|아님|아니면|그리고|근데|그건|그거|거기|그\s?집|혹시|또|다른\s?거)|"
@@ -86,7 +72,7 @@ def understand(text: str, context: dict | None = None) -> NluResult:
     """
     normalized = normalize(text)[:MAX_TEXT_CHARS]
     if not normalized:
-        return NluResult(UNKNOWN, 1.0, _empty_entities(), normalized, [])
+        return NluResult(Intent.UNKNOWN, 1.0, _empty_entities(), normalized, [])
     tokens = tokenize(normalized)
     entities = _copy_entities(cached_entities(normalized))
     intent, confidence = get_classifier().predict(normalized, tokens)
@@ -97,7 +83,7 @@ def understand(text: str, context: dict | None = None) -> NluResult:
     previous_intent = previous.get("intent")
     if previous_entities or previous_intent:
         follow_up = _is_follow_up(normalized, entities)
-        unsure = intent == UNKNOWN or confidence < _UNSURE_CONFIDENCE
+        unsure = intent == Intent.UNKNOWN or confidence < _UNSURE_CONFIDENCE
         if follow_up and unsure and previous_intent in _DINING_INTENTS:
             # "그럼 내일은?" after asking about opening hours is still about opening hours.
             intent, confidence = previous_intent, max(confidence, _CARRIED_INTENT_CONFIDENCE)

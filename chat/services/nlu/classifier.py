@@ -32,8 +32,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from django.conf import settings
 
+from chat.models.dining import Intent
+
 from .features import DEFAULT_FEATURE_CONFIG, extract_features
-from .intents import INTENTS, UNKNOWN, rule_boosts
+from .intents import INTENTS, rule_boosts
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ class LinearIntentClassifier:
         intent = max(probabilities, key=probabilities.get)
         confidence = probabilities[intent]
         if confidence < self.min_confidence:
-            return UNKNOWN, round(float(1.0 - confidence), 3)
+            return Intent.UNKNOWN, round(float(1.0 - confidence), 3)
         return intent, round(float(confidence), 3)
 
     # --- training ----------------------------------------------------------------------------------
