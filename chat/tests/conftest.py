@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.tests.live_server import LiveAsgiServer
+from config.live_server import LiveAsgiServer
 from rag.tests.openai_server import openai_server  # noqa: F401  (the loopback OpenAI stub fixture)
 
 

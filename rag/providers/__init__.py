@@ -20,7 +20,8 @@ HTTP calls (`http.HttpEndpoint`) use `PROVIDER_TIMEOUT_SECONDS`, retry connectio
 (`PROVIDER_RETRY_BACKOFF_SECONDS` first), send `Authorization: Bearer <key>` when a key is set, and end
 in `ProviderError` naming the provider, URL, status and reason.
 
-Tests stand in for real servers with `rag.tests.openai_server.OpenAIStubServer` (fixture `openai_server`).
+Tests stand in for real servers with `rag.providers.loopback.OpenAIStubServer` (fixture `openai_server`
+in `rag.tests.openai_server`).
 """
 
 from .embeddings import get_embedder

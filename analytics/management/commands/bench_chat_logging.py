@@ -81,7 +81,7 @@ class Command(BaseCommand):
     # --- SSE time to first token --------------------------------------------------------------
 
     def bench_first_token(self, partner: Partner, streams: int) -> None:
-        from chat.tests.live_server import LiveAsgiServer
+        from config.live_server import LiveAsgiServer
 
         _, key = PartnerApiKey.issue(partner, label="benchmark")
         partner_chat.warm_up(partner_id=PARTNER_ID, session_id="bench-sse")

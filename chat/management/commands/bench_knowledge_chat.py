@@ -31,10 +31,10 @@ from analytics.models import ConversationHistory, MessageLog
 from analytics.services.message_logs import flush_log_outbox
 from chat.models import KnowledgeConversation
 from chat.services import knowledge_chat
-from chat.tests.live_server import LiveAsgiServer
+from config.live_server import LiveAsgiServer
 from rag.models import Document
+from rag.providers.loopback import OpenAIStubServer
 from rag.services.ingest import upsert_document
-from rag.tests.openai_server import OpenAIStubServer
 
 RAG_KEY = "bench_knowledge_chat"
 USERNAME = "bench-knowledge-chat"
