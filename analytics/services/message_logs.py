@@ -235,8 +235,8 @@ def build_record(
     }
 
 
-def serialise(record: dict) -> str:
-    """The record as JSON that jsonb accepts and `write_record` can store.
+def serialise(record) -> str:
+    """The record (or a list of them) as JSON that jsonb accepts.
 
     orjson already writes NaN and Infinity as null and unknown objects as text; only a NUL character
     (which jsonb refuses) or a value orjson cannot take (an integer beyond 64 bits) sends the record
@@ -262,7 +262,7 @@ def write_records(records: list[dict]) -> int:
     atomic by itself and needs none.
     """
     rows = [_statement_row(seq, record) for seq, record in enumerate(records)]
-    (stored,) = execute_isolated(_WRITE, [orjson.dumps(rows).decode()], fetch=True)
+    (stored,) = execute_isolated(_WRITE, [serialise(rows)], fetch=True)
     return stored
 
 
