@@ -89,20 +89,22 @@ def day_start(day: date) -> datetime:
 
 def aggregate_hour(hour_start: datetime) -> int:
     """Aggregate the hour starting at `hour_start` (aware); returns the number of rows written."""
-    start = timezone.localtime(hour_start).replace(minute=0, second=0, microsecond=0)
-    return _aggregate(ChatStatistics.Period.HOUR, start, start + timedelta(hours=1), start.hour)
+    flush_log_outbox()  # count the exchanges still queued in the log outbox too
+    return _aggregate_hour(hour_start)
 
 
 def aggregate_day(day: date) -> int:
     """Aggregate the local calendar day `day` (TIME_ZONE); returns the number of rows written."""
-    return _aggregate(ChatStatistics.Period.DAY, day_start(day), day_start(day + timedelta(days=1)), None)
+    flush_log_outbox()
+    return _aggregate_day(day)
 
 
 def aggregate_day_and_hours(day: date) -> tuple[int, int]:
     """Re-aggregate a whole local day: its 24 hourly rows, then the daily rows. Returns (hourly, daily)."""
+    flush_log_outbox()
     start = day_start(day)
-    hourly = sum(aggregate_hour(start + timedelta(hours=hour)) for hour in range(24))
-    return hourly, aggregate_day(day)
+    hourly = sum(_aggregate_hour(start + timedelta(hours=hour)) for hour in range(24))
+    return hourly, _aggregate_day(day)
 
 
 def aggregate_previous_hour(now: datetime | None = None) -> int:
@@ -114,8 +116,16 @@ def aggregate_previous_day(now: datetime | None = None) -> int:
     return aggregate_day(timezone.localdate(now or timezone.now()) - timedelta(days=1))
 
 
+def _aggregate_hour(hour_start: datetime) -> int:
+    start = timezone.localtime(hour_start).replace(minute=0, second=0, microsecond=0)
+    return _aggregate(ChatStatistics.Period.HOUR, start, start + timedelta(hours=1), start.hour)
+
+
+def _aggregate_day(day: date) -> int:
+    return _aggregate(ChatStatistics.Period.DAY, day_start(day), day_start(day + timedelta(days=1)), None)
+
+
 def _aggregate(period: str, start: datetime, end: datetime, hour: int | None) -> int:
-    flush_log_outbox()  # count exchanges still queued in the log outbox too
     params = {"period": period, "start": start, "end": end, "date": timezone.localdate(start), "hour": hour}
     with connection.cursor() as cursor:
         cursor.execute(_AGGREGATE, params)

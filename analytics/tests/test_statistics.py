@@ -132,3 +132,13 @@ def test_a_whole_day_writes_one_row_per_active_hour_and_collection_plus_the_dail
     assert (hourly, daily) == (3, 2)
     assert ChatStatistics.objects.filter(period="hour").count() == 3
     assert ChatStatistics.objects.get(period="day", collection_name="handbook").total_queries == 7
+
+
+def test_exchanges_still_queued_in_the_log_outbox_are_counted():
+    from analytics.tests.factories import exchange
+
+    exchange(collection_name="queued", flush=False)  # the worker has not flushed it yet
+
+    statistics.aggregate_hour(timezone.now())
+
+    assert ChatStatistics.objects.get(period="hour", collection_name="queued").total_queries == 1
