@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from analytics.models import ChatStatistics, MessageLog
 from analytics.services import statistics
+from analytics.tests.factories import exchange
 
 pytestmark = pytest.mark.django_db
 
@@ -135,8 +136,6 @@ def test_a_whole_day_writes_one_row_per_active_hour_and_collection_plus_the_dail
 
 
 def test_exchanges_still_queued_in_the_log_outbox_are_counted():
-    from analytics.tests.factories import exchange
-
     exchange(collection_name="queued", flush=False)  # the worker has not flushed it yet
 
     statistics.aggregate_hour(timezone.now())
