@@ -15,12 +15,18 @@ logger = logging.getLogger(__name__)
 _SAVEPOINT = "isolated_statement"
 
 
-def execute_isolated(sql: str, params: list, *, fetch: bool = False):
+def execute_isolated(
+    sql: str, params: list, *, fetch: bool = False, along_with: tuple[str, list] | None = None
+):
     """Run one statement; its first row when `fetch` (None when it returned none). Raises when it fails.
 
     In autocommit mode the statement is atomic on its own. Inside a transaction it runs in a
     savepoint, so a refused statement rolls back alone and the caller's transaction carries on.
+    `along_with` (sql, params) is a data-modifying statement sent as a CTE of this one: it shares the
+    round trip and the fate of `sql` (e.g. a chat turn's analytics log, `enqueue_statement`).
     """
+    if along_with is not None:
+        sql, params = _with_cte(sql, params, along_with)
     with connection.cursor() as cursor:
         if not connection.in_atomic_block:
             cursor.execute(sql, params)
@@ -30,6 +36,15 @@ def execute_isolated(sql: str, params: list, *, fetch: bool = False):
             with transaction.atomic():
                 cursor.execute(sql, params)
         return cursor.fetchone() if fetch else None
+
+
+def _with_cte(sql: str, params: list, along_with: tuple[str, list]) -> tuple[str, list]:
+    """`sql` with `along_with` as its first CTE (joining the statement's own WITH list if it has one)."""
+    extra_sql, extra_params = along_with
+    head = sql.lstrip()
+    if head[:5].upper() == "WITH ":
+        return f"WITH along_with AS ({extra_sql}), {head[5:]}", [*extra_params, *params]
+    return f"WITH along_with AS ({extra_sql}) {sql}", [*extra_params, *params]
 
 
 def _execute_in_inline_savepoint(cursor, sql: str, params: list) -> None:

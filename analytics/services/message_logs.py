@@ -12,8 +12,9 @@ the sampling flags from the locked row.
 
 Inside a caller's transaction the INSERT runs in a savepoint: if the database refuses it (or the
 caller's transaction is already broken) the record goes to the durable outbox file
-(`analytics.services.outbox`) and the chat carries on; the flush replays that file too. Writing is
-idempotent thanks to the log ids, so a record replayed twice is stored once.
+(`analytics.services.outbox`) and the chat carries on; the flush replays that file too. A queued
+record is written exactly once because the flush deletes it in the transaction that writes it; a
+file record carries its log ids, so replaying it twice stores it once.
 
 Smart sampling: a conversation is always kept when it has an error, a regeneration, >= 5 turns or
 a retrieval score < 0.5; any other conversation is kept when its stable hash bucket falls below

@@ -229,17 +229,15 @@ def append_exchange(
 ) -> int | None:  # fmt: skip
     """Append the user and assistant entries in one atomic UPDATE; the new message_count (None: no session).
 
-    `along_with` (sql, params) is a data-modifying statement sent as a CTE of the same UPDATE, so that
-    it shares the append's round trip and fate (the turn's analytics log: `enqueue_statement`).
+    `along_with` (sql, params) is sent as a CTE of the same UPDATE (`execute_isolated`): the turn's
+    analytics log shares the append's round trip and fate.
     """
     entries = [
         {"role": "user", "content": user_message, "ts": seoul_timestamp(asked_at)},
         {"role": "assistant", "content": assistant_message, "ts": seoul_timestamp(answered_at)},
     ]
-    sql, params = _APPEND, [json.dumps(entries, ensure_ascii=False), partner_id, session_id]
-    if along_with is not None:
-        sql, params = f"WITH along_with AS ({along_with[0]}) {sql}", [*along_with[1], *params]
-    row = execute_isolated(sql, params, fetch=True)
+    params = [json.dumps(entries, ensure_ascii=False), partner_id, session_id]
+    row = execute_isolated(_APPEND, params, fetch=True, along_with=along_with)
     return row[0] if row else None
 
 

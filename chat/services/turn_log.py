@@ -48,8 +48,8 @@ def write_turn_log(
 ) -> tuple[int, int | None]:
     """Insert the rows (conversation links filled in), bump the shop/menu counters and the chat user
     `interaction_of`'s profile interaction_count, and run `along_with` (sql, params: the analytics
-    log's `enqueue_statement`) in the same statement; returns (conversation id, recommendation log id
-    or None). The instances get their primary keys set."""
+    log's `enqueue_statement`) as a CTE of the same statement (`execute_isolated`); returns
+    (conversation id, recommendation log id or None). The instances get their primary keys set."""
     ctes, params = [], []
     sql, values = _insert(conversation, {})
     ctes.append(f"conversation AS ({sql} RETURNING id)")
@@ -79,12 +79,9 @@ def write_turn_log(
             "WHERE user_id = %s)"
         )
         params.append(interaction_of)
-    if along_with is not None:
-        ctes.append(f"along_with AS ({along_with[0]})")
-        params += along_with[1]
     recommendation_id = "(SELECT id FROM recommendation)" if recommendation is not None else "NULL::bigint"
     statement = f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id}"
-    conversation_id, log_id = execute_isolated(statement, params, fetch=True)
+    conversation_id, log_id = execute_isolated(statement, params, fetch=True, along_with=along_with)
     conversation.pk = conversation_id
     performance.conversation_id = conversation_id
     if recommendation is not None:
