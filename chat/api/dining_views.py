@@ -4,7 +4,6 @@ one service; access rules: a user reads and changes only their own data, staff m
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,7 +24,8 @@ from chat.services.coupons import apply_coupon
 from chat.services.dining_chat import handle_turn
 from chat.services.profiles import chat_user_for, profile_summary, update_preferences
 from chat.services.selections import record_selection
-from config.api.permissions import is_partner_request
+from config.api.permissions import IsEndUser
+from config.api.schema import error_responses
 
 USER_ID_PARAMETER = OpenApiParameter("user_id", str, OpenApiParameter.PATH, description="chat user id or `me`")
 WALLET_FILTER_PARAMETERS = [
@@ -36,15 +36,6 @@ WALLET_FILTER_PARAMETERS = [
     OpenApiParameter("expires_after", OpenApiTypes.DATETIME),
     OpenApiParameter("expires_before", OpenApiTypes.DATETIME),
 ]
-
-
-class IsEndUser(permissions.BasePermission):
-    """A person's account (token or session); partner server keys have no chat user."""
-
-    message = "The dining API needs an end-user token, not a partner key."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and not is_partner_request(request))
 
 
 class DiningView(APIView):
@@ -137,7 +128,16 @@ class CouponApplyView(DiningView):
     @extend_schema(
         summary="Use a wallet coupon on an order: coupon used + meal card debited, atomically",
         request=CouponApplySerializer,
-        responses=CouponApplyResultSerializer,
+        responses={
+            200: CouponApplyResultSerializer,
+            **error_responses(
+                **{
+                    "404": "`coupon_not_found`: no such coupon in the caller's wallet.",
+                    "409": "`coupon_not_available` (used, expired, cancelled) or `insufficient_balance`.",
+                    "422": "`coupon_not_applicable`: the shop or order amount does not meet the coupon's terms.",
+                }
+            ),
+        },
     )
     def post(self, request):
         data = CouponApplySerializer(data=request.data)

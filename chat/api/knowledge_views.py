@@ -16,7 +16,6 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,16 +30,7 @@ from chat.api.knowledge_serializers import (
 )
 from chat.models import KnowledgeConversation
 from chat.services import knowledge_chat
-from config.api.permissions import is_partner_request
-
-
-class IsEndUser(BasePermission):
-    """A signed-in person (token or session); partner API keys have no conversations of their own."""
-
-    message = "A user account is required."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and not is_partner_request(request))
+from config.api.permissions import IsEndUser
 
 
 class AsyncAPIView(APIView):

@@ -7,8 +7,19 @@ def is_partner_request(request) -> bool:
     return isinstance(request.auth, PartnerApiKey)
 
 
+class IsEndUser(BasePermission):
+    """A person's account (token or session); partner server keys have no chat user or conversations."""
+
+    message = "An end-user token is required; partner API keys cannot use this endpoint."
+    refused_auth_schemes = ("partnerApiKey",)
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and not is_partner_request(request))
+
+
 class IsPartner(BasePermission):
     message = "A partner API key is required."
+    refused_auth_schemes = ("tokenAuth", "cookieAuth")
 
     def has_permission(self, request, view):
         return is_partner_request(request)
@@ -23,6 +34,7 @@ class IsPartnerOrStaff(BasePermission):
 
 class IsStaff(BasePermission):
     message = "Staff only."
+    refused_auth_schemes = ("partnerApiKey",)
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)

@@ -82,3 +82,21 @@ def test_requests_are_let_through_while_the_rate_limit_store_is_unreachable(alic
     }
 
     assert [alice_client.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 200]
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "²", "1.5"])
+def test_a_page_that_is_not_a_whole_number_from_1_is_400(staff_client, page):
+    response = staff_client.get("/api/v1/analytics/logs", {"page": page})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "page" in response.json()["error"]["details"]
+
+
+def test_a_page_past_the_end_is_still_404(staff_client):
+    response = staff_client.get("/api/v1/analytics/logs", {"page": 99})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_last_page_keyword_is_accepted(staff_client):
+    assert staff_client.get("/api/v1/analytics/logs", {"page": "last"}).status_code == 200

@@ -31,6 +31,8 @@ def _owner_for_write(request, rag_type: str):
 
 
 class UploadView(APIView):
+    """Upload a file (PDF, DOCX, XLSX, text) into a knowledge base; same doc_id replaces the document."""
+
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request=serializers.UploadSerializer, responses={202: serializers.DocumentSerializer})
@@ -63,6 +65,8 @@ class UploadView(APIView):
 
 
 class SyncView(APIView):
+    """Create, update or delete a document from a source record (board post, coaching note, project doc)."""
+
     parser_classes = [JSONParser]
 
     @extend_schema(request=serializers.SyncSerializer, responses=serializers.SyncResultSerializer)
@@ -90,6 +94,8 @@ class SyncView(APIView):
 
 
 class SearchView(APIView):
+    """Hybrid (vector + BM25) search over the chunks the caller may read."""
+
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(request=serializers.SearchSerializer, responses=serializers.SearchHitSerializer(many=True))

@@ -1,0 +1,108 @@
+"""OpenAPI conventions every operation shares: tags by what the caller does, a one-line summary,
+the auth schemes the view really accepts, and the error responses in the project's error format.
+
+Views keep documenting their own success bodies and any error they raise themselves (e.g.
+coupons/apply: 404, 409, 422) with `extend_schema`; this module adds what is common to all.
+"""
+
+import re
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_view_model
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from config.api.tags import TAG_RULES
+
+AUTH_DESCRIPTIONS = {
+    "tokenAuth": "End users and staff: `Authorization: Token <token>` (the word Token, a space, the token).",
+    "partnerApiKey": "Partner servers: `Authorization: Api-Key <prefix>.<secret>` (Api-Key, a space, the key).",
+    "cookieAuth": "The Django admin session (staff browsing the API docs while logged in to the admin).",
+}
+
+_API_PREFIX = re.compile(r"^/(api/)?v1/")
+
+
+def tag_for(path: str) -> str:
+    relative = _API_PREFIX.sub("", path)
+    for pattern, tag in TAG_RULES:
+        if re.search(pattern, relative):
+            return tag
+    return relative.split("/", 1)[0].replace("_", " ").capitalize() or "Accounts"
+
+
+class ProjectAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        return [tag_for(self.path)]
+
+    def get_summary(self) -> str | None:
+        """The view's own summary, else a sentence from the viewset action or the first docstring line."""
+        summary = super().get_summary()
+        if summary:
+            return summary
+        action = getattr(self.view, "action", None)
+        model = get_view_model(self.view) if action in ("retrieve", "destroy") else None
+        if model is not None:
+            verb = "One" if action == "retrieve" else "Delete one"
+            return f"{verb} {model._meta.verbose_name}"
+        doc = (self.view.__class__.__doc__ or "").strip()
+        return doc.splitlines()[0].rstrip(".") if doc else None
+
+    def get_auth(self):
+        """Only the schemes the permission classes let through (e.g. the dining API refuses partner keys)."""
+        auth = super().get_auth()
+        refused = set()
+        for permission in self.view.get_permissions():
+            refused |= set(getattr(permission, "refused_auth_schemes", ()))
+        return [scheme for scheme in auth if not (set(scheme) & refused)]
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="machine-readable, e.g. invalid, not_found, throttled")
+    message = serializers.CharField(help_text="human-readable, in the request's language")
+    details = serializers.JSONField(allow_null=True, help_text="field errors or extra data (e.g. retry_after)")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def error_responses(**descriptions: str) -> dict:
+    """Operation-specific errors for `extend_schema(responses=...)`: error_responses(**{"409": "coupon_used"})."""
+    return {int(status): OpenApiResponse(ErrorSerializer, description=text) for status, text in descriptions.items()}
+
+
+_COMMON_ERRORS = {
+    "400": "The request is malformed or a value is invalid (code `invalid` or `parse_error`).",
+    "401": "No or bad credentials (`not_authenticated`, `authentication_failed`).",
+    "403": "These credentials may not do this (`permission_denied`).",
+    "404": "No such object, or not one these credentials may see (`not_found`).",
+    "429": "Rate limit reached (`throttled`, `details.retry_after` in seconds).",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """Postprocessing hook: every operation documents the errors it can answer, in one schema."""
+    # The Error component comes from ErrorSerializer, which operation-specific error_responses() use.
+    for name, scheme in result["components"].get("securitySchemes", {}).items():
+        if name in AUTH_DESCRIPTIONS:
+            scheme["description"] = AUTH_DESCRIPTIONS[name]
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status in _applicable_errors(path, method, operation):
+                operation["responses"].setdefault(status, {"description": _COMMON_ERRORS[status], "content": error_ref})
+    return result
+
+
+def _applicable_errors(path: str, method: str, operation: dict) -> list[str]:
+    statuses = ["429"]
+    if operation.get("requestBody") or any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        statuses.append("400")
+    if operation.get("security"):  # absent: the operation takes no credentials
+        statuses += ["401", "403"]
+    if "{" in path:
+        statuses.append("404")
+    return sorted(statuses)

@@ -1,0 +1,97 @@
+"""The OpenAPI schema an integrator reads: tags, summaries, auth schemes and documented errors."""
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from config.api.tags import TAGS
+
+pytestmark = pytest.mark.django_db
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def test_every_operation_has_exactly_one_known_tag(schema):
+    known = {tag["name"] for tag in TAGS}
+    for path, method, operation in operations(schema):
+        assert len(operation["tags"]) == 1 and operation["tags"][0] in known, (method, path, operation["tags"])
+
+
+def test_every_tag_is_described_once(schema):
+    names = [tag["name"] for tag in schema["tags"]]
+    assert len(names) == len(set(names))
+    assert all(tag["description"] for tag in schema["tags"])
+
+
+def test_every_operation_has_a_one_line_summary(schema):
+    for path, method, operation in operations(schema):
+        summary = operation.get("summary") or ""
+        assert summary and "\n" not in summary, (method, path)
+
+
+def test_every_operation_documents_its_errors_with_the_error_schema(schema):
+    for path, method, operation in operations(schema):
+        errors = {status: body for status, body in operation["responses"].items() if status.startswith(("4", "5"))}
+        assert "429" in errors, (method, path)
+        for status, body in errors.items():
+            if status == "503":
+                continue  # health answers its own report body when a service is down
+            assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_operations_with_credentials_document_401_and_403(schema):
+    for path, method, operation in operations(schema):
+        if operation.get("security"):
+            assert {"401", "403"} <= set(operation["responses"]), (method, path)
+
+
+def test_path_parameters_document_404(schema):
+    for path, method, operation in operations(schema):
+        if "{" in path:
+            assert "404" in operation["responses"], (method, path)
+
+
+def test_coupon_apply_documents_its_own_errors(schema):
+    responses = schema["paths"]["/api/v1/coupons/apply"]["post"]["responses"]
+    assert "coupon_not_found" in responses["404"]["description"]
+    assert "insufficient_balance" in responses["409"]["description"]
+    assert "coupon_not_applicable" in responses["422"]["description"]
+
+
+def test_dining_operations_do_not_offer_partner_keys(schema):
+    security = schema["paths"]["/api/v1/chat"]["post"]["security"]
+    assert {"tokenAuth"} in [set(s) for s in security]
+    assert not any("partnerApiKey" in s for s in security)
+
+
+def test_partner_session_operations_offer_only_partner_keys(schema):
+    security = schema["paths"]["/api/v1/partners/chat/warmup"]["post"]["security"]
+    assert security == [{"partnerApiKey": []}]
+
+
+def test_staff_only_operations_do_not_offer_partner_keys(schema):
+    security = schema["paths"]["/api/v1/analytics/logs"]["get"]["security"]
+    assert not any("partnerApiKey" in s for s in security)
+
+
+def test_auth_schemes_explain_their_header_prefix(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert "Token <token>" in schemes["tokenAuth"]["description"]
+    assert "Api-Key <prefix>.<secret>" in schemes["partnerApiKey"]["description"]
+
+
+def test_health_takes_no_credentials_and_documents_no_401(schema):
+    operation = schema["paths"]["/api/v1/health"]["get"]
+    assert not operation.get("security")
+    assert "401" not in operation["responses"]
