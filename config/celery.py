@@ -1,7 +1,8 @@
 """The Celery app. Broker and results on Redis; schedules live in the database (django-celery-beat).
 
 Each app declares its periodic jobs in `<app>/schedules.py` as BEAT_SCHEDULE; they are merged
-here and the database scheduler installs them as editable entries on beat start-up.
+here; the database scheduler (config.beat) installs the missing ones as editable entries on beat start-up
+and leaves entries staff changed in admin as they are.
 """
 
 import importlib

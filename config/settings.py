@@ -138,7 +138,7 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A dead broker must not hang a request that enqueues work.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2, "max_retries": 1}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "config.beat:EditableDatabaseScheduler"
 CELERY_TIMEZONE = "Asia/Seoul"
 
 # --- auth, i18n, static -----------------------------------------------------------------------

@@ -18,5 +18,5 @@ def test_broker_is_redis_with_late_acks_and_prefetch_one():
 
 
 def test_beat_uses_the_database_scheduler_with_every_apps_schedule():
-    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert app.conf.beat_scheduler == "config.beat:EditableDatabaseScheduler"
     assert app.conf.beat_schedule == collect_beat_schedule()
