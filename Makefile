@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint
+.PHONY: run stop test install lint
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py load_demo
 	$(PY) manage.py run_all
+
+# The embedded PostgreSQL and Redis outlive `make run` on purpose (the next process reuses them).
+stop:
+	test ! -x $(PY) || $(PY) -m config.embedded stop
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q

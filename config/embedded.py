@@ -10,6 +10,7 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 import warnings
@@ -167,17 +168,41 @@ def redis_socket(var_dir: Path) -> Path:
 
 def stop_redis(pidfile: Path) -> None:
     """Stop a redis-server started by start_redis (used by tests and operators)."""
+    _stop_process(pidfile, signal.SIGTERM)
+
+
+def stop_postgres(pgdata: Path) -> None:
+    """Stop the embedded PostgreSQL with a fast shutdown (open sessions are ended, nothing is lost)."""
+    _stop_process(pgdata / "postmaster.pid", signal.SIGINT, wait_seconds=30)
+
+
+def stop_all(var_dir: Path) -> None:
+    stop_postgres(var_dir / "pgdata")
+    stop_redis(var_dir / "redis.pid")
+
+
+def _stop_process(pidfile: Path, sig: int, wait_seconds: float = 5.0) -> None:
     try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
+        pid = int(pidfile.read_text().splitlines()[0].strip())
+    except (OSError, ValueError, IndexError):
         return
     try:
-        os.kill(pid, 15)
+        os.kill(pid, sig)
     except ProcessLookupError:
         return
-    for _ in range(100):
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    # `python -m config.embedded stop` (make stop): no Django settings are loaded, so nothing starts first.
+    import sys
+
+    if sys.argv[1:] != ["stop"]:
+        sys.exit("usage: python -m config.embedded stop")
+    stop_all(Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var"))

@@ -79,3 +79,33 @@ def test_unstartable_service_reports_one_line_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("error: cannot create")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_make_stop_stops_the_embedded_postgres_and_redis(tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("stop", numbered=True)
+    _postgres_url_in_new_process(var_dir)
+    embedded.redis_socket(var_dir)
+    postgres_pid, redis_pid = _postmaster_pid(var_dir), int((var_dir / "redis.pid").read_text())
+
+    result = subprocess.run(
+        [sys.executable, "-m", "config.embedded", "stop"],
+        env={**os.environ, "VAR_DIR": str(var_dir)},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert not _is_running(postgres_pid) and not _is_running(redis_pid)
+    url = _postgres_url_in_new_process(var_dir)  # the next process starts them again, data intact
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    embedded.stop_all(var_dir)
