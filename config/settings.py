@@ -54,7 +54,7 @@ except embedded.EmbeddedServiceError as exc:
     sys.exit(f"error: {exc}")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_site.ProjectAdminConfig",  # django.contrib.admin with the index grouped by task
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
