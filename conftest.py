@@ -1,10 +1,10 @@
 """Fixtures shared by every app's tests: users with tokens, partner keys, a real Celery worker."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chat.models import Partner, PartnerApiKey
+from config.models import UserApiToken
 
 
 @pytest.fixture
@@ -15,14 +15,15 @@ def api_client():
 def _user_client(django_user_model, username, **extra):
     user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    client.user = user
+    _, token = UserApiToken.issue(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    client.user, client.token = user, token
     return client
 
 
 @pytest.fixture
 def alice_client(django_user_model):
-    """An end user with a token; `alice_client.user` is the user."""
+    """An end user with a token; `alice_client.user` is the user, `alice_client.token` the plain token."""
     return _user_client(django_user_model, "alice")
 
 

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.http import StreamingHttpResponse
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog, RouteDecisionLog
@@ -21,6 +22,26 @@ class PartnerAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["partner_id", "name"]
     inlines = [PartnerApiKeyInline]
+    actions = ["issue_api_keys"]
+
+    @admin.action(description="선택한 파트너에게 API 키 발급 (키는 한 번만 표시)")
+    def issue_api_keys(self, request, queryset):
+        issued, skipped = [], []
+        for partner in queryset:
+            if not partner.is_active:
+                skipped.append(partner.partner_id)
+                continue
+            key, plain = PartnerApiKey.issue(partner, label=f"admin:{request.user.get_username()}")
+            issued.append((partner, key, plain))
+        if not issued:
+            self.message_user(request, "발급한 키가 없습니다: 선택한 파트너가 모두 비활성입니다.", messages.WARNING)
+            return None
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "발급한 API 키"}
+        response = TemplateResponse(
+            request, "admin/chat/partner/issued_keys.html", {**context, "issued": issued, "skipped": skipped}
+        )
+        response["Cache-Control"] = "no-store"  # the only time the secret exists outside the partner's hands
+        return response
 
 
 @admin.register(PartnerApiKey)
@@ -33,7 +54,7 @@ class PartnerApiKeyAdmin(admin.ModelAdmin):
     actions = ["revoke_keys"]
 
     def has_add_permission(self, request):
-        return False  # keys are issued by `manage.py create_partner_key` so the secret is shown once
+        return False  # issued by the partner list's action or `manage.py create_partner_key`: the secret is shown once
 
     @admin.display(boolean=True, description="active")
     def is_active(self, obj):

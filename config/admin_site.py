@@ -18,7 +18,7 @@ ADMIN_GROUPS: list[tuple[str, str, list[str]]] = [
     ("analytics", "분석", ["analytics.*"]),
     ("ml_training", "ML 학습", ["ml_training.*"]),
     ("schedules", "스케줄", ["django_celery_beat.*"]),
-    ("accounts", "계정", ["auth.*", "authtoken.*", "config.*"]),
+    ("accounts", "계정", ["auth.*", "config.*"]),
 ]
 
 

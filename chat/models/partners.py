@@ -1,11 +1,10 @@
 """Partners (platforms that call the API with keys) and their chat tuning log (seed 000)."""
 
-import hashlib
-import secrets
-
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
+
+from config.models import HashedCredential
 
 
 class Partner(models.Model):
@@ -26,53 +25,22 @@ class PartnerApiKeyQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True, partner__is_active=True)
 
 
-class PartnerApiKey(models.Model):
-    """An API key sent as `Authorization: Api-Key <prefix>.<secret>`.
-
-    Only the prefix (for lookup) and a SHA-256 of the secret are stored; keys are 256-bit random
-    values, so a fast hash is enough and the plain key cannot be recovered from the database.
-    """
-
-    PREFIX_LENGTH = 8
+class PartnerApiKey(HashedCredential):
+    """An API key sent as `Authorization: Api-Key <prefix>.<secret>` (stored hashed, see HashedCredential)."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
-    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
-    key_hash = models.CharField(max_length=64, editable=False)
-    label = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = PartnerApiKeyQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(HashedCredential.Meta):
         verbose_name = "partner API key"
 
     def __str__(self):
         return f"{self.partner_id}:{self.prefix}…"
 
-    @staticmethod
-    def hash_secret(secret: str) -> str:
-        return hashlib.sha256(secret.encode()).hexdigest()
-
     @classmethod
     def issue(cls, partner: Partner, label: str = "") -> tuple["PartnerApiKey", str]:
-        """Create a key and return it with its plain text, which is shown once and never stored."""
-        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
-        secret = secrets.token_urlsafe(32)
-        key = cls.objects.create(partner=partner, prefix=prefix, key_hash=cls.hash_secret(secret), label=label)
-        return key, f"{prefix}.{secret}"
-
-    def matches(self, secret: str) -> bool:
-        return secrets.compare_digest(self.key_hash, self.hash_secret(secret))
-
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    def revoke(self) -> None:
-        PartnerApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return super().issue(partner=partner, label=label)
 
 
 class PartnerChatTuningLog(models.Model):

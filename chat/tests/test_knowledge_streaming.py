@@ -9,7 +9,6 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
-from rest_framework.authtoken.models import Token
 
 from analytics.models import MessageLog
 from analytics.services.message_logs import flush_log_outbox
@@ -22,7 +21,7 @@ WORDS = [f"단어{number}" for number in range(1, 31)]
 
 @pytest.fixture
 def alice_headers(alice_client):
-    return {"Authorization": f"Token {Token.objects.get(user=alice_client.user).key}", "Accept": "text/event-stream"}
+    return {"Authorization": f"Token {alice_client.token}", "Accept": "text/event-stream"}
 
 
 def read_events(response, *, stop_after_first_token=False):

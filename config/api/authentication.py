@@ -1,10 +1,11 @@
-"""Partner API keys: `Authorization: Api-Key <prefix>.<secret>`."""
+"""Credentials in the Authorization header, stored hashed (config.models.HashedCredential):
+`Token <prefix>.<secret>` for end users and staff, `Api-Key <prefix>.<secret>` for partner servers."""
 
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from chat.models import PartnerApiKey
+from config.models import UserApiToken
 
 KEYWORD = "Api-Key"
 
@@ -26,26 +27,73 @@ class PartnerClient:
         return f"partner:{self.partner_id}"
 
 
-class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
+class HashedCredentialAuthentication(authentication.BaseAuthentication):
+    """`<keyword> <prefix>.<secret>`: look the row up by prefix, compare hashes, refuse revoked ones."""
+
+    keyword: str
+    noun: str
+
     def authenticate(self, request):
         parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].decode(errors="replace") != KEYWORD:
+        if not parts or parts[0].decode(errors="replace") != self.keyword:
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Api-Key header must be 'Api-Key <key>'.")
-        prefix, _, secret = parts[1].decode(errors="replace").partition(".")
-        key = PartnerApiKey.objects.select_related("partner").filter(prefix=prefix).first()
-        if key is None or not secret or not key.matches(secret):
-            raise exceptions.AuthenticationFailed("Invalid API key.")
-        if key.is_revoked:
-            raise exceptions.AuthenticationFailed("This API key has been revoked.")
-        if not key.partner.is_active:
-            raise exceptions.AuthenticationFailed("This partner is inactive.")
-        PartnerApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
-        return PartnerClient(key.partner), key
+            raise exceptions.AuthenticationFailed(f"The header must be '{self.keyword} <{self.noun}>'.")
+        prefix, secret = self.split(parts[1].decode(errors="replace"))
+        credential = self.lookup(prefix)
+        if credential is None or not secret or not credential.matches(secret):
+            raise exceptions.AuthenticationFailed(f"Invalid {self.noun}.")
+        if credential.is_revoked:
+            raise exceptions.AuthenticationFailed(f"This {self.noun} has been revoked.")
+        principal = self.principal(credential)
+        credential.touch()
+        return principal, credential
+
+    @staticmethod
+    def split(key: str) -> tuple[str, str]:
+        prefix, _, secret = key.partition(".")
+        return prefix, secret
+
+    def lookup(self, prefix: str):
+        raise NotImplementedError
+
+    def principal(self, credential):
+        raise NotImplementedError
 
     def authenticate_header(self, request):
-        return KEYWORD
+        return self.keyword
+
+
+class PartnerApiKeyAuthentication(HashedCredentialAuthentication):
+    keyword = KEYWORD
+    noun = "API key"
+
+    def lookup(self, prefix):
+        return PartnerApiKey.objects.select_related("partner").filter(prefix=prefix).first()
+
+    def principal(self, key):
+        if not key.partner.is_active:
+            raise exceptions.AuthenticationFailed("This partner is inactive.")
+        return PartnerClient(key.partner)
+
+
+class UserTokenAuthentication(HashedCredentialAuthentication):
+    keyword = "Token"
+    noun = "token"
+
+    @staticmethod
+    def split(key):
+        if "." not in key and len(key) == 40:  # a token issued before tokens were hashed (migrated by config 0001)
+            return key[: UserApiToken.PREFIX_LENGTH], key[UserApiToken.PREFIX_LENGTH :]
+        return HashedCredentialAuthentication.split(key)
+
+    def lookup(self, prefix):
+        return UserApiToken.objects.select_related("user").filter(prefix=prefix).first()
+
+    def principal(self, token):
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("This user is inactive.")
+        return token.user
 
 
 class PartnerApiKeyScheme(OpenApiAuthenticationExtension):
@@ -54,3 +102,11 @@ class PartnerApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Api-Key <key>"}
+
+
+class UserTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "config.api.authentication.UserTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <token>"}

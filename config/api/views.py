@@ -1,15 +1,17 @@
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework import serializers, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from chat.models import Partner
 from config.api.filters import PartnerFilterSet
 from config.api.permissions import IsStaff, is_partner_request
 from config.api.serializers import IdentitySerializer, PartnerSerializer
 from config.api.throttling import ClientRateThrottle
+from config.models import UserApiToken
 from config.services.health import health_report
 
 
@@ -36,10 +38,23 @@ def me(request):
     return Response(IdentitySerializer(identity).data)
 
 
-class ObtainTokenView(ObtainAuthToken):
-    """Exchange a username and password for the user's API token."""
+class IssuedTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="send as `Authorization: Token <token>`; shown only now")
 
-    throttle_classes = [ClientRateThrottle]  # DRF's view turns throttling off; guessing passwords must not be free
+
+class ObtainTokenView(APIView):
+    """Exchange a username and password for a new API token (tokens are stored hashed: each call issues one)."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = [ClientRateThrottle]  # guessing passwords must not be free
+
+    @extend_schema(request=AuthTokenSerializer, responses={201: IssuedTokenSerializer})
+    def post(self, request):
+        credentials = AuthTokenSerializer(data=request.data, context={"request": request})
+        credentials.is_valid(raise_exception=True)
+        _, plain = UserApiToken.issue(user=credentials.validated_data["user"], label="password login")
+        return Response({"token": plain}, status=status.HTTP_201_CREATED)
 
 
 class PartnerViewSet(viewsets.ReadOnlyModelViewSet):

@@ -20,8 +20,14 @@ def test_issue_token_prints_a_working_token_on_its_last_line():
     assert client.get("/api/v1/me").json() == {"kind": "user", "username": "dave", "partner_id": None, "is_staff": True}
 
 
-def test_issue_token_twice_returns_the_same_token():
-    assert run("issue_token", "dave") == run("issue_token", "dave")
+def test_issue_token_twice_issues_two_working_tokens():
+    first, second = run("issue_token", "dave"), run("issue_token", "dave")
+
+    assert first != second
+    for token in (first, second):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        assert client.get("/api/v1/me").json()["username"] == "dave"
 
 
 def test_create_partner_key_prints_a_working_key_on_its_last_line():

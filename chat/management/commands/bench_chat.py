@@ -34,7 +34,6 @@ from django.db import connections
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from tqdm import tqdm
 
 from chat.models import (
@@ -55,6 +54,7 @@ from chat.services.business_hours import refresh_shop_status
 from chat.services.nlu import warm_up
 from chat.services.schemas import WEEKDAYS
 from config.benchmarks import percentile, throwaway_database
+from config.models import UserApiToken
 
 CENTRES = {"건대입구": (37.54040, 127.06920), "강남": (37.49795, 127.02760)}
 SPREAD_M = 1500
@@ -263,8 +263,8 @@ class Command(BaseCommand):
         accounts = User.objects.bulk_create(
             [User(username=f"bench{index:04d}", password="!") for index in range(options["users"])], batch_size=1000
         )
-        tokens = [Token(user=account, key=Token.generate_key()) for account in accounts]
-        Token.objects.bulk_create(tokens, batch_size=1000)
+        credentials = [UserApiToken.new_credential(user=account) for account in accounts]
+        UserApiToken.objects.bulk_create([token for token, _ in credentials], batch_size=1000)
         chat_users = ChatUser.objects.bulk_create(
             [
                 ChatUser(external_user_id=f"django:{account.pk}", auth_user=account, platform="test")
@@ -319,7 +319,7 @@ class Command(BaseCommand):
             f"loaded {len(shops):,} shops, {len(menus):,} menus, {len(chat_users):,} users "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        return [token.key for token in tokens]
+        return [plain for _, plain in credentials]
 
     def _turn_body(self) -> dict:
         rng = self.rng

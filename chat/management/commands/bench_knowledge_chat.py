@@ -18,7 +18,6 @@ import httpx
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 
 from analytics.benchmarks import (
     time_first_token,
@@ -32,6 +31,7 @@ from analytics.services.message_logs import flush_log_outbox
 from chat.models import KnowledgeConversation
 from chat.services import knowledge_chat
 from config.live_server import LiveAsgiServer
+from config.models import UserApiToken
 from rag.models import Document
 from rag.providers.loopback import OpenAIStubServer
 from rag.services.ingest import upsert_document
@@ -143,8 +143,8 @@ class Command(BaseCommand):
     # --- 2. SSE time-to-first-token ---------------------------------------------------------------
 
     def bench_first_token(self, user, requests: int) -> None:
-        token, _ = Token.objects.get_or_create(user=user)
-        headers = {"Authorization": f"Token {token.key}", "Accept": "text/event-stream"}
+        _, token = UserApiToken.issue(user=user, label="bench_knowledge_chat")
+        headers = {"Authorization": f"Token {token}", "Accept": "text/event-stream"}
         bodies = [{"message": QUESTIONS[number % len(QUESTIONS)], "rag_key": RAG_KEY} for number in range(requests + 2)]
         with (
             override_settings(API_RATE_LIMIT="1000000/min"),  # one client sending many requests on purpose

@@ -1,10 +1,11 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
+
+from config.models import UserApiToken
 
 
 class Command(BaseCommand):
-    help = "Create the user if needed and print its API token alone on the last line."
+    help = "Create the user if needed, issue a new API token and print it alone on the last line (shown once)."
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -17,6 +18,6 @@ class Command(BaseCommand):
         if staff and not user.is_staff:
             user.is_staff = True
         user.save()
-        token, _ = Token.objects.get_or_create(user=user)
+        _, token = UserApiToken.issue(user=user, label="issue_token")
         self.stderr.write(f"{'created' if created else 'found'} user {username}{' (staff)' if user.is_staff else ''}")
-        self.stdout.write(token.key)
+        self.stdout.write(token)
