@@ -13,10 +13,11 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from chat.models import (
     ChatUser,
@@ -123,7 +124,8 @@ class StrategyFilter(admin.SimpleListFilter):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Logs are written by the chat, never by hand: view and filter only."""
+    """Audit logs are written by the chat, never by hand: view and filter only. Nothing is deleted
+    here either; old rows leave through the retention job (analytics.services.retention)."""
 
     paginator = LargeTablePaginator
     show_full_result_count = False
@@ -134,12 +136,83 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
 
 def _short(text: str, length: int = 50) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def pretty_json(value) -> str:
+    """Stored JSON shown whole and indented, for fields with no better widget."""
+    if value in (None, "", [], {}):
+        return "—"
+    return format_html('<pre class="readable-json">{}</pre>', json.dumps(value, ensure_ascii=False, indent=2))
+
+
+ENTITY_LABELS = {
+    "budget": "예산 (원)",
+    "food_type": "음식",
+    "category": "분류",
+    "location": "장소",
+    "companions": "동행",
+    "companion_count": "동행 수",
+    "meal_time": "식사 시간",
+    "menu_options": "메뉴 옵션",
+    "urgency": "긴급도",
+}
+
+
+def labelled_fields(values: dict, labels: dict) -> str:
+    """A dict as label: value lines; keys without a value are left out, unknown keys keep their name."""
+    rows = [(labels.get(key, key), value) for key, value in (values or {}).items() if value not in (None, "", [], {})]
+    if not rows:
+        return "—"
+    return format_html(
+        '<dl class="labelled-fields">{}</dl>',
+        format_html_join("", "<dt>{}</dt><dd>{}</dd>", ((label, _plain(value)) for label, value in rows)),
+    )
+
+
+STEP_LABELS = {
+    "budget": "예산",
+    "category": "분류",
+    "food_card_only": "급식카드 가맹점만",
+    "price_ceiling": "가격 상한",
+    "radius_m": "반경 (m)",
+    "shops_in_box": "범위 안 가게",
+    "outside_radius": "반경 밖",
+    "closed_shops": "영업 안 함",
+    "menus": "살펴본 메뉴",
+    "over_budget_menus": "예산 초과 메뉴",
+}
+
+
+def filtering_steps_list(steps: dict) -> str:
+    """The recommender's filtering as a short list: the query, then one line per search radius tried."""
+    steps = dict(steps or {})
+    radius_steps = steps.pop("radius_steps", [])
+    lines = [labelled_fields(steps, STEP_LABELS)] if steps else []
+    for step in radius_steps:
+        lines.append(", ".join(f"{STEP_LABELS.get(key, key)} {_plain(value)}" for key, value in step.items()))
+    if not lines:
+        return "—"
+    items = format_html_join("", "<li>{}</li>", ((line,) for line in lines))
+    return format_html('<ol class="filtering-steps">{}</ol>', items)
+
+
+def _plain(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_plain(item)}" for key, item in value.items())
+    if isinstance(value, bool):
+        return "예" if value else "아니오"
+    return str(value)
 
 
 # --------------------------------------------------------------------------------------- shops
@@ -402,6 +475,17 @@ class IssueCouponForm(forms.Form):
     note = forms.CharField(required=False, max_length=200, help_text="Why (kept in the wallet entry's context).")
 
 
+def report_grant(model_admin, request, coupon, result) -> None:
+    """Say how many got the coupon and why each of the others did not; a run that issued nothing is a warning."""
+    if result.issued:
+        model_admin.message_user(request, f"쿠폰 {coupon.pk}: {result.issued}명에게 발급했습니다.", messages.SUCCESS)
+    else:
+        model_admin.message_user(request, f"쿠폰 {coupon.pk}: 아무에게도 발급하지 못했습니다.", messages.WARNING)
+    for reason, external_ids in result.skipped_by_reason().items():
+        shown = ", ".join(external_ids[:20]) + (f" 외 {len(external_ids) - 20}명" if len(external_ids) > 20 else "")
+        model_admin.message_user(request, f"건너뜀 {len(external_ids)}명 ({reason}): {shown}", messages.WARNING)
+
+
 @admin.register(ChatUser)
 class ChatUserAdmin(admin.ModelAdmin):
     list_display = ["external_user_id", "nickname", "platform", "status", "card_balance", "created_at", "last_login_at"]
@@ -429,11 +513,7 @@ class ChatUserAdmin(admin.ModelAdmin):
                 issued_by=request.user.get_username(),
                 note=form.cleaned_data["note"],
             )
-            self.message_user(
-                request, f"Coupon {form.cleaned_data['coupon'].pk} issued to {result.issued} user(s).", messages.SUCCESS
-            )
-            for user_id, reason in result.skipped:
-                self.message_user(request, f"User {user_id} skipped: {reason}", messages.WARNING)
+            report_grant(self, request, form.cleaned_data["coupon"], result)
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -546,16 +626,34 @@ class UserCouponWalletAdmin(admin.ModelAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
-    list_display = ["timestamp", "user", "extracted_intent", "intent_confidence", "user_strategy",
-                    "conversation_turn", "short_input", "processing_time_ms"]  # fmt: skip
+    list_display = ["timestamp", "user", "extracted_intent", "intent_confidence", "short_input", "short_answer",
+                    "processing_time_ms"]  # fmt: skip
     list_filter = [IntentFilter, "user_strategy", ("timestamp", admin.DateFieldListFilter), ChatUserIdFilter]
     list_select_related = ["user"]
     search_fields = ["=session_id", "=conversation_id", "input_text"]
     date_hierarchy = "timestamp"
+    fieldsets = [
+        (None, {"fields": ["timestamp", "user", "session_id", "conversation_turn", "input_text", "response_text"]}),
+        ("이해한 내용", {"fields": ["extracted_intent", "intent_confidence", "previous_intent", "entities",
+                                 "user_strategy"]}),
+        ("추천", {"fields": ["recommended_shop_ids", "selected_shop", "applied_coupon_ids"]}),
+        ("시간 (ms)", {"fields": ["processing_time_ms", "nlu_time_ms", "rag_time_ms", "response_time_ms"]}),
+    ]  # fmt: skip
 
-    @admin.display(description="input")
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "entities"]
+
+    @admin.display(description="질문")
     def short_input(self, obj):
         return _short(obj.input_text)
+
+    @admin.display(description="답변")
+    def short_answer(self, obj):
+        return _short(obj.response_text, 60)
+
+    @admin.display(description="추출한 엔티티")
+    def entities(self, obj):
+        return labelled_fields(obj.extracted_entities, ENTITY_LABELS)
 
 
 @admin.register(RecommendationLog)
@@ -573,10 +671,37 @@ class RecommendationLogAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "conversation", "user_final_selection"]
     search_fields = ["=session_id"]
     date_hierarchy = "timestamp"
+    fieldsets = [
+        (None, {"fields": ["timestamp", "user", "session_id", "conversation", "request_intent", "entities"]}),
+        ("추천한 가게", {"fields": ["shops_table", "recommendation_method", "total_candidates", "steps"]}),
+        ("사용자 선택", {"fields": ["user_final_selection", "selected_menu_id", "selected_at", "time_to_decision_ms",
+                                 "feedback_rating"]}),
+        ("점수", {"classes": ["collapse"], "fields": ["confidence_score", "diversity_score", "user_latitude",
+                                                    "user_longitude"]}),
+    ]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "entities", "shops_table", "steps"]
 
     @admin.display(description="strategy")
     def strategy(self, obj):
         return obj.conversation.user_strategy if obj.conversation else "—"
+
+    @admin.display(description="요청 엔티티")
+    def entities(self, obj):
+        return labelled_fields(obj.request_entities, ENTITY_LABELS)
+
+    @admin.display(description="추천 목록")
+    def shops_table(self, obj):
+        shops = [
+            {**item, "url": reverse("admin:chat_shop_change", args=[item["shop_id"]]) if item.get("shop_id") else ""}
+            for item in obj.recommendations or []
+        ]
+        return render_to_string("admin/chat/recommendationlog/shops_table.html", {"shops": shops})
+
+    @admin.display(description="걸러낸 단계")
+    def steps(self, obj):
+        return filtering_steps_list(obj.filtering_steps)
 
 
 @admin.register(PerformanceLog)

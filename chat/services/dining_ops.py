@@ -16,7 +16,14 @@ from config.api.exceptions import ApiError
 @dataclass
 class GrantResult:
     issued: int = 0
-    skipped: list[tuple[int, str]] = field(default_factory=list)  # (user id, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (external user id, reason)
+
+    def skipped_by_reason(self) -> dict[str, list[str]]:
+        """Reason -> the external ids of the users skipped for it, in the order they were tried."""
+        groups: dict[str, list[str]] = {}
+        for external_id, reason in self.skipped:
+            groups.setdefault(reason, []).append(external_id)
+        return groups
 
 
 def grant_coupon(
@@ -38,7 +45,7 @@ def grant_coupon(
                 now=now,
             )
         except ApiError as exc:
-            result.skipped.append((user.pk, str(exc.detail)))
+            result.skipped.append((user.external_user_id, str(exc.detail)))
         else:
             result.issued += 1
     return result

@@ -266,7 +266,22 @@ def test_issue_coupon_action_skips_users_who_already_hold_it(admin_client):
     }, follow=True)  # fmt: skip
 
     assert UserCouponWallet.objects.filter(coupon=coupon).count() == 2
-    assert f"User {holder.pk} skipped" in response.content.decode()
+    messages = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert ("success", "쿠폰 GIFT1000: 1명에게 발급했습니다.") in messages
+    [(level, skipped)] = [m for m in messages if m[1].startswith("건너뜀")]
+    assert level == "warning" and skipped.startswith("건너뜀 1명 (") and skipped.endswith(holder.external_user_id)
+
+
+def test_issue_coupon_run_that_issues_nothing_is_a_warning_not_a_success(admin_client):
+    holder = make_chat_user()
+    coupon = make_coupon("GIFT1500")
+    form = {"action": "issue_coupon", "_selected_action": [holder.pk], "apply": "1", "coupon": coupon.pk}
+    admin_client.post(_url(ChatUser, "changelist"), form, follow=True)  # the first grant, its message read
+
+    response = admin_client.post(_url(ChatUser, "changelist"), form, follow=True)
+
+    levels = {m.level_tag for m in response.context["messages"]}
+    assert levels == {"warning"}
 
 
 def test_cancel_action_cancels_only_active_wallet_coupons(admin_client, dining_rows):
