@@ -169,7 +169,8 @@ ENTITY_LABELS = {
 
 def labelled_fields(values: dict, labels: dict) -> str:
     """A dict as label: value lines; keys without a value are left out, unknown keys keep their name."""
-    rows = [(labels.get(key, key), value) for key, value in (values or {}).items() if value not in (None, "", [], {})]
+    empty = (None, "", [], {})
+    rows = [(labels.get(key, key), value) for key, value in _in_label_order(values, labels) if value not in empty]
     if not rows:
         return "—"
     return format_html(
@@ -198,11 +199,18 @@ def filtering_steps_list(steps: dict) -> str:
     radius_steps = steps.pop("radius_steps", [])
     lines = [labelled_fields(steps, STEP_LABELS)] if steps else []
     for step in radius_steps:
-        lines.append(", ".join(f"{STEP_LABELS.get(key, key)} {_plain(value)}" for key, value in step.items()))
+        parts = (f"{STEP_LABELS.get(key, key)} {_plain(value)}" for key, value in _in_label_order(step, STEP_LABELS))
+        lines.append(", ".join(parts))
     if not lines:
         return "—"
     items = format_html_join("", "<li>{}</li>", ((line,) for line in lines))
     return format_html('<ol class="filtering-steps">{}</ol>', items)
+
+
+def _in_label_order(values: dict, labels: dict) -> list[tuple]:
+    """JSONB does not keep key order: show known keys in the labels' order, then the rest by name."""
+    order = {key: index for index, key in enumerate(labels)}
+    return sorted((values or {}).items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
 
 
 def _plain(value) -> str:
