@@ -10,7 +10,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -152,6 +152,18 @@ def pretty_json(value) -> str:
     if value in (None, "", [], {}):
         return "—"
     return format_html('<pre class="readable-json">{}</pre>', json.dumps(value, ensure_ascii=False, indent=2))
+
+
+class ReadableJSONField(forms.JSONField):
+    """JSON indented and fully visible in the form (Django's default is one long line)."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
+
+
+READABLE_JSON = {models.JSONField: {"form_class": ReadableJSONField, "widget": forms.Textarea(attrs={"rows": 6})}}
 
 
 ENTITY_LABELS = {
@@ -330,6 +342,7 @@ ShopAdminForm = type("ShopAdminForm", (_ShopFormBase,), {"__module__": __name__,
 
 class MenuInline(admin.TabularInline):
     model = Menu
+    formfield_overrides = READABLE_JSON
     extra = 0
     fields = ["menu_name", "price", "category", "is_available", "is_popular", "dietary_info", "options"]
     show_change_link = True
@@ -348,6 +361,28 @@ class ShopImportForm(forms.Form):
         return cleaned
 
 
+class BusinessHoursKnownFilter(admin.SimpleListFilter):
+    """Shops with unknown hours are never recommended: staff need to find and fix them."""
+
+    title = "영업시간"
+    parameter_name = "hours"
+
+    def lookups(self, request, model_admin):
+        return [("unknown", "모름 (추천되지 않음)"), ("known", "입력됨")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unknown":
+            return queryset.filter(business_hours__isnull=True)
+        if self.value() == "known":
+            return queryset.filter(business_hours__isnull=False)
+        return queryset
+
+
+@admin.display(description="영업시간", boolean=True, ordering="business_hours")
+def hours_known(shop: Shop) -> bool:
+    return shop.business_hours is not None
+
+
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     form = ShopAdminForm
@@ -358,13 +393,13 @@ class ShopAdmin(admin.ModelAdmin):
         "is_food_card_shop",
         "is_good_influence_shop",
         "current_status",
+        hours_known,
         "popularity_score",
-        "quality_score",
         "menu_count",
         "recommendation_count",
-        "updated_at",
     ]
-    list_filter = ["category", "is_food_card_shop", "is_good_influence_shop", "current_status", "data_source"]
+    list_filter = ["category", "is_food_card_shop", "is_good_influence_shop", "current_status",
+                   BusinessHoursKnownFilter, "data_source"]  # fmt: skip
     search_fields = ["shop_name", "address_name", "road_address_name", "phone"]
     readonly_fields = [
         "current_status",
@@ -454,6 +489,7 @@ class ShopAdmin(admin.ModelAdmin):
 
 @admin.register(Menu)
 class MenuAdmin(admin.ModelAdmin):
+    formfield_overrides = READABLE_JSON
     list_display = ["menu_name", "shop", "price", "category", "is_available", "is_popular", "recommendation_frequency"]
     list_filter = ["category", "is_available", "is_popular", "shop__category"]
     list_editable = ["is_available"]
@@ -466,16 +502,55 @@ class MenuAdmin(admin.ModelAdmin):
 # --------------------------------------------------------------------------------------- users
 
 
+@admin.display(description="카드 번호")
+def masked_card_number(card: FoodcardUser) -> str:
+    number = card.card_number
+    return "—" if not number else "*" * max(0, len(number) - 4) + number[-4:]
+
+
+class FoodcardForm(forms.ModelForm):
+    """The card number is never sent to the browser: staff see it masked and may type a new one."""
+
+    new_card_number = forms.CharField(
+        label="새 카드 번호",
+        required=False,
+        max_length=50,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="비워 두면 저장된 번호를 그대로 둡니다.",
+    )
+
+    class Meta:
+        model = FoodcardUser
+        fields = ["user", "card_type", "balance", "target_age_group", "status", "balance_alert_threshold"]
+
+    def save(self, commit=True):
+        new_number = self.cleaned_data.get("new_card_number", "").strip()
+        if new_number:
+            self.instance.card_number = new_number
+        return super().save(commit)
+
+
 class FoodcardInline(admin.StackedInline):
     model = FoodcardUser
+    form = FoodcardForm
     extra = 0
-    readonly_fields = ["balance_alert_sent", "last_sync_at", "created_at", "updated_at"]
+    readonly_fields = [masked_card_number, "balance_alert_sent", "last_sync_at", "created_at", "updated_at"]
+
+
+@admin.display(description="최근 주문")
+def readable_recent_orders(profile: UserProfile) -> str:
+    return pretty_json(profile.recent_orders)
+
+
+PROFILE_READONLY = ["interaction_count", "data_completeness", readable_recent_orders, "created_at", "updated_at"]
 
 
 class ProfileInline(admin.StackedInline):
     model = UserProfile
+    formfield_overrides = READABLE_JSON
+    exclude = ["recent_orders"]
     extra = 0
-    readonly_fields = ["interaction_count", "data_completeness", "recent_orders", "created_at", "updated_at"]
+    readonly_fields = PROFILE_READONLY
 
 
 class IssueCouponForm(forms.Form):
@@ -539,18 +614,14 @@ class ChatUserAdmin(admin.ModelAdmin):
 
 @admin.register(FoodcardUser)
 class FoodcardUserAdmin(admin.ModelAdmin):
-    list_display = ["user", "card_type", "masked_card_number", "balance", "status", "balance_alert_threshold",
+    form = FoodcardForm
+    list_display = ["user", "card_type", masked_card_number, "balance", "status", "balance_alert_threshold",
                     "balance_alert_sent", "last_sync_at"]  # fmt: skip
     list_filter = ["card_type", "target_age_group", "status", "balance_alert_sent"]
     list_select_related = ["user"]
     search_fields = ["user__external_user_id", "user__nickname", "=card_number"]
     raw_id_fields = ["user"]
-    readonly_fields = ["balance_alert_sent", "last_sync_at", "created_at", "updated_at"]
-
-    @admin.display(description="card number")
-    def masked_card_number(self, obj):
-        number = obj.card_number
-        return "—" if not number else "*" * max(0, len(number) - 4) + number[-4:]
+    readonly_fields = [masked_card_number, "balance_alert_sent", "last_sync_at", "created_at", "updated_at"]
 
 
 @admin.register(UserProfile)
@@ -561,7 +632,9 @@ class UserProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__external_user_id", "user__nickname"]
     raw_id_fields = ["user"]
-    readonly_fields = ["interaction_count", "data_completeness", "recent_orders", "created_at", "updated_at"]
+    formfield_overrides = READABLE_JSON
+    exclude = ["recent_orders"]
+    readonly_fields = PROFILE_READONLY
 
 
 # --------------------------------------------------------------------------------------- coupons
