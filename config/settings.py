@@ -187,6 +187,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",  # tags come from the part after it (/v1/ of the OpenAI API tags itself)
     # Same-named choice sets of different apps get stable, readable schema names.
     "ENUM_NAME_OVERRIDES": {
         "DocumentRagTypeEnum": "rag.models.documents.RagType",

@@ -1,4 +1,4 @@
-"""Partner API keys: `Authorization: Api-Key <prefix>.<secret>`."""
+"""Partner API keys (`Authorization: Api-Key <prefix>.<secret>`) and the OpenAI-style bearer header."""
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -33,7 +33,11 @@ class PartnerApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Api-Key header must be 'Api-Key <key>'.")
-        prefix, _, secret = parts[1].decode(errors="replace").partition(".")
+        return self.authenticate_key(parts[1].decode(errors="replace"))
+
+    def authenticate_key(self, raw_key: str):
+        """(PartnerClient, PartnerApiKey) for a `<prefix>.<secret>` key; AuthenticationFailed otherwise."""
+        prefix, _, secret = raw_key.partition(".")
         key = PartnerApiKey.objects.select_related("partner").filter(prefix=prefix).first()
         if key is None or not secret or not key.matches(secret):
             raise exceptions.AuthenticationFailed("Invalid API key.")
@@ -54,3 +58,32 @@ class PartnerApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Api-Key <key>"}
+
+
+class BearerAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <credential>`, as OpenAI clients send it: a partner API key
+    (`<prefix>.<secret>`, the only credential with a dot) or a user's token."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        parts = authentication.get_authorization_header(request).split()
+        if not parts or parts[0].decode(errors="replace").lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token or API key>'.")
+        credential = parts[1].decode(errors="replace")
+        if "." in credential:
+            return PartnerApiKeyAuthentication().authenticate_key(credential)
+        return authentication.TokenAuthentication().authenticate_credentials(credential)
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "config.api.authentication.BearerAuthentication"
+    name = "bearer"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "a user token or a partner API key"}
