@@ -17,6 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from chat.api.knowledge_views import AsyncAPIView, sse_response
 from chat.api.openai_serializers import ChatCompletionRequestSerializer, ChatCompletionSerializer, ModelListSerializer
@@ -71,7 +72,9 @@ def openai_not_found(request, *args, **kwargs):
     return JsonResponse(openai_error(404, "not_found", f"Unknown endpoint {request.path}."), status=404)
 
 
-class OpenAIView(AsyncAPIView):
+class OpenAIConventions:
+    """Credentials, permission and error shape of every /v1/ view."""
+
     authentication_classes = [BearerAuthentication, PartnerApiKeyAuthentication, TokenAuthentication]
     permission_classes = [IsAuthenticated]
 
@@ -79,7 +82,7 @@ class OpenAIView(AsyncAPIView):
         return openai_exception_handler
 
 
-class ModelListView(OpenAIView):
+class ModelListView(OpenAIConventions, APIView):
     @extend_schema(
         tags=TAGS,
         operation_id="openai_models_list",
@@ -91,7 +94,7 @@ class ModelListView(OpenAIView):
         return Response({"object": "list", "data": models})
 
 
-class ModelDetailView(OpenAIView):
+class ModelDetailView(OpenAIConventions, APIView):
     @extend_schema(
         tags=TAGS,
         operation_id="openai_models_retrieve",
@@ -114,7 +117,7 @@ def _data_message(chunk: dict) -> str:
     return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
 
-class ChatCompletionsView(OpenAIView):
+class ChatCompletionsView(OpenAIConventions, AsyncAPIView):
     @extend_schema(
         tags=TAGS,
         operation_id="openai_chat_completions_create",
