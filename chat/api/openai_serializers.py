@@ -59,7 +59,9 @@ class ChatCompletionRequestSerializer(GenerationParamsSerializer):
         help_text="The same as max_tokens",
     )
     reasoning_effort = serializers.ChoiceField(choices=list(REASONING_EFFORTS), required=False)
-    user = serializers.CharField(required=False, max_length=256, help_text="Accepted and ignored")
+    user = serializers.CharField(
+        required=False, max_length=128, help_text="Partner keys: the user_uuid of a new session; otherwise ignored"
+    )
     location = LocationSerializer(required=False, allow_null=True, help_text="Extension for `dining`")
     context = ChatContextSerializer(required=False, allow_null=True, help_text="Extension for `dining`")
 
@@ -78,6 +80,7 @@ class ChatCompletionRequestSerializer(GenerationParamsSerializer):
         return CompletionRequest(
             model=data["model"],
             messages=[{"role": m["role"], "content": m["content"]} for m in data["messages"]],
+            user=data.get("user", ""),
             stream=data["stream"],
             include_usage=bool((data.get("stream_options") or {}).get("include_usage")),
             params=params,
@@ -135,6 +138,12 @@ class DiningExtraSerializer(serializers.Serializer):
     coupons_issued = serializers.ListField(child=serializers.DictField())
 
 
+class PartnerExtraSerializer(serializers.Serializer):
+    session_id = serializers.CharField(help_text="The partner chat session (tuning log) of the thread")
+    message_count = serializers.IntegerField(allow_null=True, help_text="This turn's number in the session")
+    sources = serializers.ListField(child=serializers.DictField())
+
+
 class ChatCompletionSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="chatcmpl-rag-<question message id> or chatcmpl-dining-<conversation id>")
     object = serializers.CharField(default="chat.completion")
@@ -144,3 +153,4 @@ class ChatCompletionSerializer(serializers.Serializer):
     usage = UsageSerializer()
     knowledge = KnowledgeExtraSerializer(required=False, help_text="rag: models only")
     dining = DiningExtraSerializer(required=False, help_text="The dining model only")
+    partner = PartnerExtraSerializer(required=False, help_text="A partner key's own model only")

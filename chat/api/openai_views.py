@@ -137,4 +137,4 @@ class ChatCompletionsView(OpenAIConventions, AsyncAPIView):
         prepared = await sync_to_async(_prepare)(request)
         if prepared.request.stream:
             return sse_response(openai_compat.astream(prepared), _data_message, last="data: [DONE]\n\n")
-        return Response(await sync_to_async(openai_compat.complete)(prepared))
+        return Response(await openai_compat.acomplete(prepared))

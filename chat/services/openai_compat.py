@@ -8,23 +8,31 @@ Models, as OpenAI model ids:
 * `dining`: the dining assistant (`chat.services.dining_chat.handle_turn`); the text answer is the
   message content, the recommendations travel in the documented extra field `dining`.
 
+A partner key reaches its own knowledge base, `rag:<partner_id>`, answered by the partner chat
+(`chat.services.partner_chat`: its grounding, a tuning-log session per thread); the end-user
+chatbots above need a person's account.
+
 A request's last message is the question and the earlier user/assistant messages its history;
-system (and developer) messages are added to the knowledge chat's own instructions. OpenAI clients
-are stateless and send the whole history every time, so a request continues a stored conversation
-(knowledge) or session (dining) when its history ends with that conversation's latest exchange,
-verbatim; otherwise it starts a new one, with the sent history as the prompt's context.
+system (and developer) messages are added to the chat's own instructions. OpenAI clients are
+stateless and send the whole history every time, so a request continues a stored conversation
+(knowledge), session (dining) or tuning-log session (partner) when its history ends with that
+conversation's latest exchange, verbatim; otherwise it starts a new one, with the sent history as
+the prompt's context (the dining turn reads only its own session).
 
 Every turn creates the same rows as the native APIs (a knowledge conversation and its messages, a
-dining conversation row with its recommendation log), logged under the analytics channel `openai`,
-so feedback on them works as for any turn. Their ids come back: the completion id names the turn
-(`chatcmpl-rag-<question message id>`, `chatcmpl-dining-<conversation row id>`) and the extra field
-gives the ids feedback takes (`knowledge.message_id`: the answer's message; `dining.conversation_id`).
+dining conversation row with its recommendation log, a partner session's appended entries), logged
+under the analytics channel `openai`, so feedback on them works as for any turn. Their ids come
+back: the completion id names the turn (`chatcmpl-rag-<question message id>`,
+`chatcmpl-dining-<conversation row id>`) and the extra field gives the ids feedback takes
+(`knowledge.message_id`: the answer's message; `dining.conversation_id`; `partner.session_id` with
+`partner.message_count`, the turn's number in the session).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
@@ -32,8 +40,8 @@ from asgiref.sync import sync_to_async
 from django.db.models import Min
 from rest_framework import status
 
-from chat.models import Conversation, KnowledgeMessage, MessageRole, MessageStatus
-from chat.services import knowledge_chat
+from chat.models import Conversation, KnowledgeMessage, MessageRole, MessageStatus, PartnerChatTuningLog
+from chat.services import knowledge_chat, partner_chat
 from chat.services.dining_chat import handle_turn
 from chat.services.profiles import chat_user_for
 from config.api.exceptions import ApiError
@@ -46,6 +54,7 @@ DINING_MODEL = "dining"
 OWNER = "chatbots"
 INSTRUCTION_ROLES = ("system", "developer")
 FINISH_REASON = "stop"
+EXTRA_FIELDS = ("knowledge", "dining", "partner")
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class CompletionRequest:
 
     model: str
     messages: list[dict]
+    user: str = ""  # OpenAI's end-user id: a partner's user_uuid of a new session, otherwise ignored
     stream: bool = False
     include_usage: bool = False
     params: dict = field(default_factory=dict)  # temperature, top_p, max_tokens, reasoning_level given
@@ -71,6 +81,7 @@ class PreparedCompletion:
     history: list[dict]
     created: int = field(default_factory=lambda: int(time.time()))
     knowledge_turn: knowledge_chat.Turn | None = None
+    partner_turn: partner_chat.PreparedTurn | None = None
 
     @property
     def model(self) -> str:
@@ -85,44 +96,47 @@ def model_object(model_id: str, created) -> dict:
 
 
 def available_models(user, *, partner: bool) -> list[dict]:
-    """The models the caller may use: its reachable knowledge bases, then `dining`.
-
-    The chatbots answer for end-user accounts (conversations and meal cards belong to a person), so a
-    partner key reaches none of them; partner servers keep using /api/v1/partners/chat.
-    """
+    """The models the caller may use: a user's reachable knowledge bases and `dining`; a partner's own
+    knowledge base (conversations and meal cards of the end-user chatbots belong to a person)."""
     if partner:
-        return []
+        return [model_object(f"{RAG_PREFIX}{user.partner_id}", user.partner.created_at)]
     keys = searchable_documents(user).values("rag_key").annotate(first=Min("created_at")).order_by("rag_key")
     models = [model_object(f"{RAG_PREFIX}{row['rag_key']}", row["first"]) for row in keys]
     return [*models, model_object(DINING_MODEL, None)]
 
 
 def find_model(user, model_id: str, *, partner: bool) -> dict:
-    """The model object of `model_id` if the caller may use it; 404 model_not_found (403 for a partner key)."""
-    if model_id == DINING_MODEL:
-        found = model_object(DINING_MODEL, None)
-    elif model_id.startswith(RAG_PREFIX) and len(model_id) > len(RAG_PREFIX):
-        first = (
-            searchable_documents(user).filter(rag_key=model_id[len(RAG_PREFIX) :]).aggregate(first=Min("created_at"))
-        )
-        found = model_object(model_id, first["first"]) if first["first"] else None
-    else:
-        found = None
-    if found is None:
-        raise ApiError(
-            "model_not_found",
-            f"The model `{model_id}` does not exist or you do not have access to it.",
-            status.HTTP_404_NOT_FOUND,
-            {"param": "model"},
-        )
+    """The model object of `model_id` if the caller may use it: 404 model_not_found otherwise (other
+    partners' knowledge bases included), 403 for a partner key asking for `dining`."""
     if partner:
-        raise ApiError(
-            "permission_denied",
-            "The chatbots answer for end-user accounts; partner servers use /api/v1/partners/chat.",
-            status.HTTP_403_FORBIDDEN,
-            {"param": "model"},
-        )
-    return found
+        own = available_models(user, partner=True)[0]
+        if model_id == own["id"]:
+            return own
+        if model_id == DINING_MODEL:
+            raise ApiError(
+                "permission_denied",
+                f"The dining assistant needs a user's token; a partner key answers through {own['id']}.",
+                status.HTTP_403_FORBIDDEN,
+                {"param": "model"},
+            )
+        raise model_not_found(model_id)
+    if model_id == DINING_MODEL:
+        return model_object(DINING_MODEL, None)
+    if model_id.startswith(RAG_PREFIX) and len(model_id) > len(RAG_PREFIX):
+        documents = searchable_documents(user).filter(rag_key=model_id[len(RAG_PREFIX) :])
+        first = documents.aggregate(first=Min("created_at"))["first"]
+        if first is not None:
+            return model_object(model_id, first)
+    raise model_not_found(model_id)
+
+
+def model_not_found(model_id: str) -> ApiError:
+    return ApiError(
+        "model_not_found",
+        f"The model `{model_id}` does not exist or you do not have access to it.",
+        status.HTTP_404_NOT_FOUND,
+        {"param": "model"},
+    )
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -186,6 +200,18 @@ def continued_dining_session(chat_user, history: list[dict]) -> str | None:
     return str(session) if session else None
 
 
+def continued_partner_session(partner_id: str, history: list[dict]) -> str | None:
+    """The partner's session whose conversation ends with the exchange `history` ends with, or None."""
+    exchange = last_exchange(history)
+    if exchange is None:
+        return None
+    question, answer = exchange
+    # jsonb paths count negative array indexes from the end: the session's last two entries
+    ending = {"conversation__-2__content": question, "conversation__-1__content": answer}
+    sessions = PartnerChatTuningLog.objects.filter(partner_id=partner_id, **ending).order_by("-updated_at")
+    return sessions.values_list("session_id", flat=True).first()
+
+
 # --- answering ----------------------------------------------------------------------------------
 
 
@@ -194,7 +220,9 @@ def prepare(*, user, partner: bool, request: CompletionRequest) -> PreparedCompl
     find_model(user, request.model, partner=partner)
     question, history, instructions = split_messages(request.messages)
     prepared = PreparedCompletion(request=request, user=user, question=question, history=history)
-    if request.model.startswith(RAG_PREFIX):
+    if partner:
+        prepared.partner_turn = _start_partner_turn(user.partner_id, prepared, instructions)
+    elif request.model.startswith(RAG_PREFIX):
         rag_key = request.model[len(RAG_PREFIX) :]
         prepared.knowledge_turn = knowledge_chat.start_turn(
             user=user,
@@ -209,13 +237,51 @@ def prepare(*, user, partner: bool, request: CompletionRequest) -> PreparedCompl
     return prepared
 
 
+def _start_partner_turn(partner_id: str, prepared: PreparedCompletion, instructions: str):
+    session_id = continued_partner_session(partner_id, prepared.history)
+    if session_id is None:  # a new thread: a new session (warm-up without health data)
+        session_id = f"openai-{uuid.uuid4().hex}"
+        partner_chat.warm_up(partner_id=partner_id, session_id=session_id, user_uuid=prepared.request.user[:128])
+    return partner_chat.prepare_turn(
+        partner_id=partner_id,
+        session_id=session_id,
+        message=prepared.question,
+        params=prepared.request.params,
+        history=prepared.history,
+        instructions=instructions,
+        channel=CHANNEL,
+    )
+
+
+async def acomplete(prepared: PreparedCompletion) -> dict:
+    """The whole `chat.completion` object (the partner chat only streams: its stream is read whole)."""
+    if prepared.partner_turn is None:
+        return await sync_to_async(complete)(prepared)
+    parts, done = [], None
+    async with aclosing(partner_chat.stream_turn(prepared.partner_turn)) as events:
+        async for event in events:
+            if event.name == "token":
+                parts.append(event.data["text"])
+            elif event.name == "done":
+                done = event.data
+    if done is None:
+        raise ApiError("generation_failed", "The answer could not be generated; please try again.", 503)
+    return completion_body(
+        prepared,
+        completion_id=prepared_id(prepared),
+        content="".join(parts),
+        usage=done["usage"],
+        extra=partner_extra(done),
+    )
+
+
 def complete(prepared: PreparedCompletion) -> dict:
-    """The whole `chat.completion` object."""
+    """The whole `chat.completion` object of a knowledge or dining turn."""
     if prepared.knowledge_turn is not None:
         result = knowledge_chat.answer_turn(prepared.knowledge_turn)
         return completion_body(
             prepared,
-            completion_id=knowledge_completion_id(prepared.knowledge_turn),
+            completion_id=prepared_id(prepared),
             content=result.answer,
             usage=result.usage,
             extra={
@@ -231,22 +297,31 @@ async def astream(prepared: PreparedCompletion) -> AsyncIterator[dict]:
     Closing this generator (the client went away) closes the knowledge stream at once: generation
     stops and the partial answer is stored and logged, as in the native stream.
     """
-    if prepared.knowledge_turn is None:
+    if prepared.knowledge_turn is not None:
+        events, extra_of = knowledge_chat.astream_turn(prepared.knowledge_turn), knowledge_done_extra
+    elif prepared.partner_turn is not None:
+        events, extra_of = partner_chat.stream_turn(prepared.partner_turn), partner_extra
+    else:
         for chunk in completion_chunks(await sync_to_async(_dining_completion)(prepared), prepared):
             yield chunk
         return
-    turn = prepared.knowledge_turn
-    chunks = ChunkWriter(prepared, knowledge_completion_id(turn))
+    async with aclosing(_relay(prepared, events, extra_of)) as chunks:
+        async for chunk in chunks:
+            yield chunk
+
+
+async def _relay(prepared: PreparedCompletion, events, extra_of: Callable[[dict], dict]) -> AsyncIterator[dict]:
+    """A chat's `token`/`done`/`error` events as OpenAI chunks; `extra_of(done data)` is the extra field."""
+    chunks = ChunkWriter(prepared, prepared_id(prepared))
     yield chunks.delta({"role": MessageRole.ASSISTANT, "content": ""})
     parts: list[str] = []
-    async with aclosing(knowledge_chat.astream_turn(turn)) as events:
-        async for event in events:
+    async with aclosing(events) as source:
+        async for event in source:
             if event.name == "token":
                 parts.append(event.data["text"])
                 yield chunks.delta({"content": event.data["text"]})
             elif event.name == "done":
-                extra = {"knowledge": knowledge_extra(**{k: event.data[k] for k in KNOWLEDGE_DONE_FIELDS})}
-                yield chunks.finish(extra)
+                yield chunks.finish(extra_of(event.data))
                 if prepared.request.include_usage:
                     yield chunks.usage(openai_usage(event.data["usage"], prepared, "".join(parts)))
             else:
@@ -287,15 +362,24 @@ def _dining_completion(prepared: PreparedCompletion) -> dict:
 
 # --- the wire format ----------------------------------------------------------------------------
 
-KNOWLEDGE_DONE_FIELDS = ("conversation_id", "message_id", "sources", "route")
 
-
-def knowledge_completion_id(turn: knowledge_chat.Turn) -> str:
-    return f"chatcmpl-rag-{turn.user_message.pk}"
+def prepared_id(prepared: PreparedCompletion) -> str:
+    """The id of a knowledge or partner completion, known before its first chunk."""
+    if prepared.knowledge_turn is not None:
+        return f"chatcmpl-rag-{prepared.knowledge_turn.user_message.pk}"
+    return f"chatcmpl-partner-{prepared.partner_turn.session_id}-{prepared.created}"
 
 
 def knowledge_extra(conversation_id, message_id, sources, route) -> dict:
     return {"conversation_id": str(conversation_id), "message_id": message_id, "sources": sources, "route": route}
+
+
+def knowledge_done_extra(done: dict) -> dict:
+    return {"knowledge": knowledge_extra(done["conversation_id"], done["message_id"], done["sources"], done["route"])}
+
+
+def partner_extra(done: dict) -> dict:
+    return {"partner": {key: done[key] for key in ("session_id", "message_count", "sources")}}
 
 
 def openai_usage(usage: dict, prepared: PreparedCompletion, answer: str) -> dict:
@@ -362,7 +446,7 @@ class ChunkWriter:
 def completion_chunks(completion: dict, prepared: PreparedCompletion) -> list[dict]:
     """A finished completion as the chunks of a stream (for answers made whole, like dining's)."""
     chunks = ChunkWriter(prepared, completion["id"])
-    extra = {key: value for key, value in completion.items() if key in ("knowledge", "dining")}
+    extra = {key: value for key, value in completion.items() if key in EXTRA_FIELDS}
     stream = [
         chunks.delta({"role": MessageRole.ASSISTANT, "content": completion["choices"][0]["message"]["content"]}),
         chunks.finish(extra),

@@ -12,7 +12,13 @@ from rest_framework.authtoken.models import Token
 from analytics.models import ChatStatistics, MessageLog
 from analytics.services.message_logs import flush_log_outbox
 from analytics.services.statistics import aggregate_hour
-from chat.models import Conversation, KnowledgeConversation, KnowledgeMessage, PartnerApiKey
+from chat.models import (
+    Conversation,
+    KnowledgeConversation,
+    KnowledgeMessage,
+    PartnerApiKey,
+    PartnerChatTuningLog,
+)
 from chat.tests.conftest import KNOWLEDGE_KEY, add_document
 from chat.tests.dining_factories import KONDAE, make_menu, make_shop
 from chat.tests.router_support import catalogue  # noqa: F401  (a fixture)
@@ -152,9 +158,10 @@ def test_a_multi_turn_history_continues_the_stored_conversation(alice, knowledge
     conversation_id = first.model_extra["knowledge"]["conversation_id"]
     assert second.model_extra["knowledge"]["conversation_id"] == conversation_id
     stored = KnowledgeMessage.objects.filter(conversation_id=conversation_id).order_by("id")
-    assert [m.content for m in stored] == [QUESTION, "7일 이내입니다.", "환불 금액은 언제 들어오나요?", "3일 안에 돌려드립니다."]
+    follow_up = "환불 금액은 언제 들어오나요?"
+    assert [m.content for m in stored] == [QUESTION, "7일 이내입니다.", follow_up, "3일 안에 돌려드립니다."]
     sent = openai_server.requests_to("/chat/completions")[-1].json["messages"]
-    assert [m["content"] for m in sent[1:]] == [QUESTION, "7일 이내입니다.", "환불 금액은 언제 들어오나요?"]
+    assert [m["content"] for m in sent[1:]] == [QUESTION, "7일 이내입니다.", follow_up]
 
 
 def test_a_history_the_server_never_saw_is_still_the_models_context(alice, knowledge_corpus, openai_server):
@@ -282,6 +289,63 @@ def test_a_dining_history_continues_the_session(alice, kimbap):
     assert second.model_extra["dining"]["session_info"]["conversation_turn"] == 2
 
 
+# --- partner keys ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def medilinx(live_asgi_server, partner_client):
+    """The OpenAI client of partner medilinx, whose own knowledge base holds one shared document."""
+    add_document(owner=None, filename="checkup.txt", content="공복 혈당 100 미만은 정상입니다.", rag_key="medilinx")
+    _, key = PartnerApiKey.issue(partner_client.partner)
+    return sdk(live_asgi_server, key)
+
+
+def test_a_partner_key_lists_only_its_own_knowledge_base(medilinx, knowledge_corpus):
+    assert [model.id for model in medilinx.models.list()] == ["rag:medilinx"]
+
+
+def test_a_partner_key_cannot_use_another_knowledge_base_or_dining(medilinx, knowledge_corpus):
+    with pytest.raises(openai.NotFoundError):
+        ask(medilinx, model=MODEL)
+    with pytest.raises(openai.PermissionDeniedError) as raised:
+        ask(medilinx, model="dining")
+
+    assert raised.value.body["type"] == "permission_error"
+
+
+def test_a_partner_completion_is_a_partner_chat_turn_in_a_new_session(medilinx, openai_server):
+    openai_server.chat_reply = "정상 범위입니다."
+
+    completion = ask(medilinx, "공복 혈당 95면 괜찮아?", model="rag:medilinx", user="patient-7")
+
+    assert completion.choices[0].message.content == "정상 범위입니다."
+    extra = completion.model_extra["partner"]
+    session = PartnerChatTuningLog.objects.get(partner_id="medilinx", session_id=extra["session_id"])
+    assert (session.user_uuid, session.message_count, extra["message_count"]) == ("patient-7", 1, 1)
+    assert [entry["content"] for entry in session.conversation] == ["공복 혈당 95면 괜찮아?", "정상 범위입니다."]
+    assert extra["sources"][0]["filename"] == "checkup.txt"
+    flush_log_outbox()
+    log = MessageLog.objects.get(session_id=extra["session_id"], message_type="assistant")
+    assert (log.channel, log.collection_name) == ("openai", "medilinx")
+
+
+def test_a_partner_thread_continues_its_session_when_streamed(medilinx, openai_server):
+    openai_server.chat_reply = "정상 범위입니다."
+    first = ask(medilinx, "공복 혈당 95면 괜찮아?", model="rag:medilinx")
+    history = [
+        {"role": "user", "content": "공복 혈당 95면 괜찮아?"},
+        {"role": "assistant", "content": "정상 범위입니다."},
+    ]
+    openai_server.chat_reply = "네, 그렇습니다."
+
+    chunks = list(ask(medilinx, "그럼 110은?", model="rag:medilinx", history=history, stream=True))
+
+    extra = chunks[-1].model_extra["partner"]
+    assert extra["session_id"] == first.model_extra["partner"]["session_id"]
+    assert extra["message_count"] == 2
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks) == "네, 그렇습니다."
+
+
 # --- logging and analytics ------------------------------------------------------------------------
 
 
@@ -309,16 +373,6 @@ def test_a_wrong_token_is_a_401(live_asgi_server, db):
 
     assert raised.value.body["type"] == "authentication_error"
     assert raised.value.response.headers["www-authenticate"] == "Bearer"
-
-
-def test_a_partner_key_reaches_no_chatbot(live_asgi_server, partner_client, knowledge_corpus):
-    _, key = PartnerApiKey.issue(partner_client.partner)
-    client = sdk(live_asgi_server, key)
-
-    assert list(client.models.list()) == []
-    with pytest.raises(openai.PermissionDeniedError) as raised:
-        ask(client, model="dining")
-    assert raised.value.body["type"] == "permission_error"
 
 
 def test_n_other_than_one_is_a_400_naming_the_parameter(alice, knowledge_corpus):
