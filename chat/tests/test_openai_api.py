@@ -1,7 +1,6 @@
 """The OpenAI-compatible API (/v1/), driven by the official `openai` package against a live ASGI server."""
 
 import json
-import time
 
 import httpx
 import openai
@@ -23,11 +22,11 @@ from chat.tests.conftest import KNOWLEDGE_KEY, add_document
 from chat.tests.dining_factories import KONDAE, make_menu, make_shop
 from chat.tests.router_support import catalogue  # noqa: F401  (a fixture)
 from chat.tests.test_knowledge_sql_route import llm
+from chat.tests.test_knowledge_streaming import WORDS, wait_for
 
 MODEL = f"rag:{KNOWLEDGE_KEY}"
 QUESTION = "환불은 며칠 안에 신청할 수 있나요?"
 HERE = {"latitude": KONDAE.latitude, "longitude": KONDAE.longitude}
-WORDS = [f"단어{number}" for number in range(1, 31)]
 
 
 def sdk(server, credential) -> openai.OpenAI:
@@ -54,16 +53,6 @@ def ask(client, content=QUESTION, *, history=(), model=MODEL, **options):
     return client.chat.completions.create(
         model=model, messages=[*history, {"role": "user", "content": content}], **options
     )
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 # --- models ---------------------------------------------------------------------------------------
@@ -410,3 +399,45 @@ def test_an_unknown_endpoint_is_a_404_in_the_openai_shape(live_asgi_server, db):
 
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"messages": [{"role": "user", "content": QUESTION}]}, "model"),
+        ({"model": MODEL, "messages": []}, "messages"),
+        ({"model": MODEL, "messages": "질문"}, "messages"),
+        ({"model": MODEL, "messages": [{"role": "tool", "content": "x"}]}, "messages"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": {"text": "x"}}]}, "messages"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": QUESTION}], "temperature": 3}, "temperature"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": QUESTION}], "max_tokens": 0}, "max_tokens"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": QUESTION}], "stream": "often"}, "stream"),
+    ],
+)
+def test_bad_requests_are_400s_naming_the_field(alice_client, knowledge_corpus, body, param):
+    response = alice_client.post("/v1/chat/completions", body, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", param)
+    assert error["message"]
+    assert not KnowledgeConversation.objects.exists()
+
+
+def test_malformed_json_is_a_400_in_the_openai_shape(alice_client):
+    response = alice_client.post("/v1/chat/completions", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
+def test_text_content_parts_are_joined_into_the_question(alice_client, knowledge_corpus, openai_server):
+    parts = [{"type": "text", "text": "환불은 "}, {"type": "text", "text": "며칠 안에 되나요?"}]
+
+    response = alice_client.post(
+        "/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": parts}]}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert KnowledgeMessage.objects.get(role="user").content == "환불은 며칠 안에 되나요?"
