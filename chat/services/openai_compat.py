@@ -147,13 +147,14 @@ def split_messages(messages: list[dict]) -> tuple[str, list[dict], str]:
     instructions = "\n\n".join(m["content"] for m in messages if m["role"] in INSTRUCTION_ROLES and m["content"])
     dialogue = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] not in INSTRUCTION_ROLES]
     if not dialogue or dialogue[-1]["role"] != MessageRole.USER:
-        raise ApiError(
-            "invalid",
-            "The last message must be the user's question.",
-            status.HTTP_400_BAD_REQUEST,
-            {"param": "messages"},
-        )
+        raise invalid_messages("The last message must be the user's question.")
+    if not dialogue[-1]["content"].strip():
+        raise invalid_messages("The question (the last user message) is empty.")
     return dialogue[-1]["content"], dialogue[:-1], instructions
+
+
+def invalid_messages(message: str) -> ApiError:
+    return ApiError("invalid", message, status.HTTP_400_BAD_REQUEST, {"param": "messages"})
 
 
 def last_exchange(history: list[dict]) -> tuple[str, str] | None:

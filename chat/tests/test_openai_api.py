@@ -408,6 +408,8 @@ def test_an_unknown_endpoint_is_a_404_in_the_openai_shape(live_asgi_server, db):
         ({"model": MODEL, "messages": []}, "messages"),
         ({"model": MODEL, "messages": "질문"}, "messages"),
         ({"model": MODEL, "messages": [{"role": "tool", "content": "x"}]}, "messages"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": "   "}]}, "messages"),
+        ({"model": "dining", "messages": [{"role": "user", "content": None}]}, "messages"),
         ({"model": MODEL, "messages": [{"role": "user", "content": {"text": "x"}}]}, "messages"),
         ({"model": MODEL, "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages"),
         ({"model": MODEL, "messages": [{"role": "user", "content": QUESTION}], "temperature": 3}, "temperature"),
