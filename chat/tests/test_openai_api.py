@@ -164,6 +164,16 @@ def test_a_history_the_server_never_saw_is_still_the_models_context(alice, knowl
     assert [m["content"] for m in sent[1:]] == ["배송은 언제 돼요?", "당일 출고됩니다.", QUESTION]
 
 
+def test_retrieval_keeps_each_users_documents_to_themselves(alice, private_notes, openai_server):
+    completion = ask(alice, "우리 프로젝트의 코드명은 뭐야?")
+
+    filenames = {source["filename"] for source in completion.model_extra["knowledge"]["sources"]}
+    assert "alice_notes.txt" in filenames
+    assert "bob_notes.txt" not in filenames
+    prompt = openai_server.requests_to("/chat/completions")[-1].json["messages"][0]["content"]
+    assert "붉은여우" not in prompt
+
+
 def test_streaming_sends_chunks_then_the_finish_and_usage(alice, knowledge_corpus, openai_server):
     openai_server.chat_reply = " ".join(WORDS[:6])
 
