@@ -17,6 +17,7 @@ class Channel(models.TextChoices):
     DINING = "dining", "Dining chat"
     KNOWLEDGE = "knowledge", "Knowledge chat"
     PARTNER = "partner", "Partner chat"
+    OPENAI = "openai", "OpenAI-compatible API"
 
 
 class LogOutboxRecord(models.Model):
@@ -75,7 +76,7 @@ class MessageLog(models.Model):
                 name="analytics_messagelog_message_type_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(channel__in=["dining", "knowledge", "partner"]),
+                condition=models.Q(channel__in=Channel.values),
                 name="analytics_messagelog_channel_valid",
             ),
         ]

@@ -192,6 +192,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
     ],
+    "SCHEMA_PATH_PREFIX": "/api/",  # operation ids stay api_v1_…; the /v1/ OpenAI API sits beside it
     # Same-named choice sets of different apps get stable, readable schema names.
     "ENUM_NAME_OVERRIDES": {
         "DocumentRagTypeEnum": "rag.models.documents.RagType",

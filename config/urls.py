@@ -8,6 +8,7 @@ from config.api.exceptions import json_not_found, json_server_error
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api.urls")),
+    path("v1/", include("chat.api.openai_urls")),  # OpenAI-compatible clients expect /v1 at the root
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -61,6 +61,7 @@ class SessionInfoSerializer(serializers.Serializer):
     entities = serializers.DictField()
     strategy = serializers.CharField()
     recommendation_id = serializers.IntegerField(allow_null=True)
+    conversation_id = serializers.IntegerField(allow_null=True, help_text="The turn's conversation row")
 
 
 class ChatResponseSerializer(serializers.Serializer):

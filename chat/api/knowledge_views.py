@@ -64,17 +64,24 @@ class AsyncAPIView(APIView):
         return self.response
 
 
-def sse_response(events) -> StreamingHttpResponse:
-    """Server-Sent Events from an async iterator of `StreamEvent`s."""
+def named_event(event) -> str:
+    return f"event: {event.name}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
 
-    async def encode():
+
+def sse_response(events, encode=named_event, *, last: str = "") -> StreamingHttpResponse:
+    """Server-Sent Events from an async iterator (`StreamEvent`s by default), each made a message by
+    `encode`; `last` is sent after the final one (OpenAI's `data: [DONE]`)."""
+
+    async def stream():
         # Closing this generator (the client went away) must close `events` at once, so that the
         # turn stops and stores its partial answer now rather than whenever it is garbage-collected.
-        async with aclosing(events) as stream:
-            async for event in stream:
-                yield f"event: {event.name}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
+        async with aclosing(events) as source:
+            async for event in source:
+                yield encode(event)
+        if last:
+            yield last
 
-    response = StreamingHttpResponse(encode(), content_type="text/event-stream; charset=utf-8")
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event through at once
     return response

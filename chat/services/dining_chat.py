@@ -161,9 +161,13 @@ def _score(value: float | None) -> Decimal | None:
 
 
 def handle_turn(
-    *, chat_user: ChatUser, message: str, session_id: str | None, location: dict | None, context: dict | None
-) -> dict:
-    """Answer one message; returns the POST /api/v1/chat response body (seed §6.1)."""
+    *, chat_user: ChatUser, message: str, session_id: str | None, location: dict | None, context: dict | None,
+    channel: str = "dining",
+) -> dict:  # fmt: skip
+    """Answer one message; returns the POST /api/v1/chat response body (seed §6.1).
+
+    `channel` is the analytics channel the turn is logged under (the OpenAI-compatible API's is "openai").
+    """
     total = Timer.start()
     now = timezone.now()
     text = (message or "").strip()
@@ -246,7 +250,7 @@ def handle_turn(
 
     turn = session["turn"] + 1
     recommendations = [shop.as_dict() for shop in result.shops] if result else []
-    recommendation_id, logged = _persist_turn(
+    conversation_id, recommendation_id, logged = _persist_turn(
         chat_user=chat_user,
         sid=sid,
         text=text,
@@ -260,7 +264,7 @@ def handle_turn(
         point=point,
         timings={"nlu": nlu_ms, "rag": rag_ms, "response": response_ms, "total": processing_ms},
         now=now,
-        message_log=_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms),
+        message_log=_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms, channel),
     )
     _learn(chat_user, entities, user_ctx["profile"], counted=logged)
     save_session_context(sid, {"owner": chat_user.pk, "turn": turn, "last": {"intent": intent, "entities": entities}})
@@ -275,6 +279,7 @@ def handle_turn(
             "entities": entities,
             "strategy": strategy,
             "recommendation_id": recommendation_id,
+            "conversation_id": conversation_id,
         },
         "search": {
             "budget": budget,
@@ -298,11 +303,12 @@ def handle_turn(
 def _persist_turn(
     *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now,
     message_log,
-) -> tuple[int | None, bool]:  # fmt: skip
+) -> tuple[int | None, int | None, bool]:  # fmt: skip
     """Conversation + RecommendationLog + PerformanceLog, the recommendation counters, the user's
     interaction count and the analytics message log (`message_log`, fields of `record_exchange`),
-    written together in one statement (chat/services/turn_log.py). Returns (the recommendation log id
-    or None when nothing was recommended, whether the write succeeded). If it fails the analytics log
+    written together in one statement (chat/services/turn_log.py). Returns (the conversation row id,
+    the recommendation log id or None when nothing was recommended, whether the write succeeded;
+    both ids are None when it failed). If it fails the analytics log
     is queued on its own, so the turn still reaches the message logs."""
     shops = result.shops if result else []
     conversation = Conversation(
@@ -360,7 +366,7 @@ def _persist_turn(
         created_at=now,
     )
     try:
-        _, log_id = write_turn_log(
+        conversation_id, log_id = write_turn_log(
             conversation,
             log,
             performance,
@@ -369,11 +375,11 @@ def _persist_turn(
             interaction_of=chat_user.pk,
             along_with=enqueue_statement(**message_log),
         )
-        return log_id, True
+        return conversation_id, log_id, True
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)
         record_exchange(**message_log)  # never raises
-        return None, False
+        return None, None, False
 
 
 def _coordinate(value: float) -> Decimal:
@@ -389,11 +395,11 @@ def _learn(chat_user: ChatUser, entities: dict, cached_profile: dict | None, *, 
         logger.exception("profile learning failed for user %s", chat_user.pk)
 
 
-def _message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms) -> dict:
+def _message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms, channel) -> dict:
     """The turn's analytics message log (seed 002 §3.1), as fields of `record_exchange`."""
     shops = result.shops if result else []
     return {
-        "channel": "dining",
+        "channel": channel,
         "collection_name": "dining",
         "session_id": str(sid),
         "user_id": chat_user.pk,

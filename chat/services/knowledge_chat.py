@@ -115,6 +115,8 @@ class Turn:
     history: list[dict]
     regenerated: bool = False
     log: bool = True
+    channel: str = CHANNEL  # the analytics channel the turn is logged under
+    instructions: str = ""  # the caller's own system instructions, added to ours
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -174,10 +176,15 @@ def start_turn(
     conversation_id=None,
     params: Mapping | None = None,
     log: bool = True,
+    history: list[dict] | None = None,
+    instructions: str = "",
+    channel: str = CHANNEL,
 ) -> Turn:
     """Validate, get or create the user's conversation and store the question.
 
-    `log=False` skips `record_exchange` (only the benchmark uses it, to measure the logging cost).
+    `history` is the prompt history of a new conversation when the caller keeps it (a stateless
+    client); a continued conversation always uses its stored one. `log=False` skips
+    `record_exchange` (only the benchmark uses it, to measure the logging cost).
     """
     message = (message or "").strip()
     if not message:
@@ -206,10 +213,17 @@ def start_turn(
             conversation = KnowledgeConversation.objects.create(
                 user=user, rag_key=rag_key, rag_type=rag_type or RagType.BOTH, title=message[:TITLE_LENGTH]
             )
-            history = []
+            history = list(history or [])[-HISTORY_MESSAGES:]
         question = KnowledgeMessage.objects.create(conversation=conversation, role=MessageRole.USER, content=message)
     return Turn(
-        user=user, conversation=conversation, user_message=question, params=generation, history=history, log=log
+        user=user,
+        conversation=conversation,
+        user_message=question,
+        params=generation,
+        history=history,
+        log=log,
+        channel=channel,
+        instructions=instructions,
     )
 
 
@@ -284,7 +298,7 @@ def plan_answer(turn: Turn) -> Plan:
     if not hits:
         plan.final_text = prefix + NO_CONTEXT_ANSWER
     else:
-        plan.messages = build_messages(turn.question, hits, turn.history)
+        plan.messages = build_messages(turn.question, hits, turn.history, instructions=turn.instructions)
     return plan
 
 
@@ -320,13 +334,14 @@ def source_of(hit) -> dict:
     }
 
 
-def build_messages(question: str, hits, history: list[dict]) -> list[dict]:
-    """System instructions with the passages in the providers' `<context>` block, the recent
-    conversation, then the question as the last user message (what the local responder reads)."""
+def build_messages(question: str, hits, history: list[dict], *, instructions: str = "") -> list[dict]:
+    """System instructions (ours, then the caller's) with the passages in the providers' `<context>`
+    block, the recent conversation, then the question as the last user message (what the local
+    responder reads)."""
     context = format_context(
         {"id": str(number), "title": hit.filename, "content": hit.content} for number, hit in enumerate(hits, start=1)
     )
-    system = f"{SYSTEM_PROMPT}\n\n{context}"
+    system = "\n\n".join(part for part in (SYSTEM_PROMPT, instructions.strip(), context) if part)
     return [{"role": "system", "content": system}, *history, {"role": "user", "content": question}]
 
 
@@ -481,7 +496,7 @@ def _log_exchange(turn: Turn, plan: Plan | None, *, text, status, model, usage, 
     if status == MessageStatus.PARTIAL and not error:
         error = "client disconnected; the answer is partial"
     record_exchange(
-        channel=CHANNEL,
+        channel=turn.channel,
         collection_name=turn.conversation.rag_key,
         session_id=str(turn.conversation.pk),
         user_id=turn.user.pk,

@@ -75,6 +75,7 @@ class PreparedTurn:
     retrieval_info: dict = field(default_factory=dict)
     retrieval_ms: int = 0
     asked_at: datetime = field(default_factory=timezone.now)
+    channel: str = "partner"  # the analytics channel the turn is logged under
 
 
 class SessionNotFound(Exception):
@@ -244,8 +245,15 @@ def append_exchange(
 # --- a message turn -----------------------------------------------------------------------------
 
 
-def prepare_turn(*, partner_id: str, session_id: str, message: str, params: dict | None = None) -> PreparedTurn:
-    """Load the session, retrieve grounding passages and build the LLM messages (raises SessionNotFound)."""
+def prepare_turn(
+    *, partner_id: str, session_id: str, message: str, params: dict | None = None, history: list[dict] | None = None,
+    instructions: str = "", channel: str = "partner",
+) -> PreparedTurn:  # fmt: skip
+    """Load the session, retrieve grounding passages and build the LLM messages (raises SessionNotFound).
+
+    `history` is the prompt history while the session has none stored (a stateless client keeps it);
+    `instructions` are the caller's own, added to the system prompt.
+    """
     from rag.providers import format_context
 
     session = get_session(partner_id=partner_id, session_id=session_id)
@@ -256,6 +264,7 @@ def prepare_turn(*, partner_id: str, session_id: str, message: str, params: dict
         message=message,
         llm_messages=[],
         params=dict(params or {}),
+        channel=channel,
     )
     passages = []
     health = _recall_health_text(partner_id, session_id)
@@ -263,9 +272,12 @@ def prepare_turn(*, partner_id: str, session_id: str, message: str, params: dict
         passages.append({"id": "health", "title": "검진 결과", "content": health})
     passages += _retrieve(turn)
     system = SYSTEM_PROMPT.format(partner=session.partner.name or partner_id)
+    if instructions:
+        system += "\n\n" + instructions
     if passages:
         system += "\n\n" + format_context(passages)
-    history = [{"role": e["role"], "content": e["content"]} for e in session.conversation[-HISTORY_ENTRIES:]]
+    stored = [{"role": e["role"], "content": e["content"]} for e in session.conversation]
+    history = (stored or list(history or []))[-HISTORY_ENTRIES:]
     turn.llm_messages = [{"role": "system", "content": system}, *history, {"role": "user", "content": message}]
     return turn
 
@@ -313,7 +325,7 @@ def finish_turn(
     answered_at = timezone.now()
     answer = answer.replace("\x00", "\ufffd")  # PostgreSQL text/jsonb cannot hold NUL
     log = {
-        "channel": "partner",
+        "channel": turn.channel,
         "collection_name": turn.partner_id,
         "session_id": turn.session_id,
         "user_id": turn.user_uuid or None,

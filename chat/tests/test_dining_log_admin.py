@@ -15,7 +15,8 @@ def logged_turn():
     menu = make_menu(shop, "떡볶이", 4000)
     user = make_chat_user()
     conversation = Conversation.objects.create(
-        user=user, input_text="5천원으로 점심", response_text="건대분식 떡볶이 어때요?", extracted_intent="FOOD_REQUEST",
+        user=user, input_text="5천원으로 점심", response_text="건대분식 떡볶이 어때요?",
+        extracted_intent="FOOD_REQUEST",
         extracted_entities={"budget": 5000, "meal_time": "점심", "food_type": None},
     )  # fmt: skip
     log = RecommendationLog.objects.create(

@@ -39,8 +39,12 @@ class HashedCredentialAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(f"The header must be '{self.keyword} <{self.noun}>'.")
-        prefix, secret = self.split(parts[1].decode(errors="replace"))
-        credential = self.lookup(prefix)
+        return self.authenticate_key(parts[1].decode(errors="replace"))
+
+    def authenticate_key(self, key: str, credential=None):
+        """(principal, credential) for a plain key; AuthenticationFailed otherwise."""
+        prefix, secret = self.split(key)
+        credential = credential or self.lookup(prefix)
         if credential is None or not secret or not credential.matches(secret):
             raise exceptions.AuthenticationFailed(f"Invalid {self.noun}.")
         if credential.is_revoked:
@@ -94,6 +98,39 @@ class UserTokenAuthentication(HashedCredentialAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("This user is inactive.")
         return token.user
+
+
+class BearerAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <credential>`, as OpenAI clients send it: a partner API key or a user's token.
+
+    Both look like `<prefix>.<secret>`; the prefix says which table holds it."""
+
+    keyword = "Bearer"
+    schemes = (PartnerApiKeyAuthentication(), UserTokenAuthentication())
+
+    def authenticate(self, request):
+        parts = authentication.get_authorization_header(request).split()
+        if not parts or parts[0].decode(errors="replace").lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token or API key>'.")
+        key = parts[1].decode(errors="replace")
+        for scheme in self.schemes:
+            credential = scheme.lookup(scheme.split(key)[0])
+            if credential is not None:
+                return scheme.authenticate_key(key, credential)
+        raise exceptions.AuthenticationFailed("Invalid token or API key.")
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "config.api.authentication.BearerAuthentication"
+    name = "bearer"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "a user token or a partner API key"}
 
 
 class PartnerApiKeyScheme(OpenApiAuthenticationExtension):

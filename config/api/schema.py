@@ -12,7 +12,7 @@ from drf_spectacular.plumbing import get_view_model
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from config.api.tags import TAG_RULES
+from config.api.tags import OPENAI_TAG, TAG_RULES
 
 AUTH_DESCRIPTIONS = {
     "tokenAuth": "End users and staff: `Authorization: Token <token>` (the word Token, a space, the token).",
@@ -20,11 +20,10 @@ AUTH_DESCRIPTIONS = {
     "cookieAuth": "The Django admin session (staff browsing the API docs while logged in to the admin).",
 }
 
-_API_PREFIX = re.compile(r"^/(api/)?v1/")
-
-
 def tag_for(path: str) -> str:
-    relative = _API_PREFIX.sub("", path)
+    if path.startswith("/v1/"):
+        return OPENAI_TAG
+    relative = path.removeprefix("/api/v1/")
     for pattern, tag in TAG_RULES:
         if re.search(pattern, relative):
             return tag

@@ -1,6 +1,8 @@
 """The API's operation tags: what callers do, not which Python app serves it (plain data: settings read it)."""
 
-# First match wins: the path below /api/v1/ (or /v1/ for the OpenAI-compatible API).
+OPENAI_TAG = "OpenAI-compatible"
+
+# First match wins: the path below /api/v1/. Everything under /v1/ is the OpenAI-compatible API.
 TAG_RULES: list[tuple[str, str]] = [
     (r"^users/[^/]+/coupons|^coupons", "Coupons"),
     (r"^chat|^users/|^recommendations", "Dining"),
@@ -10,7 +12,6 @@ TAG_RULES: list[tuple[str, str]] = [
     (r"^analytics", "Analytics"),
     (r"^ml|^feedback|^training", "ML training"),
     (r"^(health|me|auth)", "Accounts"),
-    (r"^(models|chat/completions)", "OpenAI-compatible"),
 ]
 
 TAGS = [
@@ -22,5 +23,5 @@ TAGS = [
     {"name": "Analytics", "description": "Staff: message logs, conversation histories, statistics."},
     {"name": "ML training", "description": "Feedback, the training-data queue, jobs and model versions."},
     {"name": "Accounts", "description": "Health, identity and tokens."},
-    {"name": "OpenAI-compatible", "description": "The chatbots in OpenAI's chat completions wire format."},
+    {"name": OPENAI_TAG, "description": "The chatbots in OpenAI's chat completions wire format."},
 ]

@@ -66,6 +66,16 @@ def visible_chunks(*, user, rag_key: str, rag_type: str) -> QuerySet[Chunk]:
     return Chunk.objects.none() if condition is None else Chunk.objects.filter(condition)
 
 
+def searchable_documents(user) -> QuerySet[Document]:
+    """The documents whose chunks a caller's `both` search can reach in any rag_key: the shared ones
+    and, for a user, their own (what the OpenAI-compatible API lists as the caller's models)."""
+    condition = Q(rag_type=RagType.CHATBOT_SHARED, owner__isnull=True)
+    user_id = user_id_of(user)
+    if user_id is not None:
+        condition |= Q(rag_type=RagType.USER_ISOLATED, owner_id=user_id)
+    return Document.objects.filter(condition)
+
+
 def manageable_documents(user, *, partner: bool = False) -> QuerySet[Document]:
     """Documents a caller may list, read and delete through the API."""
     if is_staff(user):
