@@ -220,7 +220,8 @@ class ChatStatistics(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.period} {self.period_start:%Y-%m-%d %H:00} {self.channel}/{self.collection_name}"
+        start = timezone.localtime(self.period_start)
+        return f"{self.period} {start:%Y-%m-%d %H:00} {self.channel}/{self.collection_name}"
 
     @property
     def error_rate(self) -> float:

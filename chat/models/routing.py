@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class RouteDecisionLog(models.Model):
@@ -50,4 +51,4 @@ class RouteDecisionLog(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.route}/{self.outcome} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.route}/{self.outcome} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"

@@ -116,7 +116,7 @@ class CouponTerms:
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        data["expires_at"] = self.expires_at.isoformat()
+        data["expires_at"] = timezone.localtime(self.expires_at).isoformat()  # Asia/Seoul, like every payload
         data["valid_from"] = self.valid_from.isoformat()
         data["valid_until"] = self.valid_until.isoformat()
         return data

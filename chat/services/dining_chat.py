@@ -293,7 +293,7 @@ def handle_turn(
                 "coupon_id": entry.coupon_id,
                 "name": entry.coupon.coupon_name,
                 "acquisition_source": entry.acquisition_source,
-                "expires_at": entry.expires_at.isoformat(),
+                "expires_at": timezone.localtime(entry.expires_at).isoformat(),
             }
             for entry in issued
         ],
