@@ -36,15 +36,25 @@ def staff_client(django_user_model):
     return _user_client(django_user_model, "staff", is_staff=True)
 
 
-@pytest.fixture
-def partner_client():
-    """A partner server with an API key; `partner_client.partner` is the Partner."""
-    partner = Partner.objects.create(partner_id="medilinx", name="Medilinx")
+def _partner_client(partner_id: str, name: str) -> APIClient:
+    partner = Partner.objects.create(partner_id=partner_id, name=name)
     _, key = PartnerApiKey.issue(partner)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     client.partner = partner
     return client
+
+
+@pytest.fixture
+def partner_client(db):
+    """A partner server with an API key; `partner_client.partner` is the Partner (owner of rag_key medilinx)."""
+    return _partner_client("medilinx", "Medilinx")
+
+
+@pytest.fixture
+def other_partner_client(db):
+    """A second partner (kindhabit), for tenancy tests between partners."""
+    return _partner_client("kindhabit", "Kindhabit")
 
 
 @pytest.fixture

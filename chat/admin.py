@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog, RouteDecisionLog
 from chat.services import partner_chat
+from rag.admin import PartnerRagKeyInline
 
 
 class PartnerApiKeyInline(admin.TabularInline):
@@ -20,7 +21,7 @@ class PartnerAdmin(admin.ModelAdmin):
     list_display = ["partner_id", "name", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["partner_id", "name"]
-    inlines = [PartnerApiKeyInline]
+    inlines = [PartnerApiKeyInline, PartnerRagKeyInline]
 
 
 @admin.register(PartnerApiKey)

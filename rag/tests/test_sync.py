@@ -114,7 +114,7 @@ def test_new_comment_updates_the_same_document(staff_client):
 
 
 def test_delete_event_removes_the_document(partner_client):
-    body = {"rag_key": "bootcamp", "doc_schema": "project_document.v1", "event_type": "create",
+    body = {"rag_key": "medilinx", "doc_schema": "project_document.v1", "event_type": "create",
             "record": PROJECT_DOCUMENT}
     partner_client.post("/api/v1/rag/sync", body, format="json")
 

@@ -107,7 +107,7 @@ def test_ordinary_user_cannot_upload_shared_documents(alice_client):
 def test_staff_and_partners_upload_shared_documents(request, client_fixture):
     client = request.getfixturevalue(client_fixture)
 
-    response = upload(client, "policy.txt", "회사 정책".encode(), rag_type="chatbot_shared")
+    response = upload(client, "policy.txt", "회사 정책".encode(), rag_type="chatbot_shared", rag_key="medilinx")
 
     assert response.status_code == 202
     assert Document.objects.get().owner is None
