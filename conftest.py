@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: users with tokens, partner keys, a real Celery worker."""
 
+from contextlib import contextmanager
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -55,6 +57,33 @@ def partner_client(db):
 def other_partner_client(db):
     """A second partner (kindhabit), for tenancy tests between partners."""
     return _partner_client("kindhabit", "Kindhabit")
+
+
+@pytest.fixture
+def redis_outage(settings, tmp_path):
+    """A context manager: inside it the cache (results, rate limits, contexts) and the broker settings point
+    at a Redis socket nobody listens on; after it they point back at the real Redis."""
+
+    @contextmanager
+    def outage():
+        saved = settings.CACHES, settings.REDIS_URL, settings.CELERY_BROKER_URL
+        dead = f"{tmp_path}/no-redis.sock"
+        settings.CACHES = {**saved[0], "default": {**saved[0]["default"], "LOCATION": f"unix://{dead}?db=1"}}
+        settings.REDIS_URL = f"unix://{dead}"
+        settings.CELERY_BROKER_URL = f"redis+socket://{dead}"
+        try:
+            yield
+        finally:
+            settings.CACHES, settings.REDIS_URL, settings.CELERY_BROKER_URL = saved
+
+    return outage
+
+
+@pytest.fixture
+def redis_down(redis_outage):
+    """Redis unreachable for the whole test (see redis_outage)."""
+    with redis_outage():
+        yield
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-from rag.models.documents import Chunk, Document, RagType, ScopeStat, TermStat
+from rag.models.documents import Chunk, Document, RagType, ScopeStat, SharedResultsVersion, TermStat
 from rag.models.ownership import PartnerRagKey
 
-__all__ = ["Chunk", "Document", "PartnerRagKey", "RagType", "ScopeStat", "TermStat"]
+__all__ = ["Chunk", "Document", "PartnerRagKey", "RagType", "ScopeStat", "SharedResultsVersion", "TermStat"]

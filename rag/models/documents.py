@@ -178,3 +178,20 @@ class TermStat(models.Model):
 
     def __str__(self):
         return f"{self.rag_key}/{self.owner_key}: {self.lexeme} ({self.df})"
+
+
+class SharedResultsVersion(models.Model):
+    """The version of a rag_key's shared documents; cached shared search results are keyed by it.
+
+    Triggers on rag_document (migration 0006) give it a new value from a sequence in the writer's own
+    transaction whenever a shared document of the rag_key is inserted, updated or deleted - by the
+    services, admin bulk actions, cascades or raw SQL. Invalidation therefore never touches Redis (an
+    outage cannot fail or skip it) and commits exactly with the write; a sequence never hands a value out
+    twice, even across rolled-back transactions, so an old cache entry is never reachable again.
+    """
+
+    rag_key = models.CharField(max_length=255, primary_key=True)
+    version = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.rag_key}: v{self.version}"

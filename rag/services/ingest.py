@@ -19,7 +19,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rag.models import Chunk, Document, RagType
-from rag.services import cache
 from rag.services.errors import invalid
 from rag.services.graph import extract_graph_metadata
 from rag.services.text import chunk_text, normalise_text
@@ -67,11 +66,6 @@ def requeue_stale_documents(older_than: timedelta = timedelta(minutes=10)) -> in
         ).values_list("id", flat=True)[:500]
     )
     return sum(send_to_worker(document_id) for document_id in ids)
-
-
-def _after_shared_change(document: Document) -> None:
-    if document.rag_type == RagType.CHATBOT_SHARED:
-        cache.bump_shared_version_on_commit(document.rag_key)
 
 
 def upsert_document(
@@ -136,7 +130,6 @@ def upsert_document(
                     result = _update(existing, content, digest, metadata, fields)
                 if result.changed and not run_now:
                     _enqueue(result.document.pk)
-                _after_shared_change(result.document)
             break
         except IntegrityError:
             if not doc_id or _attempt:
@@ -165,9 +158,7 @@ def _update(document: Document, content: str, digest: str, metadata: dict, field
 
 
 def delete_document(document: Document) -> None:
-    with transaction.atomic():
-        _after_shared_change(document)
-        document.delete()
+    document.delete()
 
 
 def delete_by_doc_id(*, owner, rag_key: str, doc_id: str) -> bool:
@@ -255,7 +246,6 @@ def process_document(document_id: int, *, extract_graph: bool = True) -> str:
             current.status = Document.Status.READY
             current.status_message = ""
             current.save(update_fields=["metadata", "embedding_model", "status", "status_message", "updated_at"])
-            _after_shared_change(current)
         return "ready"
     except Exception as exc:
         mark_failed(document_id, processed_hash, f"{type(exc).__name__}: {exc}")
@@ -276,7 +266,6 @@ def reextract_graph(document_id: int) -> None:
         current = Document.objects.select_for_update().get(pk=document_id)
         current.metadata = {**current.metadata, **graph}
         current.save(update_fields=["metadata", "updated_at"])
-        _after_shared_change(current)
 
 
 def reembed_document(document_id: int) -> str:

@@ -101,3 +101,19 @@ def test_the_partner_page_refuses_a_grant_of_another_partners_rag_key(admin_clie
     assert response.status_code == 200  # the form again, with the error
     assert "named after another partner" in response.content.decode()
     assert not PartnerRagKey.objects.exists()
+
+
+def test_delete_selected_drops_the_documents_from_cached_shared_results(admin_client_, document):
+    from rag.services.search import search
+
+    def shared_hits():
+        return search(user=None, rag_key="kb", rag_type="chatbot_shared", query="N2SQL 급식 통계")
+
+    assert [hit.document_id for hit in shared_hits()] == [document.pk]  # cached now
+
+    response = admin_client_.post(
+        "/admin/rag/document/", {"action": "delete_selected", "_selected_action": [document.pk], "post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert shared_hits() == []
