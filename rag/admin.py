@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 
 from rag import tasks
 from rag.models import Chunk, Document, PartnerRagKey
+from rag.services import ingest
 from rag.services.access import SEARCH_RAG_TYPES
 from rag.services.search import MAX_LIMIT, MODES, search
 
@@ -82,6 +83,12 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(chunk_count=Count("chunks"))
+
+    def delete_model(self, request, obj):
+        ingest.delete_document(obj)  # waits for an ingestion swap in progress, so no chunk is left behind
+
+    def delete_queryset(self, request, queryset):
+        ingest.delete_documents(queryset)
 
     @admin.display(description="chunks", ordering="chunk_count")
     def chunk_count(self, obj):

@@ -16,7 +16,6 @@ from rag.models import Document, RagType
 from rag.services import access, ingest
 from rag.services.search import search
 from rag.services.sync import sync_source
-from rag.services.text import extract_text
 
 
 def _check_rag_key(request, rag_key: str) -> None:
@@ -51,16 +50,14 @@ class UploadView(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         owner = _owner_for_write(request, values["rag_type"], values["rag_key"])
-        content = extract_text(values["file"].name, values["file"].read())
-        result = ingest.upsert_document(
+        result = ingest.upsert_upload(
             owner=owner,
             rag_key=values["rag_key"],
             rag_type=values["rag_type"],
             filename=values["file"].name,
-            content=content,
-            metadata={"tags": values["tags"], "title": values["file"].name},
+            data=values["file"].read(),
+            tags=values["tags"],
             doc_id=values["doc_id"],
-            source_type="upload",
         )
         document = Document.objects.annotate(chunk_count=Count("chunks")).get(pk=result.document.pk)
         code = status.HTTP_202_ACCEPTED if result.changed else status.HTTP_200_OK

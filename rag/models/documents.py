@@ -47,7 +47,10 @@ class Document(models.Model):
     source_type = models.CharField(max_length=50, default="upload")
     doc_schema = models.CharField(max_length=50, blank=True, default="")
     event_type = models.CharField(max_length=50, blank=True, default="")
-    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the content; unchanged => no re-embedding.")
+    content_hash = models.CharField(
+        max_length=64,
+        help_text="SHA-256 of the content (of the uploaded file for PDF/DOCX); unchanged => no re-embedding.",
+    )
     embedding_model = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True, default="")
@@ -139,6 +142,31 @@ class Chunk(models.Model):
 
     def __str__(self):
         return f"{self.document_id}#{self.chunk_index}"
+
+
+class DocumentFile(models.Model):
+    """Input the ingestion worker still has to turn into text: an uploaded PDF/DOCX, or an image of a synced
+    record to describe. Kept in PostgreSQL so any worker host can read it; deleted once the text is in the
+    document."""
+
+    class Kind(models.TextChoices):
+        UPLOAD = "upload"
+        IMAGE = "image"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=1000, blank=True, help_text="The upload's filename, or the image's URL.")
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "id"]
+        constraints = [
+            models.CheckConstraint(name="%(app_label)s_%(class)s_kind_valid", condition=Q(kind__in=["upload", "image"]))
+        ]
+
+    def __str__(self):
+        return f"{self.document_id}: {self.kind} {self.name}"
 
 
 class ScopeStat(models.Model):
