@@ -32,7 +32,11 @@ from rag.services.text import check_upload, chunk_text, extract_text, needs_work
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
-GRAPH_KEYS = ("ai_summary", "entity_nodes", "entity_relations", "entity_names", "entity_count", "relation_count")
+# Metadata the worker derives from the content (graph extraction, image captions): kept while it is unchanged.
+DERIVED_KEYS = (
+    "ai_summary", "entity_nodes", "entity_relations", "entity_names", "entity_count", "relation_count",
+    "image_descriptions", "image_urls",
+)
 _WORD = re.compile(r"\w")
 
 
@@ -170,8 +174,8 @@ def upsert_document(
 def _update(document: Document, content: str, digest: str, metadata: dict, fields: dict) -> UpsertResult:
     unchanged = document.content_hash == digest and document.status != Document.Status.ERROR
     if unchanged:
-        # Same text: keep the chunks and the graph metadata extracted from it; refresh the rest.
-        metadata.update({key: document.metadata[key] for key in GRAPH_KEYS if key in document.metadata})
+        # Same input: keep the chunks and the metadata derived from it; refresh the rest.
+        metadata.update({key: document.metadata[key] for key in DERIVED_KEYS if key in document.metadata})
     for name, value in fields.items():
         setattr(document, name, value)
     document.metadata = metadata
@@ -335,15 +339,13 @@ def _extract_files(document: Document, processed_hash: str) -> str | None:
     content, metadata = document.content, document.metadata
     for upload in (file for file in files if file.kind == DocumentFile.Kind.UPLOAD):
         content = extract_text(upload.name, bytes(upload.data))
-    images = [bytes(file.data) for file in files if file.kind == DocumentFile.Kind.IMAGE]
+    images = [file for file in files if file.kind == DocumentFile.Kind.IMAGE]
     if images:
         from rag.providers import get_vision
 
-        captions = get_vision().describe(images)  # ProviderError: failed now, retried by Celery
+        captions = get_vision().describe([bytes(image.data) for image in images])  # ProviderError: Celery retries
         described = [
-            {"url": file.name, "caption": caption}
-            for file, caption in zip((f for f in files if f.kind == DocumentFile.Kind.IMAGE), captions, strict=False)
-            if caption
+            {"url": image.name, "caption": caption} for image, caption in zip(images, captions, strict=False) if caption
         ]
         content, metadata = with_image_descriptions(content, metadata, described)
     with transaction.atomic():

@@ -202,8 +202,12 @@ def test_worker_captions_are_numbered_after_the_senders_descriptions(staff_clien
     assert content.count("이미지설명(1)") == 1
 
 
-def test_the_same_event_with_the_same_image_is_unchanged(staff_client, openai_server):
+def test_the_same_event_with_the_same_image_is_unchanged_and_keeps_its_caption(staff_client, openai_server):
+    openai_server.chat_reply = "대시보드 화면"
     sync_with_image(staff_client)
     ingest.process_document(Document.objects.get().pk)
 
     assert sync_with_image(staff_client).json()["action"] == "unchanged"
+    document = Document.objects.get()
+    assert document.content.endswith("이미지설명(1): 대시보드 화면")
+    assert document.metadata["image_descriptions"] == [{"url": "/uploads/sample.png", "caption": "대시보드 화면"}]
