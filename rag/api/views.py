@@ -126,6 +126,11 @@ class DocumentViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
         queryset = access.manageable_documents(self.request.user)
         return queryset.annotate(chunk_count=Count("chunks")).order_by("-updated_at", "-id")
 
+    def list(self, request, *args, **kwargs):
+        if "rag_key" in request.query_params:
+            _check_rag_key(request, request.query_params["rag_key"])
+        return super().list(request, *args, **kwargs)
+
     def get_serializer_class(self):
         return serializers.DocumentDetailSerializer if self.action == "retrieve" else serializers.DocumentSerializer
 

@@ -38,10 +38,19 @@ def test_a_partner_does_not_list_another_partners_documents(partner_client, kind
     assert response.json()["results"] == []
 
 
-def test_a_partner_filtering_by_another_partners_rag_key_gets_nothing(partner_client, kindhabit_document):
+def test_a_partner_listing_another_partners_rag_key_gets_404(partner_client, kindhabit_document):
     response = partner_client.get("/api/v1/rag/documents?rag_key=kindhabit")
 
-    assert response.json()["results"] == []
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_partner_lists_its_own_rag_key(partner_client, kindhabit_document):
+    own = add_document("메디링스 문서", rag_key="medilinx")
+
+    response = partner_client.get("/api/v1/rag/documents?rag_key=medilinx")
+
+    assert [row["id"] for row in response.json()["results"]] == [own.pk]
 
 
 def test_another_partners_document_detail_is_404(partner_client, kindhabit_document):
