@@ -127,7 +127,7 @@ class DocumentViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
         return queryset.annotate(chunk_count=Count("chunks")).order_by("-updated_at", "-id")
 
     def list(self, request, *args, **kwargs):
-        if "rag_key" in request.query_params:
+        if request.query_params.get("rag_key"):  # an empty value filters nothing
             _check_rag_key(request, request.query_params["rag_key"])
         return super().list(request, *args, **kwargs)
 
