@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog, RouteDecisionLog
 from chat.services import partner_chat
+from rag.admin import PartnerRagKeyInline
 
 
 class PartnerApiKeyInline(admin.TabularInline):
@@ -21,7 +22,7 @@ class PartnerAdmin(admin.ModelAdmin):
     list_display = ["partner_id", "name", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["partner_id", "name"]
-    inlines = [PartnerApiKeyInline]
+    inlines = [PartnerApiKeyInline, PartnerRagKeyInline]
     actions = ["issue_api_keys"]
 
     @admin.action(description="선택한 파트너에게 API 키 발급 (키는 한 번만 표시)")

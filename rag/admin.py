@@ -12,7 +12,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from rag import tasks
-from rag.models import Chunk, Document
+from rag.models import Chunk, Document, PartnerRagKey
+from rag.services import ingest
 from rag.services.access import SEARCH_RAG_TYPES
 from rag.services.search import MAX_LIMIT, MODES, search
 
@@ -33,6 +34,24 @@ class ChunkInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class PartnerRagKeyInline(admin.TabularInline):
+    """On the partner page: the rag_keys granted to it beyond its own partner_id."""
+
+    model = PartnerRagKey
+    extra = 0
+    fields = ["rag_key", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(PartnerRagKey)
+class PartnerRagKeyAdmin(admin.ModelAdmin):
+    list_display = ["rag_key", "partner", "created_at"]
+    list_filter = ["partner"]
+    list_select_related = ["partner"]
+    search_fields = ["rag_key", "partner__partner_id", "partner__name"]
+    raw_id_fields = ["partner"]
 
 
 @admin.register(Document)
@@ -64,6 +83,12 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(chunk_count=Count("chunks"))
+
+    def delete_model(self, request, obj):
+        ingest.delete_document(obj)  # waits for an ingestion swap in progress, so no chunk is left behind
+
+    def delete_queryset(self, request, queryset):
+        ingest.delete_documents(queryset)
 
     @admin.display(description="chunks", ordering="chunk_count")
     def chunk_count(self, obj):

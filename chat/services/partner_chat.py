@@ -283,13 +283,19 @@ def prepare_turn(
 
 
 def _retrieve(turn: PreparedTurn) -> list[dict]:
-    """Shared documents of the partner's rag_key; a search failure only costs grounding."""
+    """Shared documents of the rag_keys the partner owns (its partner_id plus staff grants), which no other
+    partner can write; a search failure only costs grounding."""
+    from rag.services.access import partner_rag_keys
     from rag.services.search import search
 
     started = time.monotonic()
     try:
-        hits = search(user=None, rag_key=turn.partner_id, rag_type="chatbot_shared", query=turn.message,
-                      limit=SEARCH_LIMIT)  # fmt: skip
+        hits = sorted(
+            (hit for rag_key in partner_rag_keys(turn.partner_id)
+             for hit in search(user=None, rag_key=rag_key, rag_type="chatbot_shared", query=turn.message,
+                               limit=SEARCH_LIMIT)),
+            key=lambda hit: -hit.score,
+        )[:SEARCH_LIMIT]  # fmt: skip
     except Exception as exc:
         logger.warning("partner chat: retrieval failed for %s: %s", turn.partner_id, exc)
         hits = []

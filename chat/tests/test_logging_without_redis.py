@@ -12,15 +12,6 @@ from chat.tests.dining_factories import KONDAE, make_chat_user, make_menu, make_
 from chat.tests.partner_helpers import MESSAGE, auth, partner_with_key, read_events
 
 
-@pytest.fixture
-def redis_down(settings, tmp_path):
-    """Cache (rate limits, contexts) and broker pointed at a Redis socket nobody listens on."""
-    dead = f"{tmp_path}/no-redis.sock"
-    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": f"unix://{dead}?db=1"}}
-    settings.REDIS_URL = f"unix://{dead}"
-    settings.CELERY_BROKER_URL = f"redis+socket://{dead}"
-
-
 def logged_sessions() -> set[str]:
     flush_log_outbox()  # what the worker's next flush does once it runs again
     return set(MessageLog.objects.values_list("session_id", flat=True))

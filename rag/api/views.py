@@ -4,29 +4,33 @@ from django.conf import settings
 from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.exceptions import ApiError
-from config.api.permissions import is_partner_request
 from rag.api import serializers
 from rag.api.filters import DocumentFilterSet
 from rag.models import Document, RagType
 from rag.services import access, ingest
 from rag.services.search import search
 from rag.services.sync import sync_source
-from rag.services.text import extract_text
 
 
-def _owner_for_write(request, rag_type: str):
-    """The owner of a document the caller writes (None for shared), or PermissionDenied."""
-    partner = is_partner_request(request)
-    if not access.can_write(request.user, rag_type, partner=partner):
+def _check_rag_key(request, rag_key: str) -> None:
+    """A partner key naming a rag_key it does not own gets 404, as if the rag_key did not exist."""
+    if not access.can_use_rag_key(request.user, rag_key):
+        raise NotFound("No such rag_key.")
+
+
+def _owner_for_write(request, rag_type: str, rag_key: str):
+    """The owner of a document the caller writes (None for shared), or PermissionDenied / NotFound."""
+    if not access.can_write(request.user, rag_type):
         if rag_type == RagType.CHATBOT_SHARED:
             raise PermissionDenied("Only staff or a partner API key may write chatbot_shared documents.")
         raise PermissionDenied("user_isolated documents need a signed-in user.")
+    _check_rag_key(request, rag_key)
     return request.user if rag_type == RagType.USER_ISOLATED else None
 
 
@@ -47,17 +51,15 @@ class UploadView(APIView):
         data = serializers.UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        owner = _owner_for_write(request, values["rag_type"])
-        content = extract_text(values["file"].name, values["file"].read())
-        result = ingest.upsert_document(
+        owner = _owner_for_write(request, values["rag_type"], values["rag_key"])
+        result = ingest.upsert_upload(
             owner=owner,
             rag_key=values["rag_key"],
             rag_type=values["rag_type"],
             filename=values["file"].name,
-            content=content,
-            metadata={"tags": values["tags"], "title": values["file"].name},
+            data=values["file"].read(),
+            tags=values["tags"],
             doc_id=values["doc_id"],
-            source_type="upload",
         )
         document = Document.objects.annotate(chunk_count=Count("chunks")).get(pk=result.document.pk)
         code = status.HTTP_202_ACCEPTED if result.changed else status.HTTP_200_OK
@@ -74,7 +76,7 @@ class SyncView(APIView):
         data = serializers.SyncSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        owner = _owner_for_write(request, values["rag_type"])
+        owner = _owner_for_write(request, values["rag_type"], values["rag_key"])
         result = sync_source(
             owner=owner,
             rag_key=values["rag_key"],
@@ -103,6 +105,7 @@ class SearchView(APIView):
         data = serializers.SearchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        _check_rag_key(request, values["rag_key"])
         try:
             hits = search(
                 user=request.user,
@@ -120,13 +123,19 @@ class SearchView(APIView):
 
 
 class DocumentViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
-    """A user sees and deletes only their own documents; a partner key the shared ones; staff all."""
+    """A user sees and deletes only their own documents; a partner key the shared ones of its rag_keys;
+    staff all."""
 
     filterset_class = DocumentFilterSet
 
     def get_queryset(self):
-        queryset = access.manageable_documents(self.request.user, partner=is_partner_request(self.request))
+        queryset = access.manageable_documents(self.request.user)
         return queryset.annotate(chunk_count=Count("chunks")).order_by("-updated_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        if request.query_params.get("rag_key"):  # an empty value filters nothing
+            _check_rag_key(request, request.query_params["rag_key"])
+        return super().list(request, *args, **kwargs)
 
     def get_serializer_class(self):
         return serializers.DocumentDetailSerializer if self.action == "retrieve" else serializers.DocumentSerializer

@@ -47,7 +47,10 @@ class Document(models.Model):
     source_type = models.CharField(max_length=50, default="upload")
     doc_schema = models.CharField(max_length=50, blank=True, default="")
     event_type = models.CharField(max_length=50, blank=True, default="")
-    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the content; unchanged => no re-embedding.")
+    content_hash = models.CharField(
+        max_length=64,
+        help_text="SHA-256 of the content (of the uploaded file for PDF/DOCX); unchanged => no re-embedding.",
+    )
     embedding_model = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     status_message = models.TextField(blank=True, default="")
@@ -141,6 +144,31 @@ class Chunk(models.Model):
         return f"{self.document_id}#{self.chunk_index}"
 
 
+class DocumentFile(models.Model):
+    """Input the ingestion worker still has to turn into text: an uploaded PDF/DOCX, or an image of a synced
+    record to describe. Kept in PostgreSQL so any worker host can read it; deleted once the text is in the
+    document."""
+
+    class Kind(models.TextChoices):
+        UPLOAD = "upload"
+        IMAGE = "image"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=1000, blank=True, help_text="The upload's filename, or the image's URL.")
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "id"]
+        constraints = [
+            models.CheckConstraint(name="%(app_label)s_%(class)s_kind_valid", condition=Q(kind__in=["upload", "image"]))
+        ]
+
+    def __str__(self):
+        return f"{self.document_id}: {self.kind} {self.name}"
+
+
 class ScopeStat(models.Model):
     """BM25 collection statistics of one partition: a rag_key's shared chunks (owner_key 0) or one user's
     chunks (owner_key = user id). Maintained by statement-level triggers on rag_chunk (migration 0003), so
@@ -178,3 +206,20 @@ class TermStat(models.Model):
 
     def __str__(self):
         return f"{self.rag_key}/{self.owner_key}: {self.lexeme} ({self.df})"
+
+
+class SharedResultsVersion(models.Model):
+    """The version of a rag_key's shared documents; cached shared search results are keyed by it.
+
+    Triggers on rag_document (migration 0006) give it a new value from a sequence in the writer's own
+    transaction whenever a shared document of the rag_key is inserted, updated or deleted - by the
+    services, admin bulk actions, cascades or raw SQL. Invalidation therefore never touches Redis (an
+    outage cannot fail or skip it) and commits exactly with the write; a sequence never hands a value out
+    twice, even across rolled-back transactions, so an old cache entry is never reachable again.
+    """
+
+    rag_key = models.CharField(max_length=255, primary_key=True)
+    version = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.rag_key}: v{self.version}"

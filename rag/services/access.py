@@ -6,13 +6,14 @@ Search visibility (`visible_chunks`):
   * both           -> the union of the two, never anybody else's chunks.
 Staff get no wider search scope: isolation holds for everybody.
 
-Document management (`manageable_documents`): a user sees and deletes their own documents, a partner
-key the shared ones, staff everything.
+Document management (`manageable_documents`, `can_write`): a user sees and deletes their own documents,
+a partner key the shared documents of the rag_keys it owns (`partner_rag_keys`: its partner_id plus the
+rag_keys staff granted it), staff everything. For a partner every other rag_key does not exist (404).
 """
 
 from django.db.models import Q, QuerySet
 
-from rag.models import Chunk, Document, RagType
+from rag.models import Chunk, Document, PartnerRagKey, RagType
 
 BOTH = "both"
 SEARCH_RAG_TYPES = (RagType.USER_ISOLATED.value, RagType.CHATBOT_SHARED.value, BOTH)
@@ -24,6 +25,30 @@ def user_id_of(user) -> int | None:
         return None
     pk = getattr(user, "pk", None)
     return pk if isinstance(pk, int) else None
+
+
+def partner_id_of(user) -> str | None:
+    """The partner behind a caller authenticated by a partner API key (a PartnerClient), else None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "partner_id", None)
+
+
+def partner_rag_keys(partner_id: str) -> list[str]:
+    """The rag_keys a partner owns: the one named after it first, then those staff granted it (a grant
+    naming another partner never counts, even if that partner was created after the grant)."""
+    from chat.models import Partner
+
+    granted = (
+        PartnerRagKey.objects.filter(partner_id=partner_id)
+        .exclude(rag_key__in=Partner.objects.exclude(pk=partner_id).values("partner_id"))
+        .values_list("rag_key", flat=True)
+    )
+    return [partner_id, *(key for key in granted if key != partner_id)]
+
+
+def partner_owns(partner_id: str, rag_key: str) -> bool:
+    return rag_key in partner_rag_keys(partner_id)
 
 
 def is_staff(user) -> bool:
@@ -76,22 +101,32 @@ def searchable_documents(user) -> QuerySet[Document]:
     return Document.objects.filter(condition)
 
 
-def manageable_documents(user, *, partner: bool = False) -> QuerySet[Document]:
+def manageable_documents(user) -> QuerySet[Document]:
     """Documents a caller may list, read and delete through the API."""
     if is_staff(user):
         return Document.objects.all()
-    if partner:
-        return Document.objects.filter(rag_type=RagType.CHATBOT_SHARED, owner__isnull=True)
+    partner_id = partner_id_of(user)
+    if partner_id is not None:
+        return Document.objects.filter(
+            rag_type=RagType.CHATBOT_SHARED, owner__isnull=True, rag_key__in=partner_rag_keys(partner_id)
+        )
     user_id = user_id_of(user)
     if user_id is None:
         return Document.objects.none()
     return Document.objects.filter(owner_id=user_id)
 
 
-def can_write(user, rag_type: str, *, partner: bool = False) -> bool:
-    """Shared documents need staff or a partner key; isolated ones need a real user (the owner)."""
+def can_write(user, rag_type: str) -> bool:
+    """Shared documents need staff or a partner key (which rag_key: `can_use_rag_key`); isolated ones need a
+    real user (the owner)."""
     if rag_type == RagType.CHATBOT_SHARED:
-        return partner or is_staff(user)
+        return partner_id_of(user) is not None or is_staff(user)
     if rag_type == RagType.USER_ISOLATED:
         return user_id_of(user) is not None
     return False
+
+
+def can_use_rag_key(user, rag_key: str) -> bool:
+    """False only for a partner key naming a rag_key it does not own; users and staff are limited by scope."""
+    partner_id = partner_id_of(user)
+    return partner_id is None or partner_owns(partner_id, rag_key)

@@ -1,42 +1,43 @@
-"""Redis cache of shared search results, invalidated by bumping a per-rag_key version number.
+"""Redis cache of shared search results, keyed by the rag_key's version in PostgreSQL.
 
-Keys embed the version, so a bump makes every cached result of that rag_key unreachable at once;
-stale entries simply expire (settings.RAG_SHARED_CACHE_TTL).
+Every key embeds `SharedResultsVersion.version`, which triggers on rag_document replace in the same
+transaction as any change to that rag_key's shared documents (services, admin bulk deletes, cascades).
+So invalidation is part of the committed write and can neither fail nor be skipped when Redis is down;
+old entries become unreachable at commit and expire after settings.RAG_SHARED_CACHE_TTL.
+
+Redis is only an accelerator here: when it is unreachable a lookup is a miss and a store is skipped
+(logged), and the search answers uncached.
 """
 
 import hashlib
 import json
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection
+from redis import RedisError
 
+from rag.models import SharedResultsVersion
 
-def _version_key(rag_key: str) -> str:
-    return "rag:shared-version:" + hashlib.sha256(rag_key.encode()).hexdigest()[:32]
+logger = logging.getLogger(__name__)
+
+_BUMP_SQL = """
+INSERT INTO rag_sharedresultsversion (rag_key, version) VALUES (%s, nextval('rag_shared_results_version_seq'))
+ON CONFLICT (rag_key) DO UPDATE SET version = EXCLUDED.version
+"""
 
 
 def shared_version(rag_key: str) -> int:
-    key = _version_key(rag_key)
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, 1, timeout=None)
-        version = cache.get(key, 1)
-    return int(version)
+    """0 for a rag_key whose shared documents were never written (nothing to find, nothing stale)."""
+    version = SharedResultsVersion.objects.filter(rag_key=rag_key).values_list("version", flat=True).first()
+    return version or 0
 
 
 def bump_shared_version(rag_key: str) -> None:
-    """Invalidate the cached shared results of rag_key (call after its shared documents changed)."""
-    key = _version_key(rag_key)
-    cache.add(key, 1, timeout=None)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 2, timeout=None)
-
-
-def bump_shared_version_on_commit(rag_key: str) -> None:
-    transaction.on_commit(lambda: bump_shared_version(rag_key))
+    """Invalidate the cached shared results of rag_key now (writes to rag_document do this by trigger)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_SQL, [rag_key])
 
 
 def result_key(rag_key: str, **parts) -> str:
@@ -46,8 +47,16 @@ def result_key(rag_key: str, **parts) -> str:
 
 
 def get(key: str):
-    return cache.get(key)
+    """The cached value, or None on a miss or while Redis is unreachable."""
+    try:
+        return cache.get(key)
+    except (RedisError, OSError) as exc:
+        logger.warning("shared search cache unavailable, searching uncached: %s", exc)
+        return None
 
 
 def put(key: str, value) -> None:
-    cache.set(key, value, timeout=settings.RAG_SHARED_CACHE_TTL)
+    try:
+        cache.set(key, value, timeout=settings.RAG_SHARED_CACHE_TTL)
+    except (RedisError, OSError) as exc:
+        logger.warning("shared search cache unavailable, result not cached: %s", exc)

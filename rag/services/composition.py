@@ -72,6 +72,17 @@ def image_blocks(image_descriptions: list[dict]) -> list[str]:
     ]
 
 
+def with_image_descriptions(content: str, metadata: dict, described: list[dict]) -> tuple[str, dict]:
+    """A composed document with more image descriptions (the worker's captions), numbered after the ones it
+    already has; its `이미지설명(n)` blocks stay the last section."""
+    existing = list(metadata.get("image_descriptions") or [])
+    old_blocks = "\n".join(image_blocks(existing))
+    base = content.removesuffix(old_blocks).rstrip("\n") if old_blocks else content
+    combined = existing + described
+    urls = [item.get("url") for item in combined if item.get("url")] or list(metadata.get("image_urls") or [])
+    return _join([[base], image_blocks(combined)]), {**metadata, "image_descriptions": combined, "image_urls": urls}
+
+
 def _join(sections: list[list[str]]) -> str:
     return "\n\n".join("\n".join(section) for section in sections if section)
 

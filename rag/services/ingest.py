@@ -3,10 +3,15 @@
 Write path:
   upsert_document()   validates, stores the document (pending) and enqueues processing on commit.
                       Same doc_id in the same owner space => update in place; an unchanged content hash
-                      updates metadata only and re-embeds nothing.
-  process_document()  chunks, tokenises (Kiwi) and embeds outside any transaction, then swaps the
-                      chunks in one transaction, only if the document still has the content it processed
-                      (a newer upsert wins; the old chunks stay searchable until the swap).
+                      updates metadata only and re-embeds nothing. Input that is slow to turn into text
+                      (an uploaded PDF/DOCX, images to describe) is stored as DocumentFile rows for the worker.
+  process_document()  extracts the text of those files (parse limits; a failure marks the document
+                      "error" with the reason), then chunks, tokenises (Kiwi) and embeds outside any
+                      transaction, and swaps the chunks in one transaction, only if the document still has
+                      the content it processed (a newer upsert wins; the old chunks stay searchable until
+                      the swap; a document deleted meanwhile is left deleted).
+  delete_documents()  locks the rows first, so a delete waits for a swap in progress and never leaves a
+                      chunk behind.
 """
 
 import hashlib
@@ -18,16 +23,20 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rag.models import Chunk, Document, RagType
-from rag.services import cache
-from rag.services.errors import invalid
+from rag.models import Chunk, Document, DocumentFile, RagType
+from rag.services.composition import with_image_descriptions
+from rag.services.errors import RagError, invalid
 from rag.services.graph import extract_graph_metadata
-from rag.services.text import chunk_text, normalise_text
+from rag.services.text import check_upload, chunk_text, extract_text, needs_worker_extraction, normalise_text
 
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
-GRAPH_KEYS = ("ai_summary", "entity_nodes", "entity_relations", "entity_names", "entity_count", "relation_count")
+# Metadata the worker derives from the content (graph extraction, image captions): kept while it is unchanged.
+DERIVED_KEYS = (
+    "ai_summary", "entity_nodes", "entity_relations", "entity_names", "entity_count", "relation_count",
+    "image_descriptions", "image_urls",
+)
 _WORD = re.compile(r"\w")
 
 
@@ -38,8 +47,21 @@ class UpsertResult:
     changed: bool  # content changed (or new): chunks are being (re)built
 
 
-def content_hash(content: str) -> str:
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+@dataclass(frozen=True)
+class PendingFile:
+    """Input for the worker (see DocumentFile): kind "upload" (name = filename) or "image" (name = URL)."""
+
+    kind: str
+    name: str
+    data: bytes
+
+
+def content_hash(content: str, files: tuple[PendingFile, ...] = ()) -> str:
+    """SHA-256 of the content, and of the files the worker will turn into more of it."""
+    digest = hashlib.sha256(content.encode("utf-8"))
+    for file in files:
+        digest.update(b"\x00" + file.kind.encode() + hashlib.sha256(file.data).digest())
+    return digest.hexdigest()
 
 
 def send_to_worker(document_id: int) -> bool:
@@ -59,19 +81,18 @@ def _enqueue(document_id: int) -> None:
 
 
 def requeue_stale_documents(older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Queue again documents left pending/processing (lost task, worker crash, broker outage)."""
-    cutoff = timezone.now() - older_than
-    ids = list(
-        Document.objects.filter(
-            status__in=[Document.Status.PENDING, Document.Status.PROCESSING], updated_at__lt=cutoff
-        ).values_list("id", flat=True)[:500]
+    """Queue again documents left pending/processing (lost task, worker crash, broker outage).
+
+    Each one is claimed first by a conditional UPDATE that bumps updated_at, so a document a worker has
+    just claimed (which bumps it too) or another re-queue run took is not sent twice."""
+    stale = Document.objects.filter(
+        status__in=[Document.Status.PENDING, Document.Status.PROCESSING], updated_at__lt=timezone.now() - older_than
     )
-    return sum(send_to_worker(document_id) for document_id in ids)
-
-
-def _after_shared_change(document: Document) -> None:
-    if document.rag_type == RagType.CHATBOT_SHARED:
-        cache.bump_shared_version_on_commit(document.rag_key)
+    requeued = 0
+    for document_id in list(stale.values_list("id", flat=True)[:500]):
+        if stale.filter(pk=document_id).update(updated_at=timezone.now()) == 1:
+            requeued += send_to_worker(document_id)
+    return requeued
 
 
 def upsert_document(
@@ -86,15 +107,17 @@ def upsert_document(
     source_type: str = "upload",
     doc_schema: str = "",
     event_type: str = "",
+    files: tuple[PendingFile, ...] = (),
     run_now: bool = False,
 ) -> UpsertResult:
     """Create or update a document. `owner` is the user for user_isolated, None for chatbot_shared.
 
     Authorisation is the caller's job (rag.services.access.can_write). With run_now the chunks are built
-    in this call (demo data, benchmarks, tests); otherwise a Celery task builds them after commit.
+    in this call (demo data, benchmarks, tests); otherwise a Celery task builds them after commit. `files`
+    are turned into (more) content by the worker; with an upload among them `content` may be empty.
     """
     content = normalise_text(content or "")
-    if not content:
+    if not content and not any(file.kind == DocumentFile.Kind.UPLOAD for file in files):
         raise invalid("empty_document", "The document has no text.")
     if rag_type not in RagType.values:
         raise invalid("invalid_rag_type", f"rag_type must be one of {', '.join(RagType.values)}.")
@@ -110,7 +133,7 @@ def upsert_document(
         "doc_schema": doc_schema,
         "event_type": event_type,
     }
-    digest = content_hash(content)
+    digest = content_hash(content, files)
     metadata = dict(metadata or {})
 
     for _attempt in range(2):  # a concurrent create of the same doc_id loses the race once, then updates
@@ -134,9 +157,10 @@ def upsert_document(
                     result = UpsertResult(document, created=True, changed=True)
                 else:
                     result = _update(existing, content, digest, metadata, fields)
-                if result.changed and not run_now:
-                    _enqueue(result.document.pk)
-                _after_shared_change(result.document)
+                if result.changed:
+                    _replace_files(result.document, files)
+                    if not run_now:
+                        _enqueue(result.document.pk)
             break
         except IntegrityError:
             if not doc_id or _attempt:
@@ -150,8 +174,8 @@ def upsert_document(
 def _update(document: Document, content: str, digest: str, metadata: dict, fields: dict) -> UpsertResult:
     unchanged = document.content_hash == digest and document.status != Document.Status.ERROR
     if unchanged:
-        # Same text: keep the chunks and the graph metadata extracted from it; refresh the rest.
-        metadata.update({key: document.metadata[key] for key in GRAPH_KEYS if key in document.metadata})
+        # Same input: keep the chunks and the metadata derived from it; refresh the rest.
+        metadata.update({key: document.metadata[key] for key in DERIVED_KEYS if key in document.metadata})
     for name, value in fields.items():
         setattr(document, name, value)
     document.metadata = metadata
@@ -164,10 +188,45 @@ def _update(document: Document, content: str, digest: str, metadata: dict, field
     return UpsertResult(document, created=False, changed=not unchanged)
 
 
-def delete_document(document: Document) -> None:
+def _replace_files(document: Document, files: tuple[PendingFile, ...]) -> None:
+    """The worker's input for the new content (the document row is locked or new)."""
+    DocumentFile.objects.filter(document=document).delete()
+    DocumentFile.objects.bulk_create(
+        DocumentFile(document=document, kind=file.kind, name=file.name[:1000], data=file.data) for file in files
+    )
+
+
+def upsert_upload(*, owner, rag_key: str, rag_type: str, filename: str, data: bytes, tags: list[str],
+                  doc_id: str = "") -> UpsertResult:  # fmt: skip
+    """An uploaded file: checked now (4xx), its text extracted now (plain text) or by the worker (PDF, DOCX)."""
+    check_upload(filename, data)
+    worker = needs_worker_extraction(filename)
+    return upsert_document(
+        owner=owner,
+        rag_key=rag_key,
+        rag_type=rag_type,
+        filename=filename,
+        content="" if worker else extract_text(filename, data),
+        metadata={"tags": tags, "title": filename},
+        doc_id=doc_id,
+        source_type="upload",
+        files=(PendingFile(DocumentFile.Kind.UPLOAD, filename, data),) if worker else (),
+    )
+
+
+def delete_documents(documents) -> int:
+    """Delete documents (a queryset) with their chunks. The rows are locked first: a worker swapping in
+    chunks holds that lock, so the delete waits for it and then removes the new chunks too (otherwise
+    they would reference a deleted document and the commit fail)."""
     with transaction.atomic():
-        _after_shared_change(document)
-        document.delete()
+        locked = Document.objects.filter(pk__in=documents.values("pk")).order_by("pk").select_for_update()
+        ids = list(locked.values_list("pk", flat=True))
+        deleted, _ = Document.objects.filter(pk__in=ids).delete()
+    return deleted
+
+
+def delete_document(document: Document) -> None:
+    delete_documents(Document.objects.filter(pk=document.pk))
 
 
 def delete_by_doc_id(*, owner, rag_key: str, doc_id: str) -> bool:
@@ -224,21 +283,31 @@ def build_chunks(document: Document) -> tuple[list[Chunk], str]:
 
 
 def process_document(document_id: int, *, extract_graph: bool = True) -> str:
-    """Build and swap in the chunks of a document. Returns "ready", "stale" or "missing".
+    """Build and swap in the chunks of a document. Returns "ready", "stale", "missing" or "error".
 
-    Errors leave the document in status "error" with the reason, and are re-raised (Celery retries).
+    A file that cannot be parsed marks the document "error" with the reason ("error" returned, nothing to
+    retry). Other errors (provider outages) do the same and are re-raised (Celery retries).
     """
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return "missing"
     processed_hash = document.content_hash
     claimed = Document.objects.filter(pk=document_id, content_hash=processed_hash).update(
-        status=Document.Status.PROCESSING, status_message=""
+        status=Document.Status.PROCESSING, status_message="", updated_at=timezone.now()
     )
     if not claimed:
         return "stale"  # replaced since it was read; the newer version's task builds the chunks
     try:
+        try:
+            outcome = _extract_files(document, processed_hash)
+        except RagError as exc:
+            mark_failed(document_id, processed_hash, f"The file could not be read ({exc.error_code}): {exc.detail}")
+            return "error"
+        if outcome is not None:
+            return outcome
         chunks, model = build_chunks(document)
+        if not Document.objects.filter(pk=document_id, content_hash=processed_hash).exists():
+            return "stale"  # deleted or replaced while embedding: skip the graph extraction too
         graph = extract_graph_metadata(document.metadata.get("title") or document.filename, document.content) if (
             extract_graph
         ) else {}
@@ -255,11 +324,39 @@ def process_document(document_id: int, *, extract_graph: bool = True) -> str:
             current.status = Document.Status.READY
             current.status_message = ""
             current.save(update_fields=["metadata", "embedding_model", "status", "status_message", "updated_at"])
-            _after_shared_change(current)
         return "ready"
     except Exception as exc:
         mark_failed(document_id, processed_hash, f"{type(exc).__name__}: {exc}")
         raise
+
+
+def _extract_files(document: Document, processed_hash: str) -> str | None:
+    """Turn the document's pending files into its content (upload text, then image descriptions) and drop
+    them; updates `document` in place. "stale" when the document was replaced or deleted meanwhile."""
+    files = list(DocumentFile.objects.filter(document_id=document.pk))
+    if not files:
+        return None
+    content, metadata = document.content, document.metadata
+    for upload in (file for file in files if file.kind == DocumentFile.Kind.UPLOAD):
+        content = extract_text(upload.name, bytes(upload.data))
+    images = [file for file in files if file.kind == DocumentFile.Kind.IMAGE]
+    if images:
+        from rag.providers import get_vision
+
+        captions = get_vision().describe([bytes(image.data) for image in images])  # ProviderError: Celery retries
+        described = [
+            {"url": image.name, "caption": caption} for image, caption in zip(images, captions, strict=False) if caption
+        ]
+        content, metadata = with_image_descriptions(content, metadata, described)
+    with transaction.atomic():
+        current = Document.objects.select_for_update().filter(pk=document.pk, content_hash=processed_hash).first()
+        if current is None:
+            return "stale"
+        current.content, current.metadata = content, metadata
+        current.save(update_fields=["content", "metadata", "updated_at"])
+        DocumentFile.objects.filter(document_id=document.pk).delete()
+    document.content, document.metadata = content, metadata
+    return None
 
 
 def mark_failed(document_id: int, processed_hash: str, message: str) -> None:
@@ -276,7 +373,6 @@ def reextract_graph(document_id: int) -> None:
         current = Document.objects.select_for_update().get(pk=document_id)
         current.metadata = {**current.metadata, **graph}
         current.save(update_fields=["metadata", "updated_at"])
-        _after_shared_change(current)
 
 
 def reembed_document(document_id: int) -> str:

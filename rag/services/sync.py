@@ -5,10 +5,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from rag.models import Document
+from rag.models import Document, DocumentFile
 from rag.services import ingest
 from rag.services.composition import DELETE_EVENT, compose, source_doc_id
-from rag.services.errors import RagError
 
 logger = logging.getLogger(__name__)
 
@@ -20,24 +19,13 @@ class SyncResult:
     document: Document | None
 
 
-def describe_images(images: list[dict]) -> list[dict]:
-    """Captions for uploaded images ({"url", "data": bytes}) from the vision provider, at most
-    AI_IMAGE_MODEL_MAX_IMAGES per document."""
-    images = images[: settings.AI_IMAGE_MODEL_MAX_IMAGES]
-    if not images:
-        return []
-    from rag.providers import ProviderError, get_vision
-
-    try:
-        captions = get_vision().describe([image["data"] for image in images])
-    except ProviderError as exc:
-        # Nothing is written: the sender retries the event later.
-        raise RagError("vision_unavailable", f"Image description failed: {exc}", 502) from exc
-    return [
-        {"url": image.get("url", ""), "caption": caption}
-        for image, caption in zip(images, captions, strict=False)
-        if caption
-    ]
+def images_for_worker(images: list[dict]) -> tuple[ingest.PendingFile, ...]:
+    """Uploaded images ({"url", "data": bytes}) the ingestion worker describes with the vision provider, at
+    most AI_IMAGE_MODEL_MAX_IMAGES per document (never in the request: each can take a model call)."""
+    return tuple(
+        ingest.PendingFile(DocumentFile.Kind.IMAGE, image.get("url", ""), image["data"])
+        for image in images[: settings.AI_IMAGE_MODEL_MAX_IMAGES]
+    )
 
 
 def sync_source(
@@ -56,8 +44,7 @@ def sync_source(
         deleted = ingest.delete_by_doc_id(owner=owner, rag_key=rag_key, doc_id=doc_id)
         return SyncResult(doc_id, "deleted" if deleted else "not_found", None)
 
-    descriptions = list(image_descriptions or []) + describe_images(images or [])
-    composed = compose(doc_schema, record, event_type, descriptions)
+    composed = compose(doc_schema, record, event_type, list(image_descriptions or []))
     result = ingest.upsert_document(
         owner=owner,
         rag_key=rag_key,
@@ -69,6 +56,7 @@ def sync_source(
         source_type=composed.source_type,
         doc_schema=doc_schema,
         event_type=event_type,
+        files=images_for_worker(images or []),
     )
     action = "created" if result.created else "updated" if result.changed else "unchanged"
     return SyncResult(composed.doc_id, action, result.document)

@@ -1,12 +1,29 @@
-"""Text out of uploaded files (.txt .md .html .pdf .docx) and Korean-aware chunking."""
+"""Text out of uploaded files (.txt .md .html .pdf .docx) and Korean-aware chunking.
+
+Uploads are checked in the request (`check_upload`: type, emptiness, PDF/DOCX structure and zip-bomb
+limits, all 4xx); the text of PDF and DOCX files is extracted by the ingestion worker (`extract_text`,
+same limits), where a failure marks the document failed with the reason.
+"""
 
 import io
 import re
+import zipfile
 from html.parser import HTMLParser
 
-from rag.services.errors import invalid
+from rag.services.errors import RagError, invalid
 
 UPLOAD_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+WORKER_EXTENSIONS = (".pdf", ".docx")
+
+# Limits of the binary formats (a 10 MiB upload must not become minutes of CPU or a gigabyte of memory).
+DOCX_MAIN_PART = "word/document.xml"
+DOCX_MAX_MEMBERS = 2000
+DOCX_MAX_XML_BYTES = 20 * 1024 * 1024  # the main part, decompressed
+DOCX_MAX_TOTAL_BYTES = 100 * 1024 * 1024  # every member, decompressed
+DOCX_MAX_RATIO = 100  # as Apache POI's ZipSecureFile; real Word XML compresses ~3-30x, bombs 100-1000x
+DOCX_RATIO_MIN_BYTES = 1024 * 1024  # small members may compress as well as they like
+PDF_MAX_PAGES = 2000
+MAX_EXTRACTED_CHARS = 5_000_000
 
 # Chunks stay well inside any embedder's input window (OpenAI: 8191 tokens; Korean ~1-2 chars/token).
 CHUNK_MAX_CHARS = 900
@@ -62,25 +79,92 @@ def html_to_text(html: str) -> str:
     return "".join(parser.parts)
 
 
+def too_complex(message: str, details=None) -> RagError:
+    return RagError("file_too_complex", message, 413, details)
+
+
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        return "\n\n".join((page.extract_text() or "") for page in reader.pages)
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        if len(reader.pages) > PDF_MAX_PAGES:
+            raise too_complex(f"The PDF has more than {PDF_MAX_PAGES} pages.")
+        parts, size = [], 0
+        for page in reader.pages:
+            parts.append(page.extract_text() or "")
+            size += len(parts[-1])
+            if size > MAX_EXTRACTED_CHARS:
+                raise too_complex(f"The PDF holds more than {MAX_EXTRACTED_CHARS} characters of text.")
+        return "\n\n".join(parts)
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise invalid("broken_file", f"The PDF could not be read: {exc}") from exc
 
 
-def _docx_text(data: bytes) -> str:
-    import zipfile
+def _open_pdf(data: bytes) -> None:
+    """Cheap structure check of a PDF (header, cross-reference table); its text is read by the worker."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
 
+    if b"%PDF-" not in data[:1024]:
+        raise invalid("broken_file", "The file is not a PDF.")
+    try:
+        PdfReader(io.BytesIO(data), strict=False)
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        raise invalid("broken_file", f"The PDF could not be read: {exc}") from exc
+
+
+def _open_docx(data: bytes) -> zipfile.ZipFile:
+    """The DOCX container, refused (4xx) before anything is decompressed if it is broken or a zip bomb:
+    too many members, a main document part over DOCX_MAX_XML_BYTES, more than DOCX_MAX_TOTAL_BYTES in
+    all, or a member that expands more than DOCX_MAX_RATIO times (sizes from the zip directory; zipfile
+    never inflates a member past its declared size)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise invalid("broken_file", f"The DOCX file could not be read: {exc}") from exc
+    names = {member.filename: member for member in members}
+    if DOCX_MAIN_PART not in names:
+        raise invalid("broken_file", "The file is not a Word document (no word/document.xml).")
+    total = sum(member.file_size for member in members)
+    too_big = (
+        len(members) > DOCX_MAX_MEMBERS
+        or total > DOCX_MAX_TOTAL_BYTES
+        or names[DOCX_MAIN_PART].file_size > DOCX_MAX_XML_BYTES
+        or any(
+            member.file_size > DOCX_RATIO_MIN_BYTES and member.file_size > DOCX_MAX_RATIO * max(member.compress_size, 1)
+            for member in members
+        )
+    )
+    if too_big:
+        raise too_complex(
+            "The DOCX file expands too much when decompressed (a zip bomb?).",
+            {"max_xml_bytes": DOCX_MAX_XML_BYTES, "max_total_bytes": DOCX_MAX_TOTAL_BYTES, "max_ratio": DOCX_MAX_RATIO},
+        )
+    return archive
+
+
+def _check_docx(data: bytes) -> None:
+    """Container limits plus a streaming well-formedness check of the main part (fast, constant memory)."""
+    from lxml import etree
+
+    with _open_docx(data) as archive, archive.open(DOCX_MAIN_PART) as part:
+        try:
+            for _event, element in etree.iterparse(part, events=("end",), resolve_entities=False, no_network=True):
+                element.clear(keep_tail=True)
+        except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise invalid("broken_file", f"The DOCX file's word/document.xml is malformed: {exc}") from exc
+
+
+def _docx_text(data: bytes) -> str:
     import docx
 
+    _open_docx(data).close()
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as exc:  # lxml's XMLSyntaxError too
         raise invalid("broken_file", f"The DOCX file could not be read: {exc}") from exc
     lines = [paragraph.text for paragraph in document.paragraphs]
     for table in document.tables:
@@ -89,8 +173,7 @@ def _docx_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def extract_text(filename: str, data: bytes) -> str:
-    """The text of an uploaded file; RagError (4xx) for unsupported, broken or empty files."""
+def _extension(filename: str) -> str:
     lowered = filename.lower()
     extension = next((ext for ext in UPLOAD_EXTENSIONS if lowered.endswith(ext)), None)
     if extension is None:
@@ -99,6 +182,28 @@ def extract_text(filename: str, data: bytes) -> str:
             f"Unsupported file type; allowed: {', '.join(UPLOAD_EXTENSIONS)}.",
             {"filename": filename},
         )
+    return extension
+
+
+def needs_worker_extraction(filename: str) -> bool:
+    """PDF and DOCX text is extracted by the ingestion worker; plain text formats in the request."""
+    return _extension(filename) in WORKER_EXTENSIONS
+
+
+def check_upload(filename: str, data: bytes) -> None:
+    """Refuse (4xx) an unsupported, empty or structurally broken file, without extracting its text."""
+    extension = _extension(filename)
+    if not data:
+        raise invalid("empty_file", "The file is empty.")
+    if extension == ".pdf":
+        _open_pdf(data)
+    elif extension == ".docx":
+        _check_docx(data)
+
+
+def extract_text(filename: str, data: bytes) -> str:
+    """The text of an uploaded file; RagError (4xx) for unsupported, broken or empty files."""
+    extension = _extension(filename)
     if not data:
         raise invalid("empty_file", "The file is empty.")
     if extension == ".pdf":

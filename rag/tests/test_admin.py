@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.models import Document
+from rag.models import Document, PartnerRagKey
 from rag.tests.helpers import add_document
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +69,51 @@ def test_try_search_page_is_staff_only(client, django_user_model):
 
     assert response.status_code == 302
     assert Document.objects.count() == 0
+
+
+def _partner_form(name: str, grants: list[str]) -> dict:
+    form = {"partner_id": "medilinx", "name": name, "is_active": "on",
+            "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
+            "rag_key_grants-TOTAL_FORMS": str(len(grants)), "rag_key_grants-INITIAL_FORMS": "0"}
+    form.update({f"rag_key_grants-{i}-rag_key": rag_key for i, rag_key in enumerate(grants)})
+    return form
+
+
+def test_staff_grant_rag_keys_inline_on_the_partner_page(admin_client_):
+    from chat.models import Partner
+
+    Partner.objects.create(partner_id="medilinx")
+
+    response = admin_client_.post("/admin/chat/partner/medilinx/change/", _partner_form("Medilinx", ["medilinx-faq"]))
+
+    assert response.status_code == 302
+    assert list(PartnerRagKey.objects.values_list("partner_id", "rag_key")) == [("medilinx", "medilinx-faq")]
+
+
+def test_the_partner_page_refuses_a_grant_of_another_partners_rag_key(admin_client_):
+    from chat.models import Partner
+
+    Partner.objects.create(partner_id="medilinx")
+    Partner.objects.create(partner_id="kindhabit")
+
+    response = admin_client_.post("/admin/chat/partner/medilinx/change/", _partner_form("Medilinx", ["kindhabit"]))
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "named after another partner" in response.content.decode()
+    assert not PartnerRagKey.objects.exists()
+
+
+def test_delete_selected_drops_the_documents_from_cached_shared_results(admin_client_, document):
+    from rag.services.search import search
+
+    def shared_hits():
+        return search(user=None, rag_key="kb", rag_type="chatbot_shared", query="N2SQL 급식 통계")
+
+    assert [hit.document_id for hit in shared_hits()] == [document.pk]  # cached now
+
+    response = admin_client_.post(
+        "/admin/rag/document/", {"action": "delete_selected", "_selected_action": [document.pk], "post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert shared_hits() == []

@@ -46,8 +46,10 @@ def test_staff_list_every_document(staff_client, documents):
     assert ids(staff_client.get("/api/v1/rag/documents")) == {doc.pk for doc in documents.values()}
 
 
-def test_partner_lists_shared_documents(partner_client, documents):
-    assert ids(partner_client.get("/api/v1/rag/documents")) == {documents["shared"].pk}
+def test_partner_lists_the_shared_documents_of_its_own_rag_key_only(partner_client, documents):
+    own = add_document("메디링스 문서", rag_key="medilinx")
+
+    assert ids(partner_client.get("/api/v1/rag/documents")) == {own.pk}
 
 
 def test_detail_includes_content_and_status(alice_client, documents):

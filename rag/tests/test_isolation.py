@@ -96,11 +96,11 @@ def test_search_api_applies_the_same_isolation(alice_client, bob_client):
 
 
 def test_partner_search_sees_only_shared(partner_client, alice_client):
-    add_document("앨리스 전용 카나리아 alicesecret 문서", owner=alice_client.user)
-    add_document("공용 문서 카나리아 안내")
+    add_document("앨리스 전용 카나리아 alicesecret 문서", owner=alice_client.user, rag_key="medilinx")
+    add_document("공용 문서 카나리아 안내", rag_key="medilinx")
 
     response = partner_client.post(
-        "/api/v1/rag/search", {"rag_key": "kb", "rag_type": "both", "query": "카나리아"}, format="json"
+        "/api/v1/rag/search", {"rag_key": "medilinx", "rag_type": "both", "query": "카나리아"}, format="json"
     )
 
     assert [hit["rag_type"] for hit in response.json()["results"]] == ["chatbot_shared"]

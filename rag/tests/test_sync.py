@@ -3,6 +3,7 @@
 import pytest
 
 from rag.models import Document
+from rag.services import ingest
 from rag.services.composition import compose
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def test_new_comment_updates_the_same_document(staff_client):
 
 
 def test_delete_event_removes_the_document(partner_client):
-    body = {"rag_key": "bootcamp", "doc_schema": "project_document.v1", "event_type": "create",
+    body = {"rag_key": "medilinx", "doc_schema": "project_document.v1", "event_type": "create",
             "record": PROJECT_DOCUMENT}
     partner_client.post("/api/v1/rag/sync", body, format="json")
 
@@ -146,7 +147,7 @@ def test_ordinary_user_cannot_sync_shared_documents(alice_client):
     assert not Document.objects.exists()
 
 
-def test_images_are_described_by_the_vision_provider(staff_client, openai_server):
+def test_images_are_described_by_the_vision_provider_in_the_worker(staff_client, openai_server):
     openai_server.chat_reply = "진행률이 표시된 대시보드 화면입니다."
 
     response = staff_client.post(
@@ -157,8 +158,56 @@ def test_images_are_described_by_the_vision_provider(staff_client, openai_server
     )
 
     assert response.status_code == 202, response.json()
+    assert openai_server.requests_to("/chat/completions") == []  # not in the request: the worker describes
+    ingest.process_document(Document.objects.get().pk)
     document = Document.objects.get()
     assert document.content.endswith("이미지설명(1): 진행률이 표시된 대시보드 화면입니다.")
     assert document.metadata["image_descriptions"] == [
         {"url": "/uploads/sample.png", "caption": "진행률이 표시된 대시보드 화면입니다."}
     ]
+
+
+def sync_with_image(client, **extra):
+    return client.post(
+        "/api/v1/rag/sync",
+        {"rag_key": "b", "doc_schema": "board_post.v2", "event_type": "create", "record": BOARD_POST,
+         "images": [{"url": "/uploads/sample.png", "data": "iVBORw0KGgo="}], **extra},
+        format="json",
+    )
+
+
+def test_a_vision_outage_does_not_fail_the_sync_and_the_worker_retries(staff_client, openai_server):
+    from rag.providers import ProviderError
+
+    openai_server.fail_next(3, status=503)  # every attempt of one provider call
+
+    assert sync_with_image(staff_client).status_code == 202
+    with pytest.raises(ProviderError):  # the Celery task retries it with backoff
+        ingest.process_document(Document.objects.get().pk)
+    assert Document.objects.get().status == "error"
+
+    openai_server.chat_reply = "대시보드 화면"
+    assert ingest.process_document(Document.objects.get().pk) == "ready"
+    assert Document.objects.get().content.endswith("이미지설명(1): 대시보드 화면")
+
+
+def test_worker_captions_are_numbered_after_the_senders_descriptions(staff_client, openai_server):
+    openai_server.chat_reply = "두 번째 그림"
+
+    sync_with_image(staff_client, image_descriptions=[{"url": "/a.png", "caption": "첫 번째 그림"}])
+    ingest.process_document(Document.objects.get().pk)
+
+    content = Document.objects.get().content
+    assert content.endswith("이미지설명(1): 첫 번째 그림\n이미지설명(2): 두 번째 그림")
+    assert content.count("이미지설명(1)") == 1
+
+
+def test_the_same_event_with_the_same_image_is_unchanged_and_keeps_its_caption(staff_client, openai_server):
+    openai_server.chat_reply = "대시보드 화면"
+    sync_with_image(staff_client)
+    ingest.process_document(Document.objects.get().pk)
+
+    assert sync_with_image(staff_client).json()["action"] == "unchanged"
+    document = Document.objects.get()
+    assert document.content.endswith("이미지설명(1): 대시보드 화면")
+    assert document.metadata["image_descriptions"] == [{"url": "/uploads/sample.png", "caption": "대시보드 화면"}]

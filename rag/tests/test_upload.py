@@ -6,7 +6,8 @@ import docx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from rag.models import Chunk, Document
+from rag.models import Chunk, Document, DocumentFile
+from rag.services import ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +32,9 @@ def _docx_bytes(text: str) -> bytes:
         ("memo.md", "# 제목\n\n본문 내용".encode(), "# 제목\n\n본문 내용"),
         ("page.html", "<html><script>x()</script><p>공지 본문</p></html>".encode(), "공지 본문"),
         ("old.txt", "완성형 한글 문서".encode("cp949"), "완성형 한글 문서"),
-        ("plan.docx", _docx_bytes("워드 문서의 본문"), "워드 문서의 본문"),
     ],
 )
-def test_supported_file_becomes_a_pending_document(alice_client, name, data, expected):
+def test_supported_text_file_becomes_a_pending_document(alice_client, name, data, expected):
     response = upload(alice_client, name, data, tags="공지, 급식")
 
     assert response.status_code == 202, response.json()
@@ -44,19 +44,35 @@ def test_supported_file_becomes_a_pending_document(alice_client, name, data, exp
     assert document.metadata["tags"] == ["공지", "급식"]
 
 
-def test_pdf_upload_extracts_its_text(alice_client):
+def test_a_docx_upload_is_pending_until_the_worker_extracts_its_text(alice_client):
+    response = upload(alice_client, "plan.docx", _docx_bytes("워드 문서의 본문"), tags="공지")
+
+    assert response.status_code == 202, response.json()
+    document = Document.objects.get()
+    assert (document.content, document.status) == ("", "pending")
+
+    assert ingest.process_document(document.pk) == "ready"  # what the worker's task does
+
+    document.refresh_from_db()
+    assert (document.content, document.status, document.metadata["tags"]) == ("워드 문서의 본문", "ready", ["공지"])
+    assert not DocumentFile.objects.exists()
+
+
+def test_a_pdf_without_a_text_layer_fails_in_the_worker_with_the_reason(alice_client):
     from pypdf import PdfWriter
 
     writer = PdfWriter()
     writer.add_blank_page(width=200, height=200)
     buffer = io.BytesIO()
     writer.write(buffer)
+    assert upload(alice_client, "blank.pdf", buffer.getvalue()).status_code == 202
 
-    response = upload(alice_client, "blank.pdf", buffer.getvalue())
+    # A PDF without a text layer (e.g. a scan) ends in "error" with a clear reason instead of an empty document.
+    assert ingest.process_document(Document.objects.get().pk) == "error"
 
-    # A PDF without a text layer (e.g. a scan) is refused with a clear reason instead of an empty document.
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "empty_document"
+    document = Document.objects.get()
+    assert document.status == "error"
+    assert "empty_document" in document.status_message
 
 
 @pytest.mark.parametrize(
@@ -107,7 +123,7 @@ def test_ordinary_user_cannot_upload_shared_documents(alice_client):
 def test_staff_and_partners_upload_shared_documents(request, client_fixture):
     client = request.getfixturevalue(client_fixture)
 
-    response = upload(client, "policy.txt", "회사 정책".encode(), rag_type="chatbot_shared")
+    response = upload(client, "policy.txt", "회사 정책".encode(), rag_type="chatbot_shared", rag_key="medilinx")
 
     assert response.status_code == 202
     assert Document.objects.get().owner is None

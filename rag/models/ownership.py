@@ -1,0 +1,31 @@
+"""Which partner owns which rag_keys.
+
+A partner always owns the rag_key named after it (its partner_id, where partner chat grounds). Staff may
+grant it more rag_keys here; each granted rag_key has exactly one owner, and a rag_key named after
+another partner can never be granted.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class PartnerRagKey(models.Model):
+    partner = models.ForeignKey("chat.Partner", on_delete=models.CASCADE, related_name="rag_key_grants")
+    rag_key = models.CharField(
+        max_length=255, unique=True, help_text="A rag_key this partner may read and write shared documents of."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner_id", "rag_key"]
+        verbose_name = "partner rag_key grant"
+
+    def __str__(self):
+        return f"{self.partner_id}: {self.rag_key}"
+
+    def clean(self):
+        from chat.models import Partner
+
+        self.rag_key = (self.rag_key or "").strip()
+        if self.rag_key and Partner.objects.filter(partner_id=self.rag_key).exclude(pk=self.partner_id).exists():
+            raise ValidationError({"rag_key": "This rag_key is named after another partner, which owns it."})
