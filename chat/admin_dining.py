@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection, models
 from django.db.models import Count, Q
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,7 +36,13 @@ from chat.models import (
 )
 from chat.services import dining_jobs, dining_ops
 from chat.services.schemas import WEEKDAYS, business_hours_errors
-from chat.services.shop_import import ImportFileError, hours_error_column, import_files, normalise_time
+from chat.services.shop_import import (
+    ImportFileError,
+    hours_error_column,
+    import_files,
+    normalise_time,
+    template_workbook,
+)
 
 # --------------------------------------------------------------------------------------- shared bits
 
@@ -351,6 +357,10 @@ class MenuInline(admin.TabularInline):
 class ShopImportForm(forms.Form):
     shops_file = forms.FileField(label="shops (.xlsx or .csv)", help_text="An .xlsx may also hold a 'menus' sheet.")
     menus_file = forms.FileField(label="menus (.csv, optional)", required=False)
+    dry_run = forms.BooleanField(
+        label="미리 보기 (저장하지 않음)", required=False, initial=True,
+        help_text="무엇이 생기고 바뀌고 건너뛰어질지 보여 주기만 합니다. 확인한 뒤 이 칸을 끄고 다시 올리세요.",
+    )  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()
@@ -455,8 +465,21 @@ class ShopAdmin(admin.ModelAdmin):
     def get_urls(self):
         custom = [
             path("import/", self.admin_site.admin_view(self.import_view), name="chat_shop_import"),
+            path(
+                "import/template.xlsx",
+                self.admin_site.admin_view(self.import_template_view),
+                name="chat_shop_import_template",
+            ),
         ]
         return custom + super().get_urls()
+
+    def import_template_view(self, request):
+        """The file to fill in: every column the importer reads, with one example shop and menu."""
+        response = HttpResponse(
+            template_workbook(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = 'attachment; filename="shops_import_template.xlsx"'
+        return response
 
     def import_view(self, request):
         """Upload shops (and menus) and show the per-row error report of the import service."""
@@ -471,7 +494,7 @@ class ShopAdmin(admin.ModelAdmin):
                 if upload
             ]
             try:
-                report = import_files(files)
+                report = import_files(files, dry_run=form.cleaned_data["dry_run"])
             except ImportFileError as exc:
                 form.add_error(None, str(exc))
             else:

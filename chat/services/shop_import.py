@@ -95,13 +95,14 @@ class ImportReport:
     menus_updated: int = 0
     rows_read: int = 0
     errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def rows_skipped(self) -> int:
         return len({(error.sheet, error.row) for error in self.errors})
 
     def summary(self) -> str:
-        return (
+        return ("dry run, nothing saved — " if self.dry_run else "") + (
             f"shops: {self.shops_created} created, {self.shops_updated} updated; "
             f"menus: {self.menus_created} created, {self.menus_updated} updated; "
             f"{self.rows_read} rows read, {self.rows_skipped} skipped"
@@ -312,71 +313,118 @@ def hours_error_column(message: str) -> str:
     return f"{head}_break_start" if "break" in message else f"{head}_open"
 
 
+class _RowProblems(Exception):
+    """Every problem of one row, so a sheet is fixed in one pass rather than one error per import."""
+
+    def __init__(self, problems: list[_RowProblem]):
+        super().__init__("; ".join(problem.reason for problem in problems))
+        self.problems = problems
+
+
+class _RowCheck:
+    """Parses each field on its own and collects the problems instead of stopping at the first."""
+
+    def __init__(self):
+        self.problems: list[_RowProblem] = []
+
+    def parse(self, parser, *args):
+        try:
+            return parser(*args)
+        except _RowProblem as problem:
+            self.problems.append(problem)
+            return None
+
+    def fail(self, column: str, reason: str) -> None:
+        self.problems.append(_RowProblem(column, reason))
+
+    def result(self, values: dict) -> dict:
+        if self.problems:
+            raise _RowProblems(self.problems)
+        return values
+
+
+def _one_of(check: _RowCheck, column: str, value: str, allowed, describe: str) -> str:
+    if value and value not in allowed:
+        check.fail(column, f"{value!r} is not one of {describe}")
+    return value
+
+
 def clean_shop_row(row: dict) -> dict:
-    """Model field values for one shops row, or raise _RowProblem."""
-    category = _required_text(row, "category")
-    if category not in ShopCategory.values:
-        raise _RowProblem(
-            "category", f"{category!r} is not one of the 13 categories ({', '.join(ShopCategory.values)})"
-        )
+    """Model field values for one shops row, or raise _RowProblems naming every bad column."""
+    check = _RowCheck()
+    category = check.parse(_required_text, row, "category")
+    _one_of(check, "category", category, ShopCategory.values, f"the 13 categories ({', '.join(ShopCategory.values)})")
     food_card = _text(row.get("is_food_card_shop")).upper() or FoodCardAcceptance.UNKNOWN
-    if food_card not in FoodCardAcceptance.values:
-        raise _RowProblem("is_food_card_shop", f"{food_card!r} is not Y, N, P or U")
+    _one_of(check, "is_food_card_shop", food_card, FoodCardAcceptance.values, "Y, N, P or U")
     data_source = _text(row.get("data_source")) or Shop.DataSource.MANUAL
-    if data_source not in Shop.DataSource.values:
-        raise _RowProblem("data_source", f"{data_source!r} is not one of {', '.join(Shop.DataSource.values)}")
+    _one_of(check, "data_source", data_source, Shop.DataSource.values, ", ".join(Shop.DataSource.values))
     phone = _text(row.get("phone"))
     if len(phone) > 20:
-        raise _RowProblem("phone", "longer than 20 characters")
-    return {
-        "shop_name": _required_text(row, "shop_name", 200),
-        "category": category,
-        "address_name": _required_text(row, "address_name"),
-        "road_address_name": _text(row.get("road_address_name")),
-        "is_good_influence_shop": _bool(row, "is_good_influence_shop", False),
-        "is_food_card_shop": food_card,
-        "business_hours": _business_hours(row),
-        "phone": phone,
-        "owner_message": _text(row.get("owner_message")),
-        "latitude": _decimal(row, "latitude", -90, 90),
-        "longitude": _decimal(row, "longitude", -180, 180),
-        "data_source": data_source,
-    }
+        check.fail("phone", "longer than 20 characters")
+    return check.result(
+        {
+            "shop_name": check.parse(_required_text, row, "shop_name", 200),
+            "category": category,
+            "address_name": check.parse(_required_text, row, "address_name"),
+            "road_address_name": _text(row.get("road_address_name")),
+            "is_good_influence_shop": check.parse(_bool, row, "is_good_influence_shop", False),
+            "is_food_card_shop": food_card,
+            "business_hours": check.parse(_business_hours, row),
+            "phone": phone,
+            "owner_message": _text(row.get("owner_message")),
+            "latitude": check.parse(_decimal, row, "latitude", -90, 90),
+            "longitude": check.parse(_decimal, row, "longitude", -180, 180),
+            "data_source": data_source,
+        }
+    )
 
 
-def clean_menu_row(row: dict) -> dict:
+def _price(row: dict) -> int:
     price_text = _text(row.get("price")).replace(",", "").removesuffix("원")
     if not price_text:
         raise _RowProblem("price", "required")
     if not price_text.isdigit():
         raise _RowProblem("price", f"{price_text!r} is not a whole number of won >= 0")
-    price = int(price_text)
-    if price > MAX_PRICE:
+    if int(price_text) > MAX_PRICE:
         raise _RowProblem("price", f"more than {MAX_PRICE:,} won")
-    category = _text(row.get("category"))
-    if category and category not in MenuCategory.values:
-        raise _RowProblem("category", f"{category!r} is not one of {', '.join(MenuCategory.values)}")
+    return int(price_text)
+
+
+def _options(row: dict):
     options_text = _text(row.get("options"))
-    options = None
-    if options_text:
-        try:
-            options = json.loads(options_text)
-            validate_menu_options(options)
-        except ValueError as exc:
-            raise _RowProblem("options", f"not JSON: {exc}") from None
-        except Exception as exc:  # django ValidationError
-            raise _RowProblem("options", "; ".join(getattr(exc, "messages", [str(exc)]))) from None
-    return {
-        "shop_key": (_required_text(row, "shop_name"), _required_text(row, "address_name")),
-        "menu_name": _required_text(row, "menu_name", 200),
-        "price": price,
-        "description": _text(row.get("description")),
-        "category": category,
-        "is_available": _bool(row, "is_available", True),
-        "is_popular": _bool(row, "is_popular", False),
-        "dietary_info": _text(row.get("dietary_info"))[:200],
-        "options": options,
-    }
+    if not options_text:
+        return None
+    try:
+        options = json.loads(options_text)
+        validate_menu_options(options)
+    except ValueError as exc:
+        raise _RowProblem("options", f"not JSON: {exc}") from None
+    except Exception as exc:  # django ValidationError
+        raise _RowProblem("options", "; ".join(getattr(exc, "messages", [str(exc)]))) from None
+    return options
+
+
+def clean_menu_row(row: dict) -> dict:
+    """Model field values for one menus row, or raise _RowProblems naming every bad column."""
+    check = _RowCheck()
+    category = _one_of(check, "category", _text(row.get("category")), MenuCategory.values,
+                       ", ".join(MenuCategory.values))  # fmt: skip
+    return check.result(
+        {
+            "shop_key": (
+                check.parse(_required_text, row, "shop_name"),
+                check.parse(_required_text, row, "address_name"),
+            ),
+            "menu_name": check.parse(_required_text, row, "menu_name", 200),
+            "price": check.parse(_price, row),
+            "description": _text(row.get("description")),
+            "category": category,
+            "is_available": check.parse(_bool, row, "is_available", True),
+            "is_popular": check.parse(_bool, row, "is_popular", False),
+            "dietary_info": _text(row.get("dietary_info"))[:200],
+            "options": check.parse(_options, row),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------- writing
@@ -397,8 +445,8 @@ def _clean_rows(table: Table, cleaner, key, report: ImportReport, progress: Prog
         report.rows_read += 1
         try:
             values = cleaner(row)
-        except _RowProblem as problem:
-            report.errors.append(RowError(table.name, number, problem.column, problem.reason))
+        except _RowProblems as bad:
+            report.errors.extend(RowError(table.name, number, p.column, p.reason) for p in bad.problems)
             continue
         if key(values) in seen:
             report.errors.append(RowError(table.name, number, "", f"duplicate of row {seen[key(values)]}"))
@@ -463,8 +511,19 @@ def _upsert_menus(rows: list[tuple[int, dict]], report: ImportReport) -> None:
         report.menus_created += len(menus) - updated
 
 
-def import_tables(tables: list[Table], progress: Progress = _no_progress) -> ImportReport:
-    """Shops first (so a menus table can refer to shops of the same import), then menus."""
+def import_tables(tables: list[Table], progress: Progress = _no_progress, *, dry_run: bool = False) -> ImportReport:
+    """Shops first (so a menus table can refer to shops of the same import), then menus.
+
+    A dry run does the whole import in a transaction it rolls back: the report says exactly what
+    would be created, updated and skipped, and nothing changes."""
+    with transaction.atomic():
+        report = _import_tables(tables, progress)
+        report.dry_run = dry_run
+        transaction.set_rollback(dry_run)
+    return report
+
+
+def _import_tables(tables: list[Table], progress: Progress) -> ImportReport:
     report = ImportReport()
     for table in tables:
         _check_columns(table, SHOP_REQUIRED if table.name == "shops" else MENU_REQUIRED)
@@ -480,9 +539,49 @@ def import_tables(tables: list[Table], progress: Progress = _no_progress) -> Imp
     return report
 
 
-def import_files(files: list[tuple[object, str]], progress: Progress = _no_progress) -> ImportReport:
+def import_files(
+    files: list[tuple[object, str]], progress: Progress = _no_progress, *, dry_run: bool = False
+) -> ImportReport:
     """Import several files at once, e.g. [(shops.csv path, "shops.csv"), (menus.csv path, "menus.csv")]."""
     tables = [table for source, filename in files for table in read_tables(source, filename)]
     if not tables:
         raise ImportFileError("nothing to import: no shops or menus table found")
-    return import_tables(tables, progress)
+    return import_tables(tables, progress, dry_run=dry_run)
+
+
+SHOP_COLUMNS = [
+    "shop_name", "category", "address_name", "road_address_name", "is_good_influence_shop", "is_food_card_shop",
+    "phone", "owner_message", "latitude", "longitude", "data_source",
+    *(f"{day}_{part}" for day in WEEKDAYS for part in (*DAY_PARTS, "closed")),
+    "holiday_closed", "closed_dates",
+]  # fmt: skip
+MENU_COLUMNS = ["shop_name", "address_name", "menu_name", "price", "description", "category", "is_available",
+                "is_popular", "dietary_info", "options"]  # fmt: skip
+_EXAMPLE_SHOP = {
+    "shop_name": "건대분식", "category": ShopCategory.SNACK.value, "address_name": "서울 광진구 화양동 1-1",
+    "road_address_name": "서울 광진구 아차산로 1", "is_good_influence_shop": "N", "is_food_card_shop": "Y",
+    "phone": "02-000-0000", "latitude": "37.5404", "longitude": "127.0692", "data_source": "manual",
+    **{f"{day}_{part}": time for day in WEEKDAYS[:5] for part, time in (("open", "10:00"), ("close", "21:00"))},
+    "saturday_open": "11:00", "saturday_close": "20:00", "sunday_closed": "Y", "holiday_closed": "Y",
+}  # fmt: skip
+_EXAMPLE_MENU = {
+    "shop_name": "건대분식", "address_name": "서울 광진구 화양동 1-1", "menu_name": "떡볶이", "price": "4000",
+    "category": MenuCategory.MAIN.value, "is_available": "Y", "is_popular": "Y",
+    "options": '{"size": [{"name": "곱빼기", "price": 1000}]}',
+}  # fmt: skip
+
+
+def template_workbook() -> bytes:
+    """An .xlsx with a `shops` and a `menus` sheet: every column this importer reads and one example row
+    each (the example imports cleanly, so the file shows the accepted values)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for sheet, columns, example in (("shops", SHOP_COLUMNS, _EXAMPLE_SHOP), ("menus", MENU_COLUMNS, _EXAMPLE_MENU)):
+        worksheet = workbook.active if sheet == "shops" else workbook.create_sheet()
+        worksheet.title = sheet
+        worksheet.append(columns)
+        worksheet.append([example.get(column, "") for column in columns])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

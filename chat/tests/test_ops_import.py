@@ -184,3 +184,46 @@ def test_import_command_reads_an_xlsx_file(tmp_path, capsys):
 
     assert Shop.objects.filter(shop_name="엑셀가게").exists()
     assert "shops: 1 created" in capsys.readouterr().out
+
+
+def test_every_problem_of_a_bad_row_is_reported_not_only_the_first():
+    bad = shop_row("엉망식당", category="우주식", latitude="north", is_food_card_shop="Q", phone="0" * 30)
+
+    report = import_files([(csv_bytes(SHOP_COLUMNS, [bad]), "shops.csv")])
+
+    assert {(error.row, error.column) for error in report.errors} == {
+        (2, "category"), (2, "latitude"), (2, "is_food_card_shop"), (2, "phone"),
+    }  # fmt: skip
+    assert report.rows_skipped == 1
+
+
+def test_a_dry_run_reports_what_would_change_and_saves_nothing():
+    rows = [shop_row("새가게"), shop_row("엉망", latitude="x")]
+
+    report = import_files([(csv_bytes(SHOP_COLUMNS, rows), "shops.csv")], dry_run=True)
+
+    assert (report.shops_created, report.rows_skipped) == (1, 1)
+    assert report.summary().startswith("dry run, nothing saved")
+    assert not Shop.objects.exists()
+
+
+def test_the_template_file_holds_every_column_and_its_example_imports_cleanly():
+    from chat.services.shop_import import template_workbook
+
+    report = import_files([(template_workbook(), "template.xlsx")])
+
+    assert report.errors == []
+    assert (report.shops_created, report.menus_created) == (1, 1)
+    assert Menu.objects.get().options == {"size": [{"name": "곱빼기", "price": 1000}]}
+
+
+def test_the_admin_offers_the_template_and_previews_before_saving(admin_client):
+    template = admin_client.get("/admin/chat/shop/import/template.xlsx")
+    upload = io.BytesIO(csv_bytes(SHOP_COLUMNS, [shop_row("미리보기집")]))
+    upload.name = "shops.csv"
+
+    preview = admin_client.post("/admin/chat/shop/import/", {"shops_file": upload, "dry_run": "on"})
+
+    assert template.status_code == 200 and template["Content-Type"].startswith("application/vnd.openxml")
+    assert "dry run, nothing saved" in preview.content.decode()
+    assert not Shop.objects.filter(shop_name="미리보기집").exists()

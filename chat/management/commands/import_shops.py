@@ -17,13 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE", help="shops/menus .xlsx or .csv file(s)")
         parser.add_argument("--allow-errors", action="store_true", help="exit 0 even when bad rows were skipped")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+        parser.add_argument("--dry-run", action="store_true", help="report what would change, save nothing")
 
-    def handle(self, *args, files, allow_errors, no_progress, **options):
+    def handle(self, *args, files, allow_errors, no_progress, dry_run, **options):
         def progress(iterable, desc, total):
             return tqdm(iterable, desc=desc, total=total, unit="row", disable=no_progress, file=self.stderr)
 
         try:
-            report = import_files([(path, path) for path in files], progress=progress)
+            report = import_files([(path, path) for path in files], progress=progress, dry_run=dry_run)
         except (ImportFileError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         for error in report.errors:
