@@ -198,8 +198,12 @@ def _replace_files(document: Document, files: tuple[PendingFile, ...]) -> None:
 
 def upsert_upload(*, owner, rag_key: str, rag_type: str, filename: str, data: bytes, tags: list[str],
                   doc_id: str = "") -> UpsertResult:  # fmt: skip
-    """An uploaded file: checked now (4xx), its text extracted now (plain text) or by the worker (PDF, DOCX)."""
+    """An uploaded file: checked now (4xx), its text extracted now (plain text) or by the worker (PDF, DOCX).
+
+    Without a doc_id the file name is the document's identity (`upload:<filename>`): uploading the same
+    file again is an upsert, answered 200 with nothing re-ingested when its content did not change."""
     check_upload(filename, data)
+    doc_id = doc_id or f"upload:{filename}"[:255]
     worker = needs_worker_extraction(filename)
     return upsert_document(
         owner=owner,

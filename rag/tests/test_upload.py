@@ -140,3 +140,21 @@ def test_upload_enqueues_processing_after_commit(alice_client, django_capture_on
         upload(alice_client, "memo.txt", "메모".encode())
 
     assert len(callbacks) == 1  # the Celery task is sent only once the document row is committed
+
+
+def test_uploading_the_same_file_again_is_an_upsert_not_a_duplicate(alice_client):
+    first = upload(alice_client, "memo.txt", "첫 내용".encode())
+    same = upload(alice_client, "memo.txt", "첫 내용".encode())
+    changed = upload(alice_client, "memo.txt", "바뀐 내용".encode())
+
+    assert (first.status_code, same.status_code, changed.status_code) == (202, 200, 202)
+    document = Document.objects.get()
+    assert document.doc_id == "upload:memo.txt" and document.content == "바뀐 내용"
+    assert first.json()["id"] == same.json()["id"] == changed.json()["id"]
+
+
+def test_an_explicit_doc_id_names_the_uploaded_document(alice_client):
+    upload(alice_client, "v1.txt", "판 1".encode(), doc_id="guide")
+    upload(alice_client, "v2.txt", "판 2".encode(), doc_id="guide")
+
+    assert list(Document.objects.values_list("doc_id", "filename", "content")) == [("guide", "v2.txt", "판 2")]
