@@ -8,6 +8,7 @@ Authentication happens in the API layer; `chat_user` is already the caller. Logg
 turn: a failed write is reported through `logging` and the answer still goes out.
 """
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -161,11 +162,18 @@ def _score(value: float | None) -> Decimal | None:
 
 
 def handle_turn(
-    *, chat_user: ChatUser, message: str, session_id: str | None, location: dict | None, context: dict | None
+    *,
+    chat_user: ChatUser,
+    message: str,
+    session_id: str | None,
+    location: dict | None,
+    context: dict | None,
+    now: dt.datetime | None = None,
 ) -> dict:
-    """Answer one message; returns the POST /api/v1/chat response body (seed §6.1)."""
+    """Answer one message; returns the POST /api/v1/chat response body (seed §6.1). `now` is the
+    moment the message is answered at (a fixed clock in tests)."""
     total = Timer.start()
-    now = timezone.now()
+    now = now or timezone.now()
     text = (message or "").strip()
     if not text:
         raise ApiError("invalid", "message must not be empty.")
