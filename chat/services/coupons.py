@@ -35,6 +35,7 @@ from chat.models import (
     WalletStatus,
 )
 from chat.services.business_hours import SEOUL
+from chat.services.josa import attach
 from chat.services.user_context import record_order
 from config.api.exceptions import ApiError
 
@@ -219,7 +220,9 @@ def issue_coupon(
     now = now or timezone.now()
     today = now.astimezone(SEOUL).date()
     if not coupon.is_active or not coupon.valid_from <= today <= coupon.valid_until:
-        raise ApiError("coupon_inactive", f"쿠폰 {coupon.pk}은(는) 지금 발급할 수 없어요.", status.HTTP_409_CONFLICT)
+        raise ApiError(
+            "coupon_inactive", f"쿠폰 {attach(coupon.pk, '은')} 지금 발급할 수 없어요.", status.HTTP_409_CONFLICT
+        )
     end_of_validity = dt.datetime.combine(coupon.valid_until + dt.timedelta(days=1), dt.time.min, tzinfo=SEOUL)
     expires = min(expires_at or end_of_validity, end_of_validity)
     with transaction.atomic():
@@ -346,10 +349,12 @@ def apply_coupon(
     if order_amount <= 0:
         raise ApiError("invalid_amount", "주문 금액은 0원보다 커야 해요.")
     if not Coupon.objects.filter(pk=coupon_id).exists():
-        raise ApiError("coupon_not_found", f"쿠폰 {coupon_id}을(를) 찾을 수 없어요.", status.HTTP_404_NOT_FOUND)
+        raise ApiError("coupon_not_found", f"쿠폰 {attach(coupon_id, '을')} 찾을 수 없어요.", status.HTTP_404_NOT_FOUND)
     shop = Shop.objects.filter(pk=shop_id).only("id", "category", "is_food_card_shop", "shop_name").first()
     if shop is None:
-        raise ApiError("shop_not_found", f"가게 {shop_id}을(를) 찾을 수 없어요.", status.HTTP_404_NOT_FOUND)
+        raise ApiError(
+            "shop_not_found", f"가게 {attach(str(shop_id), '을')} 찾을 수 없어요.", status.HTTP_404_NOT_FOUND
+        )
 
     with transaction.atomic():
         entry = (
