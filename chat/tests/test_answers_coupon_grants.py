@@ -10,12 +10,10 @@ from django.utils import timezone
 
 from chat.models import AcquisitionSource, ChatUser, Coupon, UserCouponWallet, WalletStatus
 from chat.services.coupons import EMERGENCY_COUPON_ID, apply_coupon, ensure_system_coupon
-from chat.services.dining_chat import handle_turn
-from chat.tests.dining_factories import KONDAE, give_coupon, make_card, make_chat_user, make_menu, make_shop
+from chat.tests.dining_factories import HERE, chat_turn, give_coupon, make_card, make_chat_user, make_menu, make_shop
 
 pytestmark = pytest.mark.django_db
 
-HERE = {"latitude": KONDAE.latitude, "longitude": KONDAE.longitude}
 HOUR = dt.timedelta(hours=1)
 
 
@@ -27,7 +25,7 @@ def kimbap():
 
 
 def turn(user, message, now):
-    return handle_turn(chat_user=user, message=message, session_id=None, location=HERE, context=None, now=now)
+    return chat_turn(user, message, now=now)
 
 
 def low_balance_user():

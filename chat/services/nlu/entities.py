@@ -94,7 +94,7 @@ _COMPANION = re.compile(
     r"도|끼리|네|까지|같이|함께|데리고|생일|이\s?랑)))"
 )
 _NUMBER_OF_PEOPLE = re.compile(
-    f"(?P<digits>\\d+)\\s?(?:명|인(?![분치]))|(?<![가-힣])(?P<native>{_alternation(PEOPLE_COUNT_PREFIX)})\\s?명"
+    f"(?P<digits>\\d+)\\s?(?:명|인(?![분치당]))|(?<![가-힣])(?P<native>{_alternation(PEOPLE_COUNT_PREFIX)})\\s?명"
 )
 # "열이" is more often a fever than ten people, so 열 only counts as "열 명" (see _NUMBER_OF_PEOPLE).
 _PEOPLE_WORD = re.compile(
