@@ -38,7 +38,8 @@ def test_a_dessert_request_gets_the_cafe(user):
 
 def test_drinks_sides_and_desserts_are_not_offered_as_a_meal():
     shop = make_shop("분식천국", category="분식")
-    for name, category in (("콜라", "음료"), ("감자튀김", "사이드메뉴"), ("아이스크림", "디저트"), ("라면", "메인메뉴")):
+    menus = (("콜라", "음료"), ("감자튀김", "사이드메뉴"), ("아이스크림", "디저트"), ("라면", "메인메뉴"))
+    for name, category in menus:
         make_menu(shop, name, 2000, category=category)
 
     body = chat_turn(make_chat_user(data_completeness="0.80"), "5천원으로 점심 뭐 먹지?")
