@@ -178,15 +178,16 @@ def visit_time_of(entities: dict, now: dt.datetime) -> dt.datetime | None:
 
 
 def resolve_location(location: dict | None, entities: dict, user_ctx: dict, chat_user: ChatUser) -> Point | None:
-    """The request's coordinates, else a place named in the message, else where the user last asked
-    from, else their profile's places. None: ask, rather than mixing shops of distant areas."""
+    """The request's coordinates, else the place named in the message, else (nothing named, or just
+    "근처") where the user last asked from, else their profile's places. None: ask, rather than mixing
+    shops of distant areas or searching one the user did not mean."""
     if location:  # {"latitude", "longitude"} (seed §6.1); {"lat", "lng"} is accepted too
         return Point(
             float(location.get("latitude", location.get("lat"))), float(location.get("longitude", location.get("lng")))
         )
-    named = find_place(entities.get("location"))
-    if named is not None:
-        return named
+    place = entities.get("location")
+    if place and "근처" not in place:  # a place named but not known: ask, do not search somewhere else
+        return find_place(place)
     last = (
         RecommendationLog.objects.filter(user=chat_user, user_latitude__isnull=False)
         .order_by("-timestamp")

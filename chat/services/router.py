@@ -222,7 +222,20 @@ OFFLINE_NO_TEMPLATE = (
 )
 
 
+# A template only answers a question that asks for numbers or a list: "쿠폰 어떻게 써?" or "식당 예약은 어떻게
+# 해?" are about documents, "쿠폰 발급 현황" and "식당 몇 개야?" are statistics.
+_STATISTICS_CUE = re.compile(
+    r"몇|개수|건수|현황|통계|평균|합계|총합|비율|순위|목록|리스트|얼마나\s*(많|되)|가장\s*많|\btop\b|"
+    r"(가게|매장|식당|가맹점|음식점|메뉴|쿠폰|질문|대화|채팅|문의|메시지|발급|사용|오류)\s*수(?![가-힣])|"
+    r"(카테고리|업종|종류|상태|채널)\s*별",
+    re.IGNORECASE,
+)
+
+
 def offline_template(message: str) -> OfflineTemplate | None:
+    """The template answering a statistics question, or None (not statistics, or no template fits)."""
+    if not _STATISTICS_CUE.search(message):
+        return None
     return next((t for t in OFFLINE_TEMPLATES if re.search(t.pattern, message)), None)
 
 

@@ -66,3 +66,13 @@ def test_a_place_named_in_the_message_wins_over_the_last_location(two_areas):
     body = chat_turn(user, "건대입구에서 5천원으로 저녁", location=None)
 
     assert names(body) == ["건대김밥"]
+
+
+def test_a_place_not_known_is_asked_about_rather_than_searched_elsewhere(two_areas):
+    user = make_chat_user(data_completeness="0.80")
+    chat_turn(user, "5천원으로 점심", location={"latitude": GANGNAM.latitude, "longitude": GANGNAM.longitude})
+
+    body = chat_turn(user, "성북동에서 5천원으로 저녁", location=None)
+
+    assert body["recommendations"] == []
+    assert ASK_LOCATION in body["response"]

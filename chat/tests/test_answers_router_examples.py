@@ -132,6 +132,17 @@ def test_a_documents_question_still_goes_to_the_documents_offline(staff_client, 
     assert body["sources"][0]["filename"] == "refund.txt"
 
 
+HOW_TO_QUESTIONS = ["쿠폰은 어디서 쓸 수 있어?", "식당 예약은 어떻게 해요?", "급식카드 가맹점 찾는 법"]
+
+
+@pytest.mark.parametrize("question", HOW_TO_QUESTIONS)
+def test_a_how_to_question_about_shops_or_coupons_is_not_a_template(question, staff_client, knowledge_corpus, offline):
+    body = ask(staff_client, question)
+
+    assert body["route"] == "rag"
+    assert "실행한 SQL" not in body["answer"]
+
+
 @pytest.mark.parametrize("question", ["카테고리별 가게 수", "쿠폰 발급/사용 현황", "어제 질문이 몇 개였어?"])
 def test_with_an_llm_the_same_questions_go_through_the_llm(question, staff_client, catalogue, openai_server):  # noqa: F811
     def reply(request):
