@@ -3,6 +3,7 @@ the answer; shops open now when no time is given. The clock is fixed at 15:30 (A
 
 import pytest
 
+from chat.services.nlu import understand
 from chat.services.schemas import WEEKDAYS
 from chat.tests.dining_factories import at_seoul, chat_turn, make_chat_user, make_menu, make_shop
 
@@ -65,3 +66,20 @@ def test_a_morning_hour_already_past_means_tomorrow_morning(shops):
 
     assert names(body) == ["아침김밥"]
     assert "내일 08:00에 문을 여는 곳으로 찾아봤어요" in body["response"]
+
+
+@pytest.mark.parametrize(
+    ("text", "visit_time"),
+    [
+        ("밤 11시에 갈 만한 데", "23:00"),
+        ("저녁 7시 반에 먹을 곳", "19:30"),
+        ("3시에 먹을 곳", "15:00"),
+        ("아침 8시", "08:00"),
+        ("밤 12시에 야식", "00:00"),
+        ("새벽 2시에 하는 곳", "02:00"),
+        ("밤 12시까지 하는 곳", None),  # how late a shop is open, not when the user comes
+        ("점심 뭐 먹지", None),
+    ],
+)
+def test_the_visit_time_is_read_from_the_message(text, visit_time):
+    assert understand(text).entities["visit_time"] == visit_time

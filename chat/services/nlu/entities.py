@@ -182,12 +182,15 @@ def _meal_for_clock(qualifier: str | None, hour: int) -> str | None:
     return None
 
 
+_UNTIL = re.compile(r"\s?까지")
+
+
 def extract_visit_time(text: str) -> str | None:
     """The clock time the user means to eat at, "HH:MM" in 24 h: "밤 11시" -> "23:00", "저녁 7시 반" -> "19:30",
     "3시에" -> "15:00" (a bare 1-8 o'clock said about food is the afternoon)."""
     match = _CLOCK.search(text)
-    if match is None:
-        return None
+    if match is None or _UNTIL.match(text, match.end()):
+        return None  # "12시까지 하는 곳" asks how late a shop is open, not when the user comes
     qualifier, hour = match.group(1), int(match.group(2))
     minute_text = match.group(3) or ""
     minute = 30 if minute_text == "반" else int(re.sub(r"\D", "", minute_text) or 0)
