@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from chat.models import AcquisitionSource, ChatUser, Coupon, UserCouponWallet, WalletStatus
 from chat.services.coupons import EMERGENCY_COUPON_ID, apply_coupon, ensure_system_coupon
+from chat.services.profiles import chat_user_for
 from chat.tests.dining_factories import HERE, chat_turn, give_coupon, make_card, make_chat_user, make_menu, make_shop
 
 pytestmark = pytest.mark.django_db
@@ -74,8 +75,6 @@ class TestEmergencyCouponEachEligibleDay:
         assert emergency_coupons(user).count() == 1
 
     def test_over_the_api_a_user_who_used_yesterdays_coupon_gets_todays(self, alice_client, kimbap):
-        from chat.services.profiles import chat_user_for
-
         user = chat_user_for(alice_client.user)
         make_card(user, balance=1000, threshold=5000)
         yesterday = timezone.now() - 30 * HOUR
@@ -132,8 +131,6 @@ class TestWelcomeCouponsThatCannotBeGranted:
         assert Coupon.objects.get(pk="WELCOME3000").total_issued == 3
 
     def test_a_welcome_coupon_already_in_the_wallet_does_not_fail_the_first_chat(self, alice_client):
-        from chat.services.profiles import chat_user_for
-
         user = chat_user_for(alice_client.user)
         give_coupon(user, ensure_system_coupon("WELCOME3000"), acquisition_source=AcquisitionSource.ADMIN_GRANT)
 
