@@ -328,7 +328,8 @@ def _answer(message: str, *, row_limit: int, timeout_ms: int) -> tuple[SqlAnswer
             return replace(failure, text=OFFLINE_NO_TEMPLATE, final=True), ""
         filters = question_filters(message, timezone.localdate())
         if template.sql is None:
-            return question_counts(filters), ""
+            counted = question_counts(filters)
+            return counted, counted.sql
         raw_sql = template.sql(filters)
         note = _filters_note(filters, template)
     try:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from analytics.models import ChatStatistics, MessageLog
 from analytics.services.statistics import day_start
-from chat.models import Shop
+from chat.models import RouteDecisionLog, Shop
 from chat.services.router import OFFLINE_NO_TEMPLATE, question_period
 from chat.tests.conftest import KNOWLEDGE_KEY
 from chat.tests.router_support import catalogue  # noqa: F401  (fixture)
@@ -115,6 +115,7 @@ def test_yesterdays_question_count_is_fresh_from_the_message_logs(staff_client, 
     assert "| 합계 | 4 | 1 |" in body["answer"]
     assert "999" not in body["answer"]
     assert f"기간: 어제 ({yesterday.date().isoformat()})" in body["answer"]
+    assert MessageLog._meta.db_table in RouteDecisionLog.objects.get().sql  # the count that ran is logged
 
 
 def test_an_uncovered_statistics_question_says_sql_cannot_answer_it_offline(staff_client, knowledge_corpus, offline):
