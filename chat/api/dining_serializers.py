@@ -31,7 +31,10 @@ class RecommendedMenuSerializer(serializers.Serializer):
     menu_name = serializers.CharField()
     price = serializers.IntegerField()
     option_price = serializers.IntegerField()
-    final_price = serializers.IntegerField()
+    final_price = serializers.IntegerField(help_text="per person; for a group, its share of group_total")
+    group_total = serializers.IntegerField(
+        allow_null=True, help_text="what the whole group pays (the coupon taken once); null for one person"
+    )
     coupon_id = serializers.CharField(allow_null=True)
     discount = serializers.IntegerField()
 

@@ -11,6 +11,7 @@ Concurrency rules:
 """
 
 import datetime as dt
+import logging
 import math
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -34,8 +35,11 @@ from chat.models import (
     WalletStatus,
 )
 from chat.services.business_hours import SEOUL
+from chat.services.josa import attach
 from chat.services.user_context import record_order
 from config.api.exceptions import ApiError
+
+logger = logging.getLogger(__name__)
 
 EMERGENCY_COUPON_ID = "EMERGENCY_FOOD_AID"
 WELCOME_COUPON_IDS = ("WELCOME3000", "FIRST_ORDER10")
@@ -205,15 +209,20 @@ def issue_coupon(
     expires_at: dt.datetime | None = None,
     context: dict | None = None,
     now: dt.datetime | None = None,
+    uses_counted_since: dt.datetime | None = None,
 ) -> UserCouponWallet:
     """Put `coupon` into the user's wallet, or raise ApiError (inactive, exhausted, already held).
 
     The wallet copy expires at `expires_at` or at the end of the coupon's validity, whichever is first.
+    `max_use_per_user` counts the used copies of every grant, or only of grants since `uses_counted_since`
+    for a coupon the system grants again each eligible period (the emergency coupon: once per 24 h).
     """
     now = now or timezone.now()
     today = now.astimezone(SEOUL).date()
     if not coupon.is_active or not coupon.valid_from <= today <= coupon.valid_until:
-        raise ApiError("coupon_inactive", f"쿠폰 {coupon.pk}은(는) 지금 발급할 수 없어요.", status.HTTP_409_CONFLICT)
+        raise ApiError(
+            "coupon_inactive", f"쿠폰 {attach(coupon.pk, '은')} 지금 발급할 수 없어요.", status.HTTP_409_CONFLICT
+        )
     end_of_validity = dt.datetime.combine(coupon.valid_until + dt.timedelta(days=1), dt.time.min, tzinfo=SEOUL)
     expires = min(expires_at or end_of_validity, end_of_validity)
     with transaction.atomic():
@@ -221,7 +230,10 @@ def issue_coupon(
         UserCouponWallet.objects.filter(
             user=user, coupon=coupon, status=WalletStatus.ACTIVE, expires_at__lte=now
         ).update(status=WalletStatus.EXPIRED)
-        used = UserCouponWallet.objects.filter(user=user, coupon=coupon, status=WalletStatus.USED).count()
+        uses = UserCouponWallet.objects.filter(user=user, coupon=coupon, status=WalletStatus.USED)
+        if uses_counted_since is not None:
+            uses = uses.filter(issued_at__gte=uses_counted_since)
+        used = uses.count()
         if used >= coupon.max_use_per_user:
             raise ApiError("coupon_limit_reached", "이 쿠폰은 이미 사용 한도만큼 썼어요.", status.HTTP_409_CONFLICT)
         claimed = (
@@ -247,9 +259,20 @@ def issue_coupon(
     return entry
 
 
+def grant_system_coupon(user: ChatUser, coupon_id: str, **issue) -> UserCouponWallet | None:
+    """Issue a system coupon as part of a chat turn. A grant that cannot happen (coupon deactivated,
+    exhausted, use limit reached, already held) is logged and skipped: it never fails the turn."""
+    try:
+        return issue_coupon(user, ensure_system_coupon(coupon_id), **issue)
+    except ApiError as exc:
+        logger.warning("coupon %s not granted to chat user %s: %s (%s)", coupon_id, user.pk, exc.error_code, exc.detail)
+        return None
+
+
 def grant_emergency_coupon(user: ChatUser, now: dt.datetime | None = None) -> UserCouponWallet | None:
     """Seed §5.3 scenario 1: an active card below its alert threshold gets EMERGENCY_FOOD_AID,
-    valid 24 h, at most once per 24 h. Returns the new wallet entry or None."""
+    valid 24 h, at most once per 24 h - again on each eligible day, also after earlier ones were used.
+    Returns the new wallet entry or None."""
     now = now or timezone.now()
     with transaction.atomic():
         card = (
@@ -266,9 +289,9 @@ def grant_emergency_coupon(user: ChatUser, now: dt.datetime | None = None) -> Us
         )
         if recent.exists():
             return None
-        entry = issue_coupon(
+        entry = grant_system_coupon(
             user,
-            ensure_system_coupon(EMERGENCY_COUPON_ID),
+            EMERGENCY_COUPON_ID,
             source=AcquisitionSource.EMERGENCY_ASSIST,
             expires_at=now + EMERGENCY_VALIDITY,
             context={
@@ -277,29 +300,32 @@ def grant_emergency_coupon(user: ChatUser, now: dt.datetime | None = None) -> Us
                 "threshold": card.balance_alert_threshold,
             },
             now=now,
+            uses_counted_since=now - EMERGENCY_VALIDITY,
         )
-        FoodcardUser.objects.filter(pk=card.pk).update(balance_alert_sent=True, updated_at=now)
+        if entry is not None:
+            FoodcardUser.objects.filter(pk=card.pk).update(balance_alert_sent=True, updated_at=now)
     return entry
 
 
 def grant_welcome_coupons(user: ChatUser, now: dt.datetime | None = None) -> list[UserCouponWallet]:
-    """Seed §5.3 scenario 2: welcome coupons, once per user ever."""
+    """Seed §5.3 scenario 2: welcome coupons, once per user ever (each one that can be granted)."""
     now = now or timezone.now()
     with transaction.atomic():
         ChatUser.objects.select_for_update().filter(pk=user.pk).first()
         if UserCouponWallet.objects.filter(user=user, acquisition_source=AcquisitionSource.WELCOME_BONUS).exists():
             return []
-        return [
-            issue_coupon(
+        granted = (
+            grant_system_coupon(
                 user,
-                ensure_system_coupon(coupon_id),
+                coupon_id,
                 source=AcquisitionSource.WELCOME_BONUS,
                 expires_at=now + WELCOME_VALIDITY,
                 context={"trigger_event": "first_chat"},
                 now=now,
             )
             for coupon_id in WELCOME_COUPON_IDS
-        ]
+        )
+        return [entry for entry in granted if entry is not None]
 
 
 @dataclass(frozen=True)
@@ -323,10 +349,12 @@ def apply_coupon(
     if order_amount <= 0:
         raise ApiError("invalid_amount", "주문 금액은 0원보다 커야 해요.")
     if not Coupon.objects.filter(pk=coupon_id).exists():
-        raise ApiError("coupon_not_found", f"쿠폰 {coupon_id}을(를) 찾을 수 없어요.", status.HTTP_404_NOT_FOUND)
+        raise ApiError("coupon_not_found", f"쿠폰 {attach(coupon_id, '을')} 찾을 수 없어요.", status.HTTP_404_NOT_FOUND)
     shop = Shop.objects.filter(pk=shop_id).only("id", "category", "is_food_card_shop", "shop_name").first()
     if shop is None:
-        raise ApiError("shop_not_found", f"가게 {shop_id}을(를) 찾을 수 없어요.", status.HTTP_404_NOT_FOUND)
+        raise ApiError(
+            "shop_not_found", f"가게 {attach(str(shop_id), '을')} 찾을 수 없어요.", status.HTTP_404_NOT_FOUND
+        )
 
     with transaction.atomic():
         entry = (

@@ -8,10 +8,11 @@ Authentication happens in the API layer; `chat_user` is already the caller. Logg
 turn: a failed write is reported through `logging` and the answer still goes out.
 """
 
+import datetime as dt
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.utils import timezone
@@ -27,6 +28,7 @@ from chat.models import (
     RecommendationMethod,
     UserStrategy,
 )
+from chat.services.business_hours import SEOUL
 from chat.services.coupons import grant_emergency_coupon, grant_welcome_coupons, usable_coupon_terms
 from chat.services.geo import Point, find_place
 from chat.services.nlu import understand
@@ -41,6 +43,14 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 MEAL_TIMES = ("아침", "점심", "저녁", "야식")
+# meal -> (window start, window end, the time a meal still ahead today is looked up at)
+MEAL_WINDOWS = {
+    "아침": (dt.time(6), dt.time(10, 30), dt.time(8)),
+    "점심": (dt.time(11), dt.time(14, 30), dt.time(12)),
+    "저녁": (dt.time(17), dt.time(21), dt.time(18)),
+    "야식": (dt.time(21), dt.time(4), dt.time(22)),
+}
+VISIT_GRACE = dt.timedelta(hours=1)  # "밤 11시" asked at 23:40 still means tonight, i.e. now
 GROUP_TOTAL_MIN_PER_PERSON = 4000  # "4명이서 3만원" is a total; "4명이서 3천원" is per person
 DATA_BUILDING_BELOW = 0.5
 RESPONDER_MODEL = "dining-template-v1"
@@ -112,18 +122,29 @@ def group_size_of(intent: str, entities: dict) -> int:
 
 
 def resolve_budget(entities: dict, user_ctx: dict, group_size: int) -> tuple[int | None, int | None, bool]:
-    """(per-person budget, stated group total, capped by card balance?)."""
+    """(per-person budget, stated group total, capped by card balance?). Sets entities["budget_scope"]
+    for a stated amount, so a follow-up amount ("그럼 8천원이면?") keeps the same meaning."""
     stated = entities.get("budget")
     total = None
     per_person = stated
-    if stated and group_size > 1 and stated >= group_size * GROUP_TOTAL_MIN_PER_PERSON:
-        total, per_person = stated, stated // group_size
+    if stated:
+        scope = entities.get("budget_scope")
+        if scope is None:
+            big = group_size > 1 and stated >= group_size * GROUP_TOTAL_MIN_PER_PERSON
+            scope = "total" if big else "per_person"
+        entities["budget_scope"] = scope
+        if scope == "total" and group_size > 1:
+            total, per_person = stated, stated // group_size
     profile = user_ctx.get("profile") or {}
+    card = user_ctx.get("card")
+    usable_card = bool(card and card["usable"])
+    if per_person is None and entities.get("no_money"):
+        # "돈이 하나도 없어": only what costs nothing in cash - the card balance and the coupons.
+        per_person = card["balance"] if usable_card else 0
     if per_person is None:
         per_person = profile.get("average_budget")
-    card = user_ctx.get("card")
     capped = False
-    if card and card["usable"]:
+    if usable_card:
         if per_person is None:
             per_person = card["balance"]
         elif per_person > card["balance"]:
@@ -131,13 +152,52 @@ def resolve_budget(entities: dict, user_ctx: dict, group_size: int) -> tuple[int
     return per_person, total, capped
 
 
+def visit_time_of(entities: dict, now: dt.datetime) -> dt.datetime | None:
+    """When the user means to eat, when that is not now: the clock time they said ("밤 11시" -> 23:00,
+    tomorrow once it is more than an hour past), or a meal still ahead today ("저녁" at 15:30 -> 18:00).
+    None means now (no time said, a meal happening now or already over today)."""
+    local = now.astimezone(SEOUL)
+    if entities.get("visit_time"):
+        hour, minute = map(int, entities["visit_time"].split(":"))
+        at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if at < local - VISIT_GRACE:
+            at += dt.timedelta(days=1)
+        return at if at > local else None
+    window = MEAL_WINDOWS.get(entities.get("meal_time"))
+    if window is None:
+        return None
+    start, end, looked_up_at = window
+    clock = local.time()
+    if end < start:  # the window crosses midnight (야식): outside it, it is still ahead today
+        inside, ahead = clock >= start or clock < end, True
+    else:
+        inside, ahead = start <= clock < end, clock < start
+    if inside or not ahead:
+        return None
+    return local.replace(hour=looked_up_at.hour, minute=looked_up_at.minute, second=0, microsecond=0)
+
+
 def resolve_location(location: dict | None, entities: dict, user_ctx: dict, chat_user: ChatUser) -> Point | None:
+    """The request's coordinates, else the place named in the message, else (nothing named, or just
+    "근처") where the user last asked from, else their profile's places. None: ask, rather than mixing
+    shops of distant areas or searching one the user did not mean."""
     if location:  # {"latitude", "longitude"} (seed §6.1); {"lat", "lng"} is accepted too
         return Point(
             float(location.get("latitude", location.get("lat"))), float(location.get("longitude", location.get("lng")))
         )
+    place = entities.get("location")
+    if place and "근처" not in place:  # a place named but not known: ask, do not search somewhere else
+        return find_place(place)
+    last = (
+        RecommendationLog.objects.filter(user=chat_user, user_latitude__isnull=False)
+        .order_by("-timestamp")
+        .values_list("user_latitude", "user_longitude")
+        .first()
+    )
+    if last is not None:
+        return Point(float(last[0]), float(last[1]))
     profile = user_ctx.get("profile") or {}
-    for text in (entities.get("location"), *profile.get("location_preferences", ()), chat_user.preferred_location):
+    for text in (*profile.get("location_preferences", ()), chat_user.preferred_location):
         point = find_place(text)
         if point is not None:
             return point
@@ -161,15 +221,22 @@ def _score(value: float | None) -> Decimal | None:
 
 
 def handle_turn(
-    *, chat_user: ChatUser, message: str, session_id: str | None, location: dict | None, context: dict | None,
+    *,
+    chat_user: ChatUser,
+    message: str,
+    session_id: str | None,
+    location: dict | None,
+    context: dict | None,
     channel: str = "dining",
-) -> dict:  # fmt: skip
+    now: dt.datetime | None = None,
+) -> dict:
     """Answer one message; returns the POST /api/v1/chat response body (seed §6.1).
 
-    `channel` is the analytics channel the turn is logged under (the OpenAI-compatible API's is "openai").
+    `channel` is the analytics channel the turn is logged under (the OpenAI-compatible API's is "openai");
+    `now` is the moment the message is answered at (a fixed clock in tests).
     """
     total = Timer.start()
-    now = timezone.now()
+    now = now or timezone.now()
     text = (message or "").strip()
     if not text:
         raise ApiError("invalid", "message must not be empty.")
@@ -208,9 +275,11 @@ def handle_turn(
     group_size = group_size_of(intent, entities)
     budget, group_total, capped = resolve_budget(entities, user_ctx, group_size)
     point = resolve_location(location, entities, user_ctx, chat_user)
+    visit_at = visit_time_of(entities, now)
     profile = user_ctx["profile"] or {}
+    no_money = bool(entities.get("no_money")) and not entities.get("budget")
     result = None
-    if intent in RECOMMENDING_INTENTS:
+    if intent in RECOMMENDING_INTENTS and point is not None:
         query = RecommendQuery(
             budget=budget,
             location=point,
@@ -223,8 +292,11 @@ def handle_turn(
             favorite_shops=tuple(profile.get("favorite_shops", ())),
             good_influence_preference=profile.get("good_influence_preference", 0.5),
             coupons=tuple(coupons),
+            cheapest_first=no_money,
         )
-        result = recommend(query, now)
+        result = recommend(query, visit_at or now)
+        if no_money and not result.found:  # nothing free: the cheapest meals, said as such
+            result = recommend(replace(query, budget=None), visit_at or now)
     rag_ms = rag_timer.ms()
 
     response_timer = Timer.start()
@@ -238,6 +310,9 @@ def handle_turn(
         group_total_budget=group_total,
         result=result,
         location_known=point is not None,
+        visit_at=visit_at,
+        now=now,
+        no_money=no_money,
         card=card,
         coupons=coupons,
         issued=issued,

@@ -274,7 +274,7 @@ def plan_answer(turn: Turn) -> Plan:
     prefix = ""
     if getattr(turn.user, "is_staff", False):
         sql_answer = _try_sql(turn)
-        if sql_answer is not None and sql_answer.ok:
+        if sql_answer is not None and (sql_answer.ok or sql_answer.final):  # final: says why SQL cannot
             return Plan(route=MessageRoute.SQL, final_text=sql_answer.text)
         if sql_answer is not None:  # the router says why (rejected, timed out, failed)
             prefix = f"{(sql_answer.text or SQL_FALLBACK_NOTICE).strip()}\n\n"

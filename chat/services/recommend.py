@@ -7,7 +7,13 @@
 2. Score each shop with the seed's features: budget fit, distance, popularity, quality, profile
    preference (categories, favourites, the asked food), good-influence preference, and for groups
    whether the shop has enough affordable choices. Reason codes explain the score.
-3. Diversify the top of the list with MMR and return the best five.
+3. Diversify the top of the list with MMR and return the best five. A meal comes first: dessert
+   cafés and convenience stores only follow the real meals unless they were asked for, and drinks,
+   sides and desserts are never offered as a meal. `cheapest_first` (an emergency without money)
+   orders by what the user pays instead.
+
+Group prices: the user's wallet holds one copy of each coupon and an order takes one coupon, so a
+group order gets its best coupon once, on the whole order (`group_total`), not once per person.
 
 Closed shops and over-budget menus never leave this module: the filters are applied to every
 candidate, not only ranked down.
@@ -24,6 +30,7 @@ from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 
 from chat.models import FoodCardAcceptance, Menu, Shop, ShopCategory
+from chat.models.dining import MenuCategory
 from chat.services.business_hours import ShopStatus, status_at
 from chat.services.coupons import CouponTerms, best_coupon
 from chat.services.geo import Point, bounding_box, haversine_m, walking_minutes
@@ -61,6 +68,10 @@ REASON_FOODCARD_OK = "FOODCARD_OK"
 REASON_HIGH_QUALITY = "HIGH_QUALITY"
 REASON_USER_PREFERENCE = "USER_PREFERENCE"
 
+# Shops that are not where one has a meal, and menus that are not a meal, unless asked for.
+NOT_A_MEAL_SHOPS = frozenset({ShopCategory.CAFE_DESSERT, ShopCategory.CONVENIENCE})
+NOT_A_MEAL_MENUS = frozenset({MenuCategory.DRINK, MenuCategory.SIDE, MenuCategory.DESSERT})
+
 
 @dataclass(frozen=True)
 class RecommendQuery:
@@ -75,6 +86,7 @@ class RecommendQuery:
     favorite_shops: tuple[int, ...] = ()
     good_influence_preference: float = 0.5
     coupons: tuple[CouponTerms, ...] = ()
+    cheapest_first: bool = False
     radius_steps: tuple[int, ...] = RADIUS_STEPS_M
     limit: int = TOP_K
 
@@ -91,6 +103,7 @@ class MenuPick:
     is_popular: bool
     matches_food: bool
     has_options: bool
+    group_total: int | None = None  # what the whole group pays, the coupon taken once
 
     def as_dict(self) -> dict:
         return {
@@ -99,6 +112,7 @@ class MenuPick:
             "price": self.price,
             "option_price": self.option_price,
             "final_price": self.final_price,
+            "group_total": self.group_total,
             "coupon_id": self.coupon_id,
             "discount": self.discount,
             "is_available": True,
@@ -306,24 +320,28 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
         picks = []
         for menu in menu_list:
             counts["menus"] += 1
-            if menu["category"] in ("음료", "사이드메뉴") and not query.food_type:
-                continue  # a drink or a side is not a meal
+            name = menu["name"]
+            matches_food = bool(query.food_type) and (query.food_type in name or query.food_type in category)
+            if menu["category"] in NOT_A_MEAL_MENUS and not (
+                query.category == ShopCategory.CAFE_DESSERT or (query.food_type and query.food_type in name)
+            ):
+                continue  # a drink, a side or a dessert is not a meal
             extra, has_options = option_surcharge(menu.get("options"), query.menu_options)
             list_price = menu["price"] + extra
+            people = max(1, query.companion_count)
             coupon, discount = best_coupon(
                 coupons,
                 shop_id=shop_id,
                 category=category,
                 food_card=food_card,
-                amount=list_price,
+                amount=list_price * people,
                 has_card=query.has_active_card,
             )
-            final = list_price - discount
+            group_total = list_price * people - discount if people > 1 else None
+            final = -(-group_total // people) if group_total is not None else list_price - discount
             if query.budget is not None and final > query.budget:
                 counts["over_budget_menus"] += 1
                 continue
-            name = menu["name"]
-            matches_food = bool(query.food_type) and (query.food_type in name or query.food_type in category)
             picks.append(
                 MenuPick(
                     menu["id"],
@@ -336,11 +354,15 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
                     menu["popular"],
                     matches_food,
                     has_options,
+                    group_total,
                 )
             )
         if not picks:
             continue
-        picks.sort(key=lambda m: (not m.matches_food, not m.has_options, not m.is_popular, -m.final_price))
+        if query.cheapest_first:
+            picks.sort(key=lambda m: (m.final_price, not m.matches_food, not m.is_popular))
+        else:
+            picks.sort(key=lambda m: (not m.matches_food, not m.has_options, not m.is_popular, -m.final_price))
         result.append(
             ShopPick(
                 shop_id=shop_id,
@@ -427,6 +449,26 @@ def mmr(shops: list[ShopPick], k: int, lambda_: float = MMR_LAMBDA) -> list[Shop
     return chosen
 
 
+def answer_order(shops: list[ShopPick], query: RecommendQuery) -> list[ShopPick]:
+    """The picks in answer order: meals before cafés and convenience stores (unless those were asked
+    for), each part diversified by MMR, or ordered by price for `cheapest_first`."""
+    if query.category in NOT_A_MEAL_SHOPS:
+        parts = [shops]
+    else:
+        parts = [
+            [s for s in shops if s.category not in NOT_A_MEAL_SHOPS],
+            [s for s in shops if s.category in NOT_A_MEAL_SHOPS],
+        ]
+    chosen: list[ShopPick] = []
+    for part in parts:
+        room = query.limit - len(chosen)
+        if query.cheapest_first:
+            chosen += sorted(part, key=lambda s: (s.best_menu.final_price, -s.score, s.shop_id))[:room]
+        else:
+            chosen += mmr(part, room)
+    return chosen
+
+
 def diversity(shops: list[ShopPick]) -> float | None:
     pairs = [(a, b) for i, a in enumerate(shops) for b in shops[i + 1 :]]
     if not pairs:
@@ -449,7 +491,7 @@ def recommend(query: RecommendQuery, now: datetime | None = None) -> RecommendRe
             break
     for shop in candidates:
         score_shop(shop, query, radius)
-    chosen = mmr(candidates, query.limit)
+    chosen = answer_order(candidates, query)
     for rank, shop in enumerate(chosen, start=1):
         shop.ranking = rank
     steps = {

@@ -2,11 +2,13 @@
 price, walking time, card, coupon), and built only from what the recommender returned - so it can
 never name a closed shop or a menu over budget."""
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from chat.models import Intent, UserCouponWallet, UserStrategy
 from chat.services.business_hours import SEOUL
 from chat.services.coupons import CouponTerms
+from chat.services.josa import attach
 from chat.services.recommend import RecommendResult, ShopPick
 
 RECOMMENDING_INTENTS = {
@@ -18,6 +20,8 @@ RECOMMENDING_INTENTS = {
     Intent.EMERGENCY_FOOD,
     Intent.GROUP_DINING,
 }
+
+ASK_LOCATION = "어디 근처에서 찾아볼까요? 동네나 역 이름을 알려주세요. (예: 건대입구역)"
 
 ONBOARDING_QUESTIONS = (
     "어떤 음식을 좋아하세요? (예: 한식, 분식, 치킨)",
@@ -39,6 +43,9 @@ class TurnFacts:
     group_total_budget: int | None = None
     result: RecommendResult | None = None
     location_known: bool = True
+    visit_at: dt.datetime | None = None  # when the user means to eat, if not now
+    now: dt.datetime | None = None  # when the message is answered
+    no_money: bool = False  # "돈이 하나도 없어": lead with what costs nothing
     card: dict | None = None
     coupons: list[CouponTerms] = field(default_factory=list)
     issued: list[UserCouponWallet] = field(default_factory=list)
@@ -79,13 +86,22 @@ def shop_line(rank: int, shop: ShopPick, group_size: int) -> str:
     menus = []
     for menu in shop.menus[:2]:
         text = f"{menu.menu_name} {won(menu.price + menu.option_price)}"
-        if menu.coupon_id:
+        if menu.coupon_id and group_size == 1:
             text += f" → 쿠폰 적용 {won(menu.final_price)}"
         menus.append(text)
     line = f"{head} - {', '.join(menus)}"
-    if group_size > 1:
-        line += f" (× {group_size}명 약 {won(shop.best_menu.final_price * group_size)})"
+    best = shop.best_menu
+    if group_size > 1 and best.group_total is not None:
+        coupon = f", 쿠폰 1장 {won(best.discount)} 할인 적용" if best.coupon_id else ""
+        line += f" ({best.menu_name} × {group_size}명 {won(best.group_total)}{coupon})"
     return line
+
+
+def visit_phrase(at: dt.datetime, now: dt.datetime) -> str:
+    """The visit time as said to the user: '오늘 23:00', '내일 08:00' (Asia/Seoul)."""
+    local = at.astimezone(SEOUL)
+    day = "오늘" if local.date() == now.astimezone(SEOUL).date() else "내일"
+    return f"{day} {local:%H:%M}"
 
 
 def _header(facts: TurnFacts) -> str:
@@ -99,22 +115,29 @@ def _header(facts: TurnFacts) -> str:
             return f"{people} 안에서 먹을 수 있는{meal_text}{food_text} 추천드려요! 😊"
         return f"{facts.group_size}명이 함께 가기 좋은{meal_text}{food_text} 가게를 추천드려요! 😊"
     if facts.budget is not None:
-        return f"{budget_phrase(facts.budget)}으로 먹을 수 있는{meal_text}{food_text} 추천드려요! 😊"
-    return f"지금 영업 중인{meal_text}{food_text} 추천드려요! 😊"
+        return f"{attach(budget_phrase(facts.budget), '으로')} 먹을 수 있는{meal_text}{food_text} 추천드려요! 😊"
+    when = f"{facts.visit_at.astimezone(SEOUL):%H:%M}에 영업하는" if facts.visit_at else "지금 영업 중인"
+    return f"{when}{meal_text}{food_text} 추천드려요! 😊"
 
 
 def recommendation_text(facts: TurnFacts) -> list[str]:
+    if not facts.location_known:
+        return [ASK_LOCATION]  # one short question rather than shops of some distant area
     result = facts.result
     lines = []
+    when = "지금"
+    if facts.visit_at is not None:
+        when = f"{visit_phrase(facts.visit_at, facts.now or facts.visit_at)}에"
+        lines.append(f"{when} 문을 여는 곳으로 찾아봤어요.")
     if facts.budget_capped_by_balance and facts.card:
         lines.append(f"급식카드 잔액({won(facts.card['balance'])})에 맞춰 찾아봤어요.")
     if result is None or not result.found:
         where = ""
         if result is not None and result.radius_m:
             where = f"{distance_phrase(result.radius_m)} 안에서 "
-        budget = f"{budget_phrase(facts.budget)} 이하로 " if facts.budget is not None else ""
+        budget = f"{budget_phrase(facts.budget)} 이하로 " if facts.budget else ""
         lines.append(
-            f"아쉽지만 지금 {where}{budget}먹을 수 있는 영업 중인 가게를 찾지 못했어요. "
+            f"아쉽지만 {when} {where}{budget}먹을 수 있는 영업 중인 가게를 찾지 못했어요. "
             "예산을 조금 늘리거나 다른 음식을 말씀해 주시면 다시 찾아볼게요."
         )
         return lines
@@ -124,13 +147,21 @@ def recommendation_text(facts: TurnFacts) -> list[str]:
             f"{distance_phrase(first)} 안에는 조건에 맞는 곳이 없어서 "
             f"{distance_phrase(result.radius_m)}까지 넓혀서 찾아봤어요."
         )
-    lines.append(_header(facts))
+    lines.append(_no_money_lead(facts) if facts.no_money else _header(facts))
     lines.extend(shop_line(shop.ranking, shop, facts.group_size) for shop in result.shops)
     if any(shop.applicable_coupons for shop in result.shops):
         lines.append("쿠폰은 지갑에 있는 것 중 가장 많이 할인되는 것으로 계산했어요.")
-    if not facts.location_known:
-        lines.append("위치를 알려주시면 더 가까운 곳을 찾아드릴게요.")
     return lines
+
+
+def _no_money_lead(facts: TurnFacts) -> str:
+    """What an emergency without money is offered first: free with a coupon, then the card balance,
+    else (nothing free found) the cheapest meals."""
+    if facts.result.filtering_steps.get("budget") is None:
+        return "지금 돈 없이 먹을 수 있는 곳은 찾지 못해서, 가장 저렴한 곳부터 알려드릴게요."
+    if not facts.budget:
+        return "돈이 없어도 쿠폰으로 0원에 먹을 수 있는 곳부터 알려드릴게요."
+    return f"현금 없이 급식카드 잔액({won(facts.budget)})과 쿠폰으로 먹을 수 있는 곳부터, 싼 순서로 알려드릴게요."
 
 
 def _coupon_list(coupons: list[CouponTerms]) -> list[str]:
@@ -156,7 +187,7 @@ def compose(facts: TurnFacts) -> str:
         welcome = [entry for entry in facts.issued if entry.acquisition_source == "WELCOME_BONUS"]
         if welcome:
             names = ", ".join(entry.coupon.coupon_name for entry in welcome)
-            lines.append(f"환영 선물로 {names}을(를) 지갑에 넣어드렸어요.")
+            lines.append(f"환영 선물로 {attach(names, '을')} 지갑에 넣어드렸어요.")
     if facts.emergency is not None:
         amount = facts.emergency.coupon.discount_amount or 0
         lines.append(
@@ -168,7 +199,7 @@ def compose(facts: TurnFacts) -> str:
         lines.extend(recommendation_text(facts))
     elif intent == Intent.BALANCE_CHECK:
         if facts.card:
-            lines.append(f"급식카드 잔액은 {won(facts.card['balance'])}이에요.")
+            lines.append(f"급식카드 잔액은 {attach(won(facts.card['balance']), '이에요')}.")
         else:
             lines.append("등록된 급식카드가 없어요. 카드를 등록하면 잔액에 맞춰 추천해 드릴게요.")
     elif intent == Intent.BALANCE_CHARGE:

@@ -136,3 +136,23 @@ def give_coupon(
         expires_at=now + expires_in,
         **fields,
     )
+
+
+HERE = {"latitude": KONDAE.latitude, "longitude": KONDAE.longitude}
+
+
+def at_seoul(hour: int, minute: int = 0, days: int = 0) -> dt.datetime:
+    """A fixed clock: today (Asia/Seoul) at hour:minute, `days` later."""
+    from chat.services.business_hours import SEOUL
+
+    day = timezone.now().astimezone(SEOUL).date() + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SEOUL)
+
+
+def chat_turn(user: ChatUser, message: str, *, now=None, session_id=None, location=HERE, context=None) -> dict:
+    """One dining chat turn through the service, as the API runs it (optionally at a fixed clock)."""
+    from chat.services.dining_chat import handle_turn
+
+    return handle_turn(
+        chat_user=user, message=message, session_id=session_id, location=location, context=context, now=now
+    )

@@ -197,12 +197,15 @@ def test_extract_entities_always_returns_every_key():
     assert set(result) == set(ENTITY_KEYS)
     assert result == {
         "budget": 10000,
+        "budget_scope": None,
         "food_type": "치킨",
         "category": "치킨",
         "location": "건대입구",
         "companions": ["동생"],
         "companion_count": 2,
         "meal_time": None,
+        "visit_time": None,
         "menu_options": ["순살"],
         "urgency": "normal",
+        "no_money": False,
     }

@@ -120,12 +120,16 @@ def _is_follow_up(normalized: str, entities: dict) -> bool:
 
 
 # Entities that travel together: a new food replaces both food type and category.
-_CARRY_GROUPS = (("budget",), ("food_type", "category"), ("location",), ("companions", "companion_count"),
-                 ("meal_time",), ("menu_options",))
+_CARRY_GROUPS = (("budget", "budget_scope"), ("food_type", "category"), ("location",),
+                 ("companions", "companion_count"), ("meal_time", "visit_time"), ("menu_options",))
 
 
 def _carry_over(entities: dict, previous: dict) -> tuple[str, ...]:
     carried = []
+    if entities.get("budget") and not entities.get("budget_scope") and previous.get("budget_scope"):
+        # "그럼 8천원이면?" after "1인당 5천원" (or a group total) means the same kind of amount.
+        entities["budget_scope"] = previous["budget_scope"]
+        carried.append("budget_scope")
     for group in _CARRY_GROUPS:
         if any(entities.get(key) for key in group):
             continue
@@ -142,5 +146,5 @@ def _copy_entities(entities: dict) -> dict:
 
 
 def _empty_entities() -> dict:
-    return {key: [] if key in ("companions", "menu_options") else ("normal" if key == "urgency" else None)
-            for key in ENTITY_KEYS}
+    defaults = {"companions": [], "menu_options": [], "urgency": "normal", "no_money": False}
+    return {key: defaults.get(key) for key in ENTITY_KEYS}

@@ -15,8 +15,8 @@ from .lexicon import (
 )
 
 ENTITY_KEYS = (
-    "budget", "food_type", "category", "location", "companions", "companion_count",
-    "meal_time", "menu_options", "urgency",
+    "budget", "budget_scope", "food_type", "category", "location", "companions", "companion_count",
+    "meal_time", "visit_time", "menu_options", "urgency", "no_money",
 )
 
 
@@ -94,10 +94,12 @@ _COMPANION = re.compile(
     r"도|끼리|네|까지|같이|함께|데리고|생일|이\s?랑)))"
 )
 _NUMBER_OF_PEOPLE = re.compile(
-    f"(?P<digits>\\d+)\\s?(?:명|인(?![분치]))|(?<![가-힣])(?P<native>{_alternation(PEOPLE_COUNT_PREFIX)})\\s?명"
+    f"(?P<digits>\\d+)\\s?(?:명|인(?![분치당]))|(?<![가-힣])(?P<native>{_alternation(PEOPLE_COUNT_PREFIX)})\\s?명"
 )
 # "열이" is more often a fever than ten people, so 열 only counts as "열 명" (see _NUMBER_OF_PEOPLE).
-_PEOPLE_WORD = re.compile(r"(?<![가-힣])(둘|셋|넷|다섯|여섯|일곱|여덟|아홉)(?:이서|이|서)(?![가-힣])|혼자")
+_PEOPLE_WORD = re.compile(
+    r"(?<![가-힣])(둘|셋|넷|다섯|여섯|일곱|여덟|아홉)(?:(?P<with>이랑|이하고|하고|랑)|이서|이|서)(?![가-힣])|혼자"
+)
 _PLUS_ME = re.compile(r"^\s?(이랑|랑|하고|과|와|이와)")
 
 
@@ -130,14 +132,21 @@ def _explicit_count(text: str) -> int | None:
         return count
     match = _PEOPLE_WORD.search(text)
     if match:
-        return 1 if match.group(0) == "혼자" else PEOPLE_WORDS[match.group(1)]
+        if match.group(0) == "혼자":
+            return 1
+        count = PEOPLE_WORDS[match.group(1)]
+        # "누나 둘이랑" / "형 넷하고" are that many companions plus the user; "둘이서" is everyone.
+        before = text[max(0, match.start() - 6) : match.start()]
+        if match.group("with") and _COMPANION_NOUN_END.search(before):
+            return count + 1
+        return count
     return None
 
 
 _COMPANION_NOUN_END = re.compile(f"({_alternation(COMPANIONS)})(들)?\\s?$")
 
 _MEAL_TIME = re.compile(_alternation(MEAL_TIME_WORDS))
-_CLOCK = re.compile(r"(오전|오후|아침|낮|저녁|밤|새벽)?\s?(\d{1,2})\s?시(?!간)")
+_CLOCK = re.compile(r"(오전|오후|아침|낮|저녁|밤|새벽)?\s?(\d{1,2})\s?시(?!간)(?:\s?(반|\d{1,2}\s?분))?")
 
 
 def extract_meal_time(text: str) -> str | None:
@@ -171,6 +180,53 @@ def _meal_for_clock(qualifier: str | None, hour: int) -> str | None:
     if hour >= 21 or hour <= 4:
         return "야식"
     return None
+
+
+_UNTIL = re.compile(r"\s?까지")
+
+
+def extract_visit_time(text: str) -> str | None:
+    """The clock time the user means to eat at, "HH:MM" in 24 h: "밤 11시" -> "23:00", "저녁 7시 반" -> "19:30",
+    "3시에" -> "15:00" (a bare 1-8 o'clock said about food is the afternoon)."""
+    match = _CLOCK.search(text)
+    if match is None or _UNTIL.match(text, match.end()):
+        return None  # "12시까지 하는 곳" asks how late a shop is open, not when the user comes
+    qualifier, hour = match.group(1), int(match.group(2))
+    minute_text = match.group(3) or ""
+    minute = 30 if minute_text == "반" else int(re.sub(r"\D", "", minute_text) or 0)
+    if hour > 24 or minute > 59:
+        return None
+    if qualifier in ("오후", "낮", "저녁", "밤") and hour < 12 and not (qualifier == "밤" and hour <= 4):
+        hour += 12
+    elif qualifier in ("오전", "아침", "새벽", "밤") and hour == 12 or qualifier is None and hour == 24:
+        hour = 0
+    elif qualifier is None and 1 <= hour <= 8:
+        hour += 12
+    return f"{hour % 24:02d}:{minute:02d}"
+
+
+_PER_PERSON = re.compile(r"1\s?인당|(?<![가-힣])인당|(한|1)\s?명당|각자|한\s?사람당|1\s?사람당")
+_IN_TOTAL = re.compile(r"(?<![가-힣])총|합쳐서|합해서|(다|전부|모두)\s?(해서|합쳐|합해)")
+
+
+def extract_budget_scope(text: str) -> str | None:
+    """Whether a stated amount is "per_person" ("1인당 5천원") or the group's "total" ("다 합쳐서 2만원")."""
+    if _PER_PERSON.search(text):
+        return "per_person"
+    if _IN_TOTAL.search(text):
+        return "total"
+    return None
+
+
+_NO_MONEY = re.compile(
+    r"돈이?\s?(하나도\s?|1도\s?|한\s?푼도\s?|전혀\s?|진짜\s?)?없|돈도\s?없|한\s?푼도?\s?없|땡전|빈털|텅장|무일푼|"
+    r"지갑이?\s?(텅|비었|비어|털)|거지(라|야|됐|가\s?됐|다)|용돈(을|이)?\s?(다|벌써)?\s?(떨어|써|썼)|돈\s?다\s?(써|썼)"
+)
+
+
+def says_no_money(text: str) -> bool:
+    """"돈이 하나도 없어", "텅장", "지갑이 비었어": the user has no money to spend (seed §5.3 emergency)."""
+    return bool(_NO_MONEY.search(text))
 
 
 _EXTRA_INGREDIENTS = (
@@ -246,12 +302,15 @@ def extract_entities(text: str) -> dict:
     companions, companion_count = extract_companions(text)
     return {
         "budget": extract_budget(text),
+        "budget_scope": extract_budget_scope(text),
         "food_type": food_type,
         "category": category,
         "location": extract_location(text),
         "companions": companions,
         "companion_count": companion_count,
         "meal_time": extract_meal_time(text),
+        "visit_time": extract_visit_time(text),
         "menu_options": extract_menu_options(text),
         "urgency": extract_urgency(text),
+        "no_money": says_no_money(text),
     }
