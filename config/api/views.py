@@ -4,6 +4,7 @@ from rest_framework import viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from chat.models import Partner
 from config.api.filters import PartnerFilterSet
@@ -40,6 +41,7 @@ class ObtainTokenView(ObtainAuthToken):
     """Exchange a username and password for the user's API token."""
 
     throttle_classes = [ClientRateThrottle]  # DRF's view turns throttling off; guessing passwords must not be free
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # DRF's view names its own, without our JSON limits
 
 
 class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
