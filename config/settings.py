@@ -164,6 +164,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 
 # --- HTTP API ---------------------------------------------------------------------------------
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "60/min")
+# How many reverse proxies in front of the web server append to X-Forwarded-For. 0 (the default):
+# the client is REMOTE_ADDR and the header is ignored, so a client cannot pick its own rate-limit key.
+API_TRUSTED_PROXIES = env_int("API_TRUSTED_PROXIES", 0)
+if API_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"API_TRUSTED_PROXIES={API_TRUSTED_PROXIES} must be 0 or more")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "config.api.authentication.PartnerApiKeyAuthentication",
@@ -172,6 +177,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ClientRateThrottle"],
+    "NUM_PROXIES": API_TRUSTED_PROXIES,  # DRF's get_ident: the client address is that many hops from the right
     "DEFAULT_PARSER_CLASSES": [
         "config.api.parsers.JSONParser",  # depth limit, no NUL characters
         "rest_framework.parsers.FormParser",
