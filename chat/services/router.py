@@ -33,6 +33,7 @@ from django.db.models import F
 
 from chat.models import RouteDecisionLog
 from chat.services.sql_guard import (
+    ALLOWED_COLUMNS,
     ALLOWED_TABLES,
     SqlExecutionError,
     SqlTimeoutError,
@@ -251,6 +252,8 @@ def schema_description() -> str:
             continue
         columns = []
         for model_field in model._meta.concrete_fields:
+            if model_field.column not in ALLOWED_COLUMNS[table]:
+                continue  # hidden from the SQL route (sql_guard.ALLOWED_COLUMNS): not offered to the LLM either
             description = f"{model_field.column} {model_field.get_internal_type()}"
             if model_field.choices:
                 description += " in (" + ", ".join(str(value) for value, _ in model_field.choices) + ")"
