@@ -244,9 +244,9 @@ def handle_turn(
     response_ms = response_timer.ms()
     processing_ms = total.ms()
 
-    turn = session["turn"] + 1
+    turn = session["turn"] + 1  # what the session context says; the stored turn is the database's
     recommendations = [shop.as_dict() for shop in result.shops] if result else []
-    recommendation_id, logged = _persist_turn(
+    recommendation_id, logged, turn = _persist_turn(
         chat_user=chat_user,
         sid=sid,
         text=text,
@@ -298,12 +298,13 @@ def handle_turn(
 def _persist_turn(
     *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now,
     message_log,
-) -> tuple[int | None, bool]:  # fmt: skip
+) -> tuple[int | None, bool, int]:  # fmt: skip
     """Conversation + RecommendationLog + PerformanceLog, the recommendation counters, the user's
     interaction count and the analytics message log (`message_log`, fields of `record_exchange`),
     written together in one statement (chat/services/turn_log.py). Returns (the recommendation log id
-    or None when nothing was recommended, whether the write succeeded). If it fails the analytics log
-    is queued on its own, so the turn still reaches the message logs."""
+    or None when nothing was recommended, whether the write succeeded, the turn number: the stored one,
+    which concurrent turns of the session never share). If it fails the analytics log is queued on its
+    own, so the turn still reaches the message logs."""
     shops = result.shops if result else []
     conversation = Conversation(
         user=chat_user,
@@ -369,11 +370,11 @@ def _persist_turn(
             interaction_of=chat_user.pk,
             along_with=enqueue_statement(**message_log),
         )
-        return log_id, True
+        return log_id, True, conversation.conversation_turn
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)
         record_exchange(**message_log)  # never raises
-        return None, False
+        return None, False, turn
 
 
 def _coordinate(value: float) -> Decimal:
