@@ -44,4 +44,3 @@ def _has_nul(request) -> bool:
 
 def _is_json(response) -> bool:
     return response.get("Content-Type", "").startswith("application/json") or response.streaming
-

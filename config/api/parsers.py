@@ -12,6 +12,10 @@ from rest_framework.exceptions import ParseError
 MAX_JSON_DEPTH = 64
 
 
+class JsonTooDeepError(ParseError):
+    default_detail = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels"
+
+
 class NulCharacterError(ParseError):
     default_detail = "JSON strings must not contain NUL (\\u0000) characters."
     default_code = "invalid"
@@ -22,13 +26,13 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels") from None
+            raise JsonTooDeepError() from None
         check_json_value(data)
         return data
 
 
 def check_json_value(data) -> None:
-    """Raise ParseError when `data` nests deeper than MAX_JSON_DEPTH, NulCharacterError when a string holds NUL.
+    """Raise JsonTooDeepError when `data` nests deeper than MAX_JSON_DEPTH, NulCharacterError when a string holds NUL.
 
     Iterative (an explicit stack), so a deep document cannot exhaust the interpreter's stack here.
     """
@@ -42,7 +46,7 @@ def check_json_value(data) -> None:
         if not isinstance(value, dict | list):
             continue
         if depth > MAX_JSON_DEPTH:
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels")
+            raise JsonTooDeepError()
         if isinstance(value, dict):
             stack.extend((key, depth) for key in value)
             stack.extend((item, depth + 1) for item in value.values())
