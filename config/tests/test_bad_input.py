@@ -63,7 +63,9 @@ def test_nul_character_anywhere_in_a_json_body_is_400(alice_client):
 # --- JSON nested absurdly deep ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/v1/chat", "/api/v1/rag/search", "/api/v1/auth/token"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/chat", "/api/v1/rag/search", "/api/v1/auth/token", "/api/v1/rag/chat/stream", "/api/v1/rag/chat"]
+)
 def test_json_nested_100000_levels_is_a_400_parse_error(alice_client, path):
     response = alice_client.post(path, DEEP_JSON, content_type="application/json")
 
