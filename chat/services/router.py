@@ -60,7 +60,8 @@ ROUTING_PROMPT = (
 SQL_PROMPT = (
     "You write ONE PostgreSQL SELECT statement (WITH ... SELECT allowed) answering an administrator's "
     "question. Use only these tables and columns:\n{schema}\n"
-    "Rules: read-only; no data changes; no schema prefixes; no system catalogs; plain aggregate, string, "
+    "Rules: read-only; no data changes; no schema prefixes; no system catalogs; name the columns you need "
+    "(no SELECT *; other columns are not readable); plain aggregate, string, "
     "date and math functions only; give result columns short Korean aliases in double quotes; "
     "at most {row_limit} rows.\n"
     'Reply with JSON only: {{"sql": "<the statement>"}}. If the tables cannot answer, reply {{"sql": ""}}.'

@@ -250,7 +250,8 @@ def _check_columns(statement: exp.Expression) -> None:
     try:
         qualified = qualify(statement.copy(), schema=_table_schema(), dialect="postgres", quote_identifiers=False)
     except Exception as exc:  # noqa: BLE001 - sqlglot raises OptimizeError and, on odd trees, others: fail closed
-        raise UnsafeSqlError(f"unknown column or function in attribute notation: {_first_line(exc)}") from None
+        # e.g. `s.row_to_json`: not a column of shops, so PostgreSQL would call row_to_json(s)
+        raise UnsafeSqlError(f"unknown column (or a function call in attribute notation): {_first_line(exc)}") from None
     for star in qualified.find_all(exp.Star):
         if not isinstance(star.parent, exp.Count):  # SELECT-list stars are expanded by now; count(*) is fine
             raise UnsafeSqlError("* is only allowed as the select list or in count(*)")
