@@ -9,6 +9,7 @@
 
 from django.http import HttpResponseBadRequest
 from django.utils.deprecation import MiddlewareMixin
+from rest_framework.response import Response
 
 from config.api.exceptions import json_error
 
@@ -27,9 +28,15 @@ class ApiInputMiddleware(MiddlewareMixin):
         return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
 
     def process_response(self, request, response):
-        if _is_api(request) and 400 <= response.status_code < 500 and not _is_json(response):
-            return json_error(response.status_code)
-        return response
+        if not _is_api(request) or not 400 <= response.status_code < 500 or _is_json(response):
+            return response
+        if isinstance(response, Response):
+            return response  # DRF's own (the browsable API's HTML for a browser): already the error format
+        replacement = json_error(response.status_code)
+        for header, value in response.items():  # e.g. Allow on a 405
+            if header.lower() not in ("content-type", "content-length"):
+                replacement[header] = value
+        return replacement
 
 
 def _is_api(request) -> bool:

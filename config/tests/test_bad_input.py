@@ -148,3 +148,11 @@ def test_every_api_view_parses_json_with_the_limited_parser():
         if view is not None and parsers.JSONParser in getattr(view, "parser_classes", ())
     ]
     assert unlimited == []
+
+
+def test_a_browser_keeps_the_browsable_api_error_page_and_its_headers(api_client):
+    response = api_client.get("/api/v1/me", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 401
+    assert response["Content-Type"].startswith("text/html")
+    assert response["WWW-Authenticate"] == "Api-Key"
