@@ -93,7 +93,7 @@ class ChatUserIdFilter(admin.SimpleListFilter):
         value = (self.value() or "").strip()
         if not value:
             return queryset
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # "²".isdigit() is True, int("²") fails
             return queryset.filter(user_id=int(value))
         return queryset.filter(user__external_user_id=value)
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.api.middleware.ApiInputMiddleware",  # first: it sees (and answers for) everything below
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -163,6 +164,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 
 # --- HTTP API ---------------------------------------------------------------------------------
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "60/min")
+# How many reverse proxies in front of the web server append to X-Forwarded-For. 0 (the default):
+# the client is REMOTE_ADDR and the header is ignored, so a client cannot pick its own rate-limit key.
+API_TRUSTED_PROXIES = env_int("API_TRUSTED_PROXIES", 0)
+if API_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"API_TRUSTED_PROXIES={API_TRUSTED_PROXIES} must be 0 or more")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "config.api.authentication.PartnerApiKeyAuthentication",
@@ -171,6 +177,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ClientRateThrottle"],
+    "NUM_PROXIES": API_TRUSTED_PROXIES,  # DRF's get_ident: the client address is that many hops from the right
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.JSONParser",  # depth limit, no NUL characters
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -48,7 +48,7 @@ class DiningView(APIView):
         """The chat user `user_id` ("me" = the caller) if the caller may see (or change) it."""
         if user_id == "me":
             return self.caller()
-        if not user_id.isdigit():
+        if not (user_id.isascii() and user_id.isdigit()):  # "²".isdigit() is True, int("²") fails
             raise NotFound("Unknown user.")
         target = ChatUser.objects.filter(pk=int(user_id)).first()
         if target is None:

@@ -634,6 +634,11 @@ class Conversation(models.Model):
                 name="chat_conversation_confidence_0_1",
             ),
             models.CheckConstraint(condition=Q(conversation_turn__gte=1), name="chat_conversation_turn_gte_1"),
+            # One row per turn of a session; its index also serves the session's lookups (ownership,
+            # the next turn number as MAX + 1, see chat/services/turn_log.py).
+            models.UniqueConstraint(
+                fields=["session_id", "conversation_turn"], name="chat_conversation_session_turn_uniq"
+            ),
             models.CheckConstraint(
                 condition=_null_or("processing_time_ms", Q(processing_time_ms__gte=0))
                 & _null_or("nlu_time_ms", Q(nlu_time_ms__gte=0))
@@ -645,8 +650,6 @@ class Conversation(models.Model):
         indexes = [
             # A user's history, newest first (context, admin, exports).
             models.Index(F("user"), F("timestamp").desc(), name="chat_conv_user_time_idx"),
-            # Turns of one session (turn numbering, session ownership).
-            models.Index(fields=["session_id"], name="chat_conv_session_idx"),
             models.Index(fields=["extracted_intent"], name="chat_conv_intent_idx"),
             # Date-range admin filters and the daily jobs (the seed's "last 7 days" partial index needs
             # a non-immutable predicate, which PostgreSQL rejects).

@@ -323,9 +323,9 @@ def handle_turn(
     response_ms = response_timer.ms()
     processing_ms = total.ms()
 
-    turn = session["turn"] + 1
+    turn = session["turn"] + 1  # what the session context says; the stored turn is the database's
     recommendations = [shop.as_dict() for shop in result.shops] if result else []
-    conversation_id, recommendation_id, logged = _persist_turn(
+    conversation_id, recommendation_id, logged, turn = _persist_turn(
         chat_user=chat_user,
         sid=sid,
         text=text,
@@ -378,13 +378,14 @@ def handle_turn(
 def _persist_turn(
     *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now,
     message_log,
-) -> tuple[int | None, int | None, bool]:  # fmt: skip
+) -> tuple[int | None, int | None, bool, int]:  # fmt: skip
     """Conversation + RecommendationLog + PerformanceLog, the recommendation counters, the user's
     interaction count and the analytics message log (`message_log`, fields of `record_exchange`),
     written together in one statement (chat/services/turn_log.py). Returns (the conversation row id,
-    the recommendation log id or None when nothing was recommended, whether the write succeeded;
-    both ids are None when it failed). If it fails the analytics log
-    is queued on its own, so the turn still reaches the message logs."""
+    the recommendation log id or None when nothing was recommended, whether the write succeeded, the
+    turn number: the stored one, which concurrent turns of the session never share); both ids are None
+    when the write failed. If it fails the analytics log is queued on its own, so the turn still reaches
+    the message logs."""
     shops = result.shops if result else []
     conversation = Conversation(
         user=chat_user,
@@ -450,11 +451,11 @@ def _persist_turn(
             interaction_of=chat_user.pk,
             along_with=enqueue_statement(**message_log),
         )
-        return conversation_id, log_id, True
+        return conversation_id, log_id, True, conversation.conversation_turn
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)
         record_exchange(**message_log)  # never raises
-        return None, None, False
+        return None, None, False, turn
 
 
 def _coordinate(value: float) -> Decimal:

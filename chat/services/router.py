@@ -40,6 +40,7 @@ from analytics.models import MessageLog
 from analytics.services.statistics import day_start
 from chat.models import RouteDecisionLog, ShopCategory
 from chat.services.sql_guard import (
+    ALLOWED_COLUMNS,
     ALLOWED_TABLES,
     SqlExecutionError,
     SqlTimeoutError,
@@ -66,7 +67,8 @@ ROUTING_PROMPT = (
 SQL_PROMPT = (
     "You write ONE PostgreSQL SELECT statement (WITH ... SELECT allowed) answering an administrator's "
     "question. Use only these tables and columns:\n{schema}\n"
-    "Rules: read-only; no data changes; no schema prefixes; no system catalogs; plain aggregate, string, "
+    "Rules: read-only; no data changes; no schema prefixes; no system catalogs; name the columns you need "
+    "(no SELECT *; other columns are not readable); plain aggregate, string, "
     "date and math functions only; give result columns short Korean aliases in double quotes; "
     "at most {row_limit} rows.\n"
     'Reply with JSON only: {{"sql": "<the statement>"}}. If the tables cannot answer, reply {{"sql": ""}}.'
@@ -435,6 +437,8 @@ def schema_description() -> str:
             continue
         columns = []
         for model_field in model._meta.concrete_fields:
+            if model_field.column not in ALLOWED_COLUMNS[table]:
+                continue  # hidden from the SQL route (sql_guard.ALLOWED_COLUMNS): not offered to the LLM either
             description = f"{model_field.column} {model_field.get_internal_type()}"
             if model_field.choices:
                 description += " in (" + ", ".join(str(value) for value, _ in model_field.choices) + ")"

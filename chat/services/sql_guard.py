@@ -12,22 +12,27 @@ Two independent layers, so that either one alone keeps the database unchanged:
    that holds SELECT on the allow-listed tables only. The query is sent with the extended query
    protocol, which refuses a second statement, and the transaction is always rolled back.
 
-`ALLOWED_TABLES` is the one place that says which tables the SQL route may read: aggregate-safe
-catalogue and statistics tables, none holding a person's data (no users, profiles, meal cards,
-wallets, conversations, logs, partner sessions).
+`ALLOWED_COLUMNS` is the one place that says which tables and columns the SQL route may read:
+aggregate-safe catalogue and statistics columns, none holding a person's data (no users, profiles,
+meal cards, wallets, conversations, logs, partner sessions, statistics' verbatim top queries).
 """
 
 import logging
 import re
 import time
 from dataclasses import dataclass
+from functools import cache
 
 import psycopg
 import sqlglot
+from django.apps import apps
 from django.db import connections, transaction
 from psycopg import errors as pg_errors
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
+from sqlglot.schema import MappingSchema
 from sqlglot.tokens import TokenType
 
 logger = logging.getLogger(__name__)
@@ -37,17 +42,40 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 READER_ROLE = "chatbot_sql_reader"
 MAX_SQL_LENGTH = 5000
+MAX_COLUMNS = 50
+MAX_CELL_BYTES = 10_000  # one value, in text form
+MAX_RESULT_BYTES = 1_000_000  # a whole result
 
-# Tables the SQL route may read (PostgreSQL table names, schema `public`). Catalogue and aggregate
-# statistics only - never a table with a person's data.
-ALLOWED_TABLES = frozenset(
-    {
-        "shops",  # seed 003 §3.1: shop catalogue (business phone/address are the shop's, not a person's)
-        "menus",  # seed 003 §3.2: menus and prices
-        "coupons",  # seed 003 §3.6: coupon definitions with issued/used totals (no per-user rows)
-        "chat_statistics",  # seed 002 §3.3: hourly/daily usage aggregates
-    }
-)
+# Columns the SQL route may read, per table (PostgreSQL names, schema `public`): catalogue and
+# aggregate statistics only - never a person's data. Deny by default: a column added to one of these
+# tables later stays unreadable until it is listed here.
+ALLOWED_COLUMNS: dict[str, frozenset[str]] = {
+    # seed 003 §3.1: shop catalogue (business phone/address are the shop's, not a person's)
+    "shops": frozenset({
+        "id", "shop_name", "category", "address_name", "road_address_name", "is_good_influence_shop",
+        "is_food_card_shop", "business_hours", "phone", "owner_message", "latitude", "longitude", "current_status",
+        "popularity_score", "quality_score", "recommendation_count", "created_at", "updated_at", "data_source",
+    }),
+    # seed 003 §3.2: menus and prices
+    "menus": frozenset({
+        "id", "shop_id", "menu_name", "price", "description", "category", "is_available", "is_popular", "options",
+        "recommendation_frequency", "dietary_info", "created_at", "updated_at",
+    }),
+    # seed 003 §3.6: coupon definitions with issued/used totals (no per-user rows; not who created them)
+    "coupons": frozenset({
+        "id", "coupon_name", "description", "coupon_type", "discount_amount", "discount_rate", "max_discount_amount",
+        "min_order_amount", "usage_type", "target_categories", "applicable_shop_ids", "target_user_types",
+        "valid_from", "valid_until", "max_issue_count", "max_use_per_user", "total_issued", "total_used",
+        "is_active", "priority_score", "created_at",
+    }),
+    # seed 002 §3.3: hourly/daily usage aggregates - not `top_queries`, users' verbatim messages
+    "chat_statistics": frozenset({
+        "id", "period", "period_start", "date", "hour", "channel", "collection_name", "total_queries",
+        "unique_sessions", "avg_response_time_ms", "p50_response_time_ms", "p95_response_time_ms",
+        "p99_response_time_ms", "total_tokens", "error_count", "regeneration_count", "computed_at",
+    }),
+}  # fmt: skip
+ALLOWED_TABLES = frozenset(ALLOWED_COLUMNS)
 
 # sqlglot expression classes (by name, so a sqlglot upgrade that drops one fails closed) that a
 # read query may use. Anything else that is a function is rejected.
@@ -115,6 +143,7 @@ _FORBIDDEN_NODE_CLASSES = tuple(
             "Lock", "Set", "SetItem", "Copy", "Transaction", "Commit", "Rollback", "Grant", "Revoke", "Use",
             "Pragma", "Describe", "Kill", "Cache", "Uncache", "LoadData", "Analyze", "Refresh", "Declare",
             "Block", "Parameter", "Placeholder", "SessionParameter", "ObjectIdentifier", "Returning",
+            "Operator",  # OPERATOR(pg_catalog.+): an operator looked up by schema, outside the function checks
         )
     )
     if cls is not None
@@ -175,6 +204,7 @@ def validate_select(sql: str) -> str:
         raise UnsafeSqlError(f"only SELECT or WITH ... SELECT is allowed, not {statement.key.upper()}")
     for node in statement.walk():
         _check_node(node)
+    _check_columns(statement)
     return statement.sql(dialect="postgres", comments=False)
 
 
@@ -193,6 +223,9 @@ def _check_tokens(sql: str) -> None:
 def _check_node(node: exp.Expression) -> None:
     if isinstance(node, _FORBIDDEN_NODE_CLASSES):
         raise UnsafeSqlError(f"{node.key.upper()} is not allowed in a read query")
+    if isinstance(node, exp.Dot) and not isinstance(node.expression, exp.Func):
+        # (s).row_to_json is row_to_json(s): attribute notation calls a function on the whole row.
+        raise UnsafeSqlError("field selection ((row).name) is not allowed")
     if isinstance(node, exp.Identifier) and node.name.lower() in _SYSTEM_SCHEMAS:
         raise UnsafeSqlError(f"system catalog {node.name} is not allowed")
     if isinstance(node, exp.Func):
@@ -203,6 +236,60 @@ def _check_node(node: exp.Expression) -> None:
         _check_table(node)
     elif isinstance(node, exp.Column) and _is_bare_function(node):
         raise UnsafeSqlError(f"{node.name} is not allowed")
+
+
+def _check_columns(statement: exp.Expression) -> None:
+    """Every column must be an allow-listed column of the table it resolves to.
+
+    sqlglot resolves each column against the real columns of the allow-listed tables (so `SELECT *`
+    expands to all of them, hidden ones included, and is refused if one is hidden). This also
+    refuses PostgreSQL's attribute notation, where `s.row_to_json` is not a column but the call
+    `row_to_json(s)`, and whole-row references (`SELECT s FROM shops s`, `array_agg(s)`), which
+    would read every column of the row.
+    """
+    try:
+        qualified = qualify(statement.copy(), schema=_table_schema(), dialect="postgres", quote_identifiers=False)
+    except Exception as exc:  # noqa: BLE001 - sqlglot raises OptimizeError and, on odd trees, others: fail closed
+        # e.g. `s.row_to_json`: not a column of shops, so PostgreSQL would call row_to_json(s)
+        raise UnsafeSqlError(f"unknown column (or a function call in attribute notation): {_first_line(exc)}") from None
+    for star in qualified.find_all(exp.Star):
+        if not isinstance(star.parent, exp.Count):  # SELECT-list stars are expanded by now; count(*) is fine
+            raise UnsafeSqlError("* is only allowed as the select list or in count(*)")
+    row = qualified.find(exp.TableColumn)  # sqlglot's name for a table alias used as a value
+    if row is not None:
+        raise UnsafeSqlError(f"whole-row reference {row.name} is not allowed")
+    for scope in traverse_scope(qualified):
+        for column in scope.columns:
+            if not column.table:
+                continue
+            source = _source_of(scope, column.table)
+            if source is None:
+                raise UnsafeSqlError(f"column {column.sql(dialect='postgres')} cannot be resolved")
+            is_table = isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier)  # not a function
+            if is_table and column.name not in ALLOWED_COLUMNS.get(source.name, ()):
+                raise UnsafeSqlError(f"column {source.name}.{column.name} is not readable")
+
+
+def _source_of(scope, name: str):
+    """The table or derived scope `name` means in `scope`, looking outwards for correlated references."""
+    while scope is not None:
+        if name in scope.sources:
+            return scope.sources[name]
+        scope = scope.parent
+    return None
+
+
+@cache
+def _table_schema() -> MappingSchema:
+    """All real columns of the allow-listed tables (readable or not), from the Django models.
+
+    Built once: normalising a schema costs sqlglot more than qualifying a query with it."""
+    tables = {
+        model._meta.db_table: {field.column: "TEXT" for field in model._meta.concrete_fields}
+        for model in apps.get_models()
+        if model._meta.db_table in ALLOWED_TABLES
+    }
+    return MappingSchema(tables, dialect="postgres")
 
 
 def _is_bare_function(node: exp.Column) -> bool:
@@ -275,9 +362,10 @@ def _is_cte_in_scope(node: exp.Expression, name: str) -> bool:
 class ReadonlyResult:
     columns: list[str]
     rows: list[tuple]
-    truncated: bool
+    truncated: bool  # more rows than row_limit, or the result went over MAX_RESULT_BYTES
     used_reader_role: bool
     duration_ms: int
+    oversized_cells: int = 0  # values over MAX_CELL_BYTES, replaced by a note of their size
 
 
 def run_readonly(sql: str, *, row_limit: int = 200, timeout_ms: int = 2000, using: str = "default"):
@@ -292,14 +380,17 @@ def execute_readonly(sql: str, *, row_limit: int = 200, timeout_ms: int = 2000, 
     It does not validate `sql` (call `validate_select` first) and does not need to for safety: the
     transaction is read-only, runs as the SELECT-only reader role where possible, is sent as a
     single extended-protocol statement (no second statement, no COMMIT escape), and is rolled back.
+
+    What reaches this process is bounded too, whatever the query builds (`lpad('', 1e9, 'x')`,
+    `string_agg` over a big series): the database measures every value and sends a value over
+    MAX_CELL_BYTES as NULL plus its size (shown as a note), rows arrive one at a time and fetching
+    stops once the result passes MAX_RESULT_BYTES (`truncated`), and at most MAX_COLUMNS columns.
     Raises SqlTimeoutError after `timeout_ms`, SqlExecutionError for any other database error.
     """
     row_limit, timeout_ms = int(row_limit), int(timeout_ms)
     if row_limit < 1 or timeout_ms < 1:
         raise ValueError("row_limit and timeout_ms must be positive")
     body = sql.strip().rstrip(";").replace("%", "%%")  # psycopg placeholders: a literal % is written %%
-    # The newline keeps a trailing `--` comment from swallowing the closing parenthesis.
-    wrapped = f"SELECT * FROM (\n{body}\n) AS chatbot_sql_result LIMIT %s"
     use_role = ensure_reader_role(using)
     connection = connections[using]
     started = time.monotonic()
@@ -313,9 +404,8 @@ def execute_readonly(sql: str, *, row_limit: int = 200, timeout_ms: int = 2000, 
                 cursor.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
                 cursor.execute("SET LOCAL lock_timeout = 500")
                 used_role = use_role and _set_reader_role(cursor, using)
-                cursor.execute(wrapped, [row_limit + 1])
-                columns = [column.name for column in cursor.description or []]
-                rows = cursor.fetchall()
+                columns = _result_columns(cursor, body)
+                rows, truncated, oversized = _fetch_capped(cursor, body, len(columns), row_limit)
             transaction.set_rollback(True, using=using)
     except pg_errors.QueryCanceled as exc:
         raise SqlTimeoutError(f"query cancelled after {timeout_ms} ms") from exc
@@ -323,11 +413,61 @@ def execute_readonly(sql: str, *, row_limit: int = 200, timeout_ms: int = 2000, 
         raise SqlExecutionError(_first_line(exc)) from exc
     return ReadonlyResult(
         columns=columns,
-        rows=rows[:row_limit],
-        truncated=len(rows) > row_limit,
+        rows=rows,
+        truncated=truncated,
         used_reader_role=used_role,
         duration_ms=int((time.monotonic() - started) * 1000),
+        oversized_cells=oversized,
     )
+
+
+def _result_columns(cursor, body: str) -> list[str]:
+    """The query's column names, from running it with LIMIT 0 (the executor then reads no row)."""
+    # The newline keeps a trailing `--` comment from swallowing the closing parenthesis.
+    cursor.execute(f"SELECT * FROM (\n{body}\n) AS chatbot_sql_result LIMIT %s", [0])
+    columns = [column.name for column in cursor.description or []]
+    if len(columns) > MAX_COLUMNS:
+        raise SqlExecutionError(f"the query returns {len(columns)} columns; at most {MAX_COLUMNS} are allowed")
+    return columns
+
+
+def _fetch_capped(cursor, body: str, width: int, row_limit: int) -> tuple[list[tuple], bool, int]:
+    """(rows, truncated, oversized cell count), fetched row by row within the byte caps."""
+    # Each value comes with its size in text form (what the wire carries); a value over the cap is
+    # sent as NULL. OFFSET 0 keeps the planner from inlining the query and computing a value twice.
+    names = [f"c{i}" for i in range(width)]
+    cells = ", ".join(
+        f"CASE WHEN octet_length(r.{n}::text) > %s THEN NULL ELSE r.{n} END, octet_length(r.{n}::text)" for n in names
+    )
+    capped = (
+        f"SELECT {cells} FROM (SELECT * FROM (\n{body}\n) AS chatbot_sql_inner OFFSET 0) AS r({', '.join(names)})"
+        " LIMIT %s"
+    )
+    rows, total_bytes, oversized, truncated = [], 0, 0, False
+    stream = cursor.stream(capped, [MAX_CELL_BYTES] * width + [row_limit + 1])
+    try:
+        for raw in stream:
+            if len(rows) == row_limit:
+                truncated = True
+                break
+            values, sizes = raw[0::2], raw[1::2]
+            row = tuple(
+                _oversized_note(size) if size is not None and size > MAX_CELL_BYTES else value
+                for value, size in zip(values, sizes, strict=True)
+            )
+            oversized += sum(1 for size in sizes if size is not None and size > MAX_CELL_BYTES)
+            total_bytes += sum(min(size or 0, MAX_CELL_BYTES) for size in sizes)
+            if total_bytes > MAX_RESULT_BYTES:
+                truncated = True
+                break
+            rows.append(row)
+    finally:
+        stream.close()  # stopping early cancels the rest of the query
+    return rows, truncated, oversized
+
+
+def _oversized_note(size: int) -> str:
+    return f"[{size:,} bytes: too large to show]"
 
 
 def _set_reader_role(cursor, using: str) -> bool:
@@ -341,9 +481,11 @@ def _set_reader_role(cursor, using: str) -> bool:
 
 
 def ensure_reader_role(using: str = "default") -> bool:
-    """Create the NOLOGIN reader role if missing and grant it SELECT on the allow-listed tables.
+    """Create the NOLOGIN reader role if missing and grant it SELECT on exactly the allow-listed columns.
 
-    Idempotent and safe to run concurrently. Returns False (and logs) when the database does not
+    Column-level grants (a table-level grant is revoked), so the database itself refuses a hidden
+    column, `SELECT *` and whole-row references over a table with one. Idempotent, one query when
+    nothing changed, and safe to run concurrently. Returns False (and logs) when the database does not
     let this connection create or grant the role; the SQL route then relies on READ ONLY alone.
     """
     connection = connections[using]
@@ -353,17 +495,42 @@ def ensure_reader_role(using: str = "default") -> bool:
             if cursor.fetchone() is None:
                 _create_reader_role(cursor)
             cursor.execute(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p')"
-                " AND c.relname = ANY(%s) AND NOT has_table_privilege(%s, c.oid, 'SELECT')",
-                [sorted(ALLOWED_TABLES), READER_ROLE],
+                "SELECT c.relname, a.attname, has_table_privilege(%s, c.oid, 'SELECT'),"
+                " has_column_privilege(%s, c.oid, a.attnum, 'SELECT')"
+                " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+                " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p') AND c.relname = ANY(%s)",
+                [READER_ROLE, READER_ROLE, sorted(ALLOWED_TABLES)],
             )
-            for (table,) in cursor.fetchall():
-                cursor.execute(f'GRANT SELECT ON TABLE "{table}" TO {READER_ROLE}')
+            for statement in _grant_statements(cursor.fetchall()):
+                cursor.execute(statement)
     except Exception as exc:  # any refusal means "no role", never a failed answer
         logger.warning("cannot prepare the %s role, SQL route uses READ ONLY only: %s", READER_ROLE, exc)
         return False
     return True
+
+
+def _grant_statements(privileges: list[tuple[str, str, bool, bool]]) -> list[str]:
+    """GRANT/REVOKE that make (table, column, table-level grant?, column readable?) rows match ALLOWED_COLUMNS."""
+    statements = []
+    for table in sorted({row[0] for row in privileges}):
+        rows = [row for row in privileges if row[0] == table]
+        allowed = ALLOWED_COLUMNS[table]
+        if any(table_grant for _, _, table_grant, _ in rows):
+            statements.append(f'REVOKE SELECT ON TABLE "{table}" FROM {READER_ROLE}')
+            # Re-grant the allowed columns; revoke hidden ones in case they were also granted one by one.
+            rows = [(t, column, False, column not in allowed) for t, column, _, _ in rows]
+        grant = [column for _, column, _, readable in rows if column in allowed and not readable]
+        revoke = [column for _, column, _, readable in rows if column not in allowed and readable]
+        if grant:
+            statements.append(f'GRANT SELECT ({_column_list(grant)}) ON TABLE "{table}" TO {READER_ROLE}')
+        if revoke:
+            statements.append(f'REVOKE SELECT ({_column_list(revoke)}) ON TABLE "{table}" FROM {READER_ROLE}')
+    return statements
+
+
+def _column_list(columns: list[str]) -> str:
+    return ", ".join(f'"{column}"' for column in columns)
 
 
 def _create_reader_role(cursor) -> None:

@@ -10,16 +10,24 @@ Columns and values come from the unsaved model instances (`_meta.concrete_fields
 `pre_save`, `get_db_prep_save`), so the SQL follows the models when they change.
 """
 
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from chat.models import Conversation, Menu, PerformanceLog, RecommendationLog, Shop, UserProfile
 from config.db import execute_isolated
 
 CONVERSATION_ID = "(SELECT id FROM conversation)"
+# The turn number is the session's last one + 1, read by the INSERT itself (one index lookup on the
+# unique (session_id, conversation_turn) constraint). Two concurrent turns of a session may read the
+# same last turn; the constraint refuses the second INSERT and it is sent again with a fresh snapshot.
+NEXT_TURN = (
+    f"(SELECT COALESCE(MAX(conversation_turn), 0) + 1 FROM {Conversation._meta.db_table} WHERE session_id = %s)"
+)
+TURN_CONSTRAINT = "chat_conversation_session_turn_uniq"
+TURN_ATTEMPTS = 10
 
 
-def _insert(instance, overrides: dict[str, str]) -> tuple[str, list]:
-    """INSERT for an unsaved instance; `overrides` maps column -> SQL expression used instead of a value."""
+def _insert(instance, overrides: dict[str, tuple[str, list]]) -> tuple[str, list]:
+    """INSERT for an unsaved instance; `overrides` maps column -> (SQL expression, its params) used instead."""
     meta = instance._meta
     columns, placeholders, params = [], [], []
     for field in meta.concrete_fields:
@@ -27,7 +35,9 @@ def _insert(instance, overrides: dict[str, str]) -> tuple[str, list]:
             continue
         columns.append(connection.ops.quote_name(field.column))
         if field.column in overrides:
-            placeholders.append(overrides[field.column])
+            expression, expression_params = overrides[field.column]
+            placeholders.append(expression)
+            params += expression_params
             continue
         placeholders.append("%s")
         params.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection))
@@ -49,16 +59,38 @@ def write_turn_log(
     """Insert the rows (conversation links filled in), bump the shop/menu counters and the chat user
     `interaction_of`'s profile interaction_count, and run `along_with` (sql, params: the analytics
     log's `enqueue_statement`) as a CTE of the same statement (`execute_isolated`); returns
-    (conversation id, recommendation log id or None). The instances get their primary keys set."""
+    (conversation id, recommendation log id or None). The instances get their primary keys set, and
+    the conversation its turn number: the next of its session, whatever `conversation_turn` said."""
+    statement, params = _turn_statement(
+        conversation, recommendation, performance, shop_ids=shop_ids, menu_ids=menu_ids, interaction_of=interaction_of
+    )
+    for attempt in range(1, TURN_ATTEMPTS + 1):
+        try:
+            conversation_id, log_id, turn = execute_isolated(statement, params, fetch=True, along_with=along_with)
+            break
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+            if constraint != TURN_CONSTRAINT or attempt == TURN_ATTEMPTS:
+                raise
+    conversation.pk = conversation_id
+    conversation.conversation_turn = turn
+    performance.conversation_id = conversation_id
+    if recommendation is not None:
+        recommendation.pk = log_id
+        recommendation.conversation_id = conversation_id
+    return conversation_id, log_id
+
+
+def _turn_statement(conversation, recommendation, performance, *, shop_ids, menu_ids, interaction_of):
     ctes, params = [], []
-    sql, values = _insert(conversation, {})
-    ctes.append(f"conversation AS ({sql} RETURNING id)")
+    sql, values = _insert(conversation, {"conversation_turn": (NEXT_TURN, [conversation.session_id])})
+    ctes.append(f"conversation AS ({sql} RETURNING id, conversation_turn)")
     params += values
     if recommendation is not None:
-        sql, values = _insert(recommendation, {"conversation_id": CONVERSATION_ID})
+        sql, values = _insert(recommendation, {"conversation_id": (CONVERSATION_ID, [])})
         ctes.append(f"recommendation AS ({sql} RETURNING id)")
         params += values
-    sql, values = _insert(performance, {"conversation_id": CONVERSATION_ID})
+    sql, values = _insert(performance, {"conversation_id": (CONVERSATION_ID, [])})
     ctes.append(f"performance AS ({sql})")
     params += values
     if shop_ids:
@@ -80,11 +112,8 @@ def write_turn_log(
         )
         params.append(interaction_of)
     recommendation_id = "(SELECT id FROM recommendation)" if recommendation is not None else "NULL::bigint"
-    statement = f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id}"
-    conversation_id, log_id = execute_isolated(statement, params, fetch=True, along_with=along_with)
-    conversation.pk = conversation_id
-    performance.conversation_id = conversation_id
-    if recommendation is not None:
-        recommendation.pk = log_id
-        recommendation.conversation_id = conversation_id
-    return conversation_id, log_id
+    statement = (
+        f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id},"
+        " (SELECT conversation_turn FROM conversation)"
+    )
+    return statement, params

@@ -223,4 +223,52 @@ HOSTILE_SQL: list[str] = [
     "FETCH ALL FROM c",
     "SHOW ALL",
     "IMPORT FOREIGN SCHEMA public FROM SERVER evil INTO public",
+    # --- function calls in attribute notation (s.f is f(s) when f is not a column) -----------------------
+    "SELECT s.row_to_json FROM shops s",
+    "SELECT s.to_jsonb FROM shops s",
+    "SELECT s.pg_column_size FROM shops s",
+    "SELECT shops.to_json FROM shops",
+    "SELECT m.row_to_json FROM menus m WHERE m.price > 0",
+    "WITH c AS (SELECT 1 AS row_to_json) SELECT s.row_to_json FROM shops s, c",
+    "SELECT (s).row_to_json FROM shops s",
+    "SELECT (s).top_queries FROM chat_statistics s",
+    # --- operators named by schema ------------------------------------------------------------------
+    "SELECT 1 OPERATOR(pg_catalog.+) 1",
+    "SELECT id FROM shops WHERE id OPERATOR(pg_catalog.=) 1",
+    "SELECT shop_name OPERATOR(public.||) 'x' FROM shops",
+    # --- hidden columns and whole rows (chat_statistics.top_queries holds users' verbatim messages) -----
+    "SELECT top_queries FROM chat_statistics",
+    "SELECT * FROM chat_statistics",
+    "SELECT c.* FROM chat_statistics c",
+    "SELECT channel, top_queries::text FROM chat_statistics",
+    "SELECT channel FROM chat_statistics UNION SELECT top_queries::text FROM chat_statistics",
+    "SELECT (SELECT c.top_queries) FROM chat_statistics c",
+    "SELECT (SELECT top_queries) FROM chat_statistics",
+    "WITH x AS (SELECT * FROM chat_statistics) SELECT count(*) FROM x",
+    "SELECT n FROM (SELECT top_queries AS n FROM chat_statistics) q",
+    "SELECT c FROM chat_statistics c",
+    "SELECT chat_statistics FROM chat_statistics",
+    "SELECT c::text FROM chat_statistics c",
+    "SELECT array_agg(c) FROM chat_statistics c",
+    "SELECT string_agg(c::text, ',') FROM chat_statistics c",
+    "SELECT array_agg(s.*) FROM shops s",
+    "SELECT created_by FROM coupons",
+    "SELECT count(*) FROM coupons k WHERE k.created_by = 'admin'",
+]
+
+# Accepted by the guard (plain functions over allow-listed data) but building values far too large
+# to fetch: the runner must neither hold them in the web process nor fail the answer.
+HUGE_RESULT_SQL: list[str] = [
+    "SELECT lpad('', 5000000, 'x')",
+    "SELECT string_agg('x', '') FROM generate_series(1, 1000000)",
+    "SELECT array_agg(g) FROM generate_series(1, 200000) g",
+    "SELECT lpad('', 9000, 'x') FROM generate_series(1, 200)",
+]
+
+# The same, too big to build at all: the database refuses them (a value over 1 GB) or the statement
+# timeout stops them, on the server and not here.
+ENDLESS_RESULT_SQL: list[str] = [
+    "SELECT lpad('', 1000000000, 'x')",
+    "SELECT string_agg('x', '') FROM generate_series(1, 50000000)",
+    "SELECT array_agg(g) FROM generate_series(1, 50000000) g",
 ]

@@ -4,7 +4,7 @@ import pytest
 from django.db.models import Count
 
 from chat.models import Coupon, RouteDecisionLog, Shop
-from chat.services.router import RouteDecision, answer_with_sql, decide_route
+from chat.services.router import RouteDecision, answer_with_sql, decide_route, schema_description
 from chat.tests.hostile_sql import HOSTILE_SQL
 from chat.tests.router_support import catalogue, database_state, llm_replies  # noqa: F401  (fixture)
 from chat.tests.test_sql_guard import reader_role  # noqa: F401  (fixture)
@@ -116,10 +116,18 @@ def test_row_cap_limits_the_answer(staff, openai_server):  # noqa: F811
 
 
 def test_database_error_falls_back(catalogue, staff, openai_server):  # noqa: F811
-    answer, log = ask(openai_server, staff, "가게 수", "SELECT no_such_column FROM shops")
+    answer, log = ask(openai_server, staff, "가게 수", "SELECT count(*) / 0 FROM shops")
 
     assert not answer.ok
     assert log.outcome == Outcome.ERROR
+    assert "division by zero" in log.error
+
+
+def test_unknown_column_is_rejected_before_the_database(catalogue, staff, openai_server):  # noqa: F811
+    answer, log = ask(openai_server, staff, "가게 수", "SELECT no_such_column FROM shops")
+
+    assert not answer.ok
+    assert log.outcome == Outcome.REJECTED
     assert "no_such_column" in log.error
 
 
@@ -223,3 +231,19 @@ def test_offline_question_without_a_template_falls_back(staff, local_llm):
 
     assert not answer.ok
     assert answer.outcome == Outcome.ERROR
+
+
+def test_a_value_too_large_to_fetch_is_answered_with_a_note_of_its_size(staff, openai_server):  # noqa: F811
+    answer, log = ask(openai_server, staff, "긴 문자열", "SELECT lpad('', 5000000, 'x') AS big")
+
+    assert answer.ok
+    assert answer.rows == [["[5,000,000 bytes: too large to show]"]]
+    assert log.outcome == Outcome.ANSWERED
+
+
+def test_the_sql_prompt_does_not_offer_hidden_columns():
+    schema = schema_description()
+
+    assert "chat_statistics(" in schema
+    assert "top_queries" not in schema
+    assert "created_by" not in schema

@@ -15,7 +15,7 @@ from chat.services.sql_guard import (
     run_readonly,
     validate_select,
 )
-from chat.tests.hostile_sql import HOSTILE_SQL
+from chat.tests.hostile_sql import ENDLESS_RESULT_SQL, HOSTILE_SQL, HUGE_RESULT_SQL
 from chat.tests.router_support import catalogue, database_state  # noqa: F401  (fixture)
 
 LEGITIMATE_SQL = [
@@ -180,7 +180,9 @@ def test_reader_role_is_read_only_and_cannot_log_in(reader_role):
         )
         assert cursor.fetchone() == (False, False, False, False)
         cursor.execute(
-            "SELECT DISTINCT privilege_type FROM information_schema.role_table_grants WHERE grantee = %s", [reader_role]
+            "SELECT privilege_type FROM information_schema.role_table_grants WHERE grantee = %s"
+            " UNION SELECT privilege_type FROM information_schema.column_privileges WHERE grantee = %s",
+            [reader_role, reader_role],
         )
         assert {row[0] for row in cursor.fetchall()} == {"SELECT"}
 
@@ -220,3 +222,82 @@ def test_ensure_reader_role_is_idempotent(reader_role):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", [reader_role])
         assert cursor.fetchone()[0] == 1
+
+
+# --- hidden columns: the guard and the database both refuse them -------------------------------------------
+
+
+def test_hidden_statistics_column_is_not_in_the_allow_list():
+    assert "top_queries" not in sql_guard.ALLOWED_COLUMNS["chat_statistics"]
+    assert "created_by" not in sql_guard.ALLOWED_COLUMNS["coupons"]
+
+
+@pytest.mark.django_db
+def test_every_allow_listed_column_exists():
+    with connection.cursor() as cursor:
+        for table, columns in sql_guard.ALLOWED_COLUMNS.items():
+            real = {column.name for column in connection.introspection.get_table_description(cursor, table)}
+            assert columns <= real, (table, columns - real)
+
+
+def test_reader_role_cannot_read_a_hidden_column_even_without_the_guard(reader_role):
+    with pytest.raises(SqlExecutionError, match="permission denied"):
+        run_readonly("SELECT top_queries FROM chat_statistics")
+    with pytest.raises(SqlExecutionError, match="permission denied"):
+        run_readonly("SELECT c FROM chat_statistics c")
+
+
+def test_reader_role_still_reads_the_allowed_statistics_columns(reader_role):
+    columns, rows = run_readonly("SELECT channel, sum(total_queries) FROM chat_statistics GROUP BY channel")
+
+    assert columns == ["channel", "sum"]
+
+
+def test_a_table_level_grant_is_narrowed_to_the_allowed_columns(reader_role):
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT SELECT ON TABLE chat_statistics TO {reader_role}")  # as older versions granted
+
+    assert ensure_reader_role()
+
+    with pytest.raises(SqlExecutionError, match="permission denied"):
+        run_readonly("SELECT top_queries FROM chat_statistics")
+
+
+# --- results too large to fetch -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sql", HUGE_RESULT_SQL)
+def test_a_huge_result_is_capped_in_bytes_while_fetching(reader_role, sql):
+    result = execute_readonly(validate_select(sql))
+
+    fetched = sum(len(str(value).encode()) for row in result.rows for value in row)
+    assert fetched <= sql_guard.MAX_RESULT_BYTES
+    assert result.oversized_cells or result.truncated
+
+
+def test_a_value_over_the_cell_cap_arrives_as_a_note_of_its_size(reader_role):
+    result = execute_readonly("SELECT 1 AS n, lpad('', 5000000, 'x') AS big, 'ok' AS small")
+
+    assert result.rows == [(1, "[5,000,000 bytes: too large to show]", "ok")]
+    assert result.oversized_cells == 1
+
+
+def test_fetching_stops_at_the_result_byte_cap_and_says_so(reader_role):
+    per_row = sql_guard.MAX_CELL_BYTES - 10
+    result = execute_readonly(f"SELECT lpad('', {per_row}, 'x') FROM generate_series(1, 150)")
+
+    assert result.truncated
+    assert len(result.rows) == sql_guard.MAX_RESULT_BYTES // per_row
+
+
+def test_a_result_with_too_many_columns_is_refused(reader_role):
+    columns = ", ".join(f"{n} AS c{n}" for n in range(sql_guard.MAX_COLUMNS + 1))
+
+    with pytest.raises(SqlExecutionError, match="columns"):
+        run_readonly(f"SELECT {columns}")
+
+
+@pytest.mark.parametrize("sql", ENDLESS_RESULT_SQL)
+def test_a_value_too_big_to_build_is_stopped_in_the_database(reader_role, sql):
+    with pytest.raises(SqlExecutionError):  # a timeout (SqlTimeoutError) or "requested length too large"
+        run_readonly(validate_select(sql), timeout_ms=300)

@@ -1,8 +1,9 @@
 """One error format for every API failure: {"error": {"code", "message", "details"}}."""
 
 import logging
+from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -35,11 +36,26 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+# Codes of the statuses Django itself answers with (everything DRF raises has its own code).
+_STATUS_CODES = {
+    400: "bad_request",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+}
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # Django raises it while DRF reads the body
+        exc = ApiError("request_too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    elif isinstance(exc, SuspiciousOperation | BadRequest):  # too many fields, a malformed multipart body...
+        exc = ApiError("bad_request", str(exc) or "Bad request.")
     response = exception_handler(exc, context)
     if response is None:
         return None  # unexpected: Django's handler500 answers in the same format
@@ -56,9 +72,19 @@ def api_exception_handler(exc, context):
     return Response(body, status=response.status_code, headers=dict(response.headers))
 
 
+def json_error(status_code: int, code: str | None = None, message: str | None = None) -> JsonResponse:
+    """An error response outside DRF; code and message default to the status's (Django's own 404, 413...)."""
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:  # a status without a standard name
+        phrase = f"HTTP {status_code}"
+    code = code or _STATUS_CODES.get(status_code) or phrase.lower().replace(" ", "_")
+    return JsonResponse(error_body(code, message or f"{phrase}."), status=status_code)
+
+
 def json_not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return json_error(404, "not_found", "Not found.")
 
 
 def json_server_error(request):
-    return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+    return json_error(500, "server_error", "Internal server error.")

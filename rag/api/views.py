@@ -5,11 +5,12 @@ from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.exceptions import ApiError
+from config.api.parsers import JSONParser
 from rag.api import serializers
 from rag.api.filters import DocumentFilterSet
 from rag.models import Document, RagType

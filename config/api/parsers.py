@@ -1,0 +1,54 @@
+"""The JSON parser of every API view: DRF's, plus limits a hostile body could otherwise break.
+
+- Nesting deeper than MAX_JSON_DEPTH levels is a 400 `parse_error` (100,000 nested arrays made
+  Python's decoder raise RecursionError, a 500).
+- A NUL character in any string, key or value, is a 400 `invalid`: PostgreSQL text cannot hold it,
+  so it would otherwise fail later as a database error (500) wherever the value reaches a query.
+"""
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+MAX_JSON_DEPTH = 64
+
+
+class JsonTooDeepError(ParseError):
+    default_detail = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+class NulCharacterError(ParseError):
+    default_detail = "JSON strings must not contain NUL (\\u0000) characters."
+    default_code = "invalid"
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise JsonTooDeepError() from None
+        check_json_value(data)
+        return data
+
+
+def check_json_value(data) -> None:
+    """Raise JsonTooDeepError when `data` nests deeper than MAX_JSON_DEPTH, NulCharacterError when a string holds NUL.
+
+    Iterative (an explicit stack), so a deep document cannot exhaust the interpreter's stack here.
+    """
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise NulCharacterError()
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise JsonTooDeepError()
+        if isinstance(value, dict):
+            stack.extend((key, depth) for key in value)
+            stack.extend((item, depth + 1) for item in value.values())
+        else:
+            stack.extend((item, depth + 1) for item in value)

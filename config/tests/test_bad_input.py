@@ -1,0 +1,158 @@
+"""Hostile input gets a 4xx in the API's error format (the admin a 4xx or an ignored filter), never a 500."""
+
+import io
+import json
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import get_resolver
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+from chat.tests.dining_factories import make_chat_user
+from config.api.parsers import MAX_JSON_DEPTH, JSONParser
+from config.tests.test_errors import assert_error
+
+pytestmark = pytest.mark.django_db
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+def nested(depth: int) -> str:
+    return '{"a": ' * (depth - 1) + "[]" + "}" * (depth - 1)
+
+
+@pytest.fixture
+def admin_client(django_user_model):
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw-root"))
+    return client
+
+
+# --- values the URL or a view cannot use -----------------------------------------------------
+
+
+def test_a_unicode_digit_as_user_id_is_404_not_500(alice_client):
+    make_chat_user(alice_client.user)
+
+    assert_error(alice_client.get("/api/v1/users/%C2%B2/profile"), 404, "not_found")
+
+
+def test_nul_byte_in_the_partner_session_path_is_400(partner_client):
+    assert_error(partner_client.get("/api/v1/partners/chat/sessions/a%00b"), 400, "invalid")
+
+
+def test_nul_byte_in_the_partner_id_query_parameter_is_400(staff_client):
+    assert_error(staff_client.get("/api/v1/partners/chat/sessions/s-1?partner_id=a%00b"), 400, "invalid")
+
+
+@pytest.mark.parametrize("filters", [{"tag\x00": "x"}, {"tag": "x\x00y"}, {"tag": ["ok", "x\x00"]}])
+def test_nul_character_in_search_filters_is_400(alice_client, filters):
+    body = {"query": "급식카드", "rag_key": "guide", "rag_type": "user_isolated", "filters": filters}
+
+    error = assert_error(alice_client.post("/api/v1/rag/search", body, format="json"), 400, "invalid")
+    assert "NUL" in error["message"]
+
+
+def test_nul_character_anywhere_in_a_json_body_is_400(alice_client):
+    response = alice_client.post("/api/v1/chat", {"message": "안녕\x00"}, format="json")
+
+    assert_error(response, 400, "invalid")
+
+
+# --- JSON nested absurdly deep ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/chat", "/api/v1/rag/search", "/api/v1/auth/token", "/api/v1/rag/chat/stream", "/api/v1/rag/chat"]
+)
+def test_json_nested_100000_levels_is_a_400_parse_error(alice_client, path):
+    response = alice_client.post(path, DEEP_JSON, content_type="application/json")
+
+    error = assert_error(response, 400, "parse_error")
+    assert f"deeper than {MAX_JSON_DEPTH}" in error["message"]
+
+
+def test_json_parser_accepts_the_depth_limit_and_refuses_one_more():
+    parser = JSONParser()
+
+    assert parser.parse(io.BytesIO(nested(MAX_JSON_DEPTH).encode())) is not None
+    with pytest.raises(ParseError):
+        parser.parse(io.BytesIO(nested(MAX_JSON_DEPTH + 1).encode()))
+
+
+# --- what Django answers before DRF: body too large, unknown URL ------------------------------------
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_a_body_over_the_limit_is_413_in_the_error_format(alice_client):
+    response = alice_client.post("/api/v1/chat", json.dumps({"message": "가" * 2000}), content_type="application/json")
+
+    assert_error(response, 413, "request_too_large")
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_a_body_over_the_limit_is_413_on_an_anonymous_endpoint_too(api_client):
+    body = json.dumps({"username": "x" * 2000, "password": "y"})
+
+    assert_error(api_client.post("/api/v1/auth/token", body, content_type="application/json"), 413, "request_too_large")
+
+
+@pytest.mark.parametrize("path", ["/api/no-such-thing", "/api/v1/no-such-thing", "/api/v1/users/1/profile/extra"])
+def test_unknown_api_url_is_a_json_404_even_with_debug_on(alice_client, settings, path):
+    settings.DEBUG = True
+
+    assert_error(alice_client.get(path), 404, "not_found")
+
+
+def test_pages_outside_the_api_keep_their_html_404(alice_client, settings):
+    settings.DEBUG = True
+
+    response = alice_client.get("/no-such-page")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+# --- the admin --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999999", "-1"])
+def test_admin_conversation_list_answers_an_odd_user_filter_without_error(admin_client, value):
+    response = admin_client.get("/admin/chat/conversation/", {"chat_user": value})
+
+    assert response.status_code == 200
+
+
+def test_admin_conversation_list_refuses_a_nul_byte_in_the_user_filter(admin_client):
+    response = admin_client.get("/admin/chat/conversation/?chat_user=a%00b")
+
+    assert response.status_code == 400
+
+
+def test_admin_search_with_a_nul_byte_is_400_not_500(admin_client):
+    assert admin_client.get("/admin/chat/conversation/?q=a%00b").status_code == 400
+
+
+def test_every_api_view_parses_json_with_the_limited_parser():
+    def views(patterns):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                yield from views(pattern.url_patterns)
+            else:
+                yield getattr(pattern.callback, "cls", None)
+
+    unlimited = [
+        view.__name__
+        for view in views(get_resolver().url_patterns)
+        if view is not None and parsers.JSONParser in getattr(view, "parser_classes", ())
+    ]
+    assert unlimited == []
+
+
+def test_a_browser_keeps_the_browsable_api_error_page_and_its_headers(api_client):
+    response = api_client.get("/api/v1/me", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 401
+    assert response["Content-Type"].startswith("text/html")
+    assert response["WWW-Authenticate"] == "Api-Key"
