@@ -1,4 +1,5 @@
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from chat.models import ShopCategory, UserCouponWallet, WalletStatus
@@ -19,6 +20,20 @@ class ChatContextSerializer(serializers.Serializer):
     companion_count = serializers.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "점심 추천 (건대입구 근처)",
+            summary="a first turn: omit session_id and the answer starts a new session of your own",
+            value={
+                "message": "5천원으로 점심 뭐 먹지?",
+                "location": {"latitude": 37.5404, "longitude": 127.0692},
+                "context": {"companion_count": 1, "time_of_day": "점심"},
+            },
+            request_only=True,
+        )
+    ]
+)
 class ChatRequestSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=MAX_MESSAGE_CHARS, trim_whitespace=True)
     session_id = serializers.UUIDField(required=False, allow_null=True)

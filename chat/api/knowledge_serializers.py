@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from chat.models import KnowledgeConversation, KnowledgeMessage, RagType
@@ -19,6 +20,16 @@ class GenerationParamsSerializer(serializers.Serializer):
     reasoning_level = serializers.ChoiceField(choices=knowledge_chat.REASONING_LEVELS, required=False)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "새 대화",
+            summary="a new conversation: omit conversation_id; send back the one the answer returns to continue",
+            value={"message": "급식카드는 어디서 쓸 수 있어?", "rag_key": "dining-guide", "rag_type": "both"},
+            request_only=True,
+        )
+    ]
+)
 class KnowledgeChatRequestSerializer(GenerationParamsSerializer):
     message = serializers.CharField(max_length=4000, trim_whitespace=True)
     rag_key = serializers.CharField(max_length=255, required=False, help_text="Required for a new conversation")

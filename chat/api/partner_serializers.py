@@ -1,5 +1,6 @@
 """Requests and responses of the partner chat API (seed 000)."""
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from chat.api.knowledge_serializers import GenerationParamsSerializer, params_of
@@ -23,6 +24,21 @@ class InitialDataSerializer(serializers.Serializer):
     patient_info = serializers.DictField(required=False, help_text="only the key names are stored")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "세션 시작",
+            summary="session_id is yours to choose: a new one per end-user session (a reused id continues it)",
+            value={
+                "session_id": "<a new id for this session>",
+                "hospital_id": "h-001",
+                "client_info": {"client_ip": "203.0.113.7", "referer": "https://example.com/checkup"},
+                "initial_data": {"health_data": "총콜레스테롤 210 mg/dL, 공복혈당 98 mg/dL"},
+            },
+            request_only=True,
+        )
+    ]
+)
 class PartnerWarmupSerializer(serializers.Serializer):
     session_id = serializers.CharField(max_length=255)
     hospital_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
@@ -31,6 +47,16 @@ class PartnerWarmupSerializer(serializers.Serializer):
     initial_data = InitialDataSerializer(required=False)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "질문",
+            summary="the session_id of your warm-up",
+            value={"session_id": "<the id you warmed up>", "message": "내 상태 어떠니?"},
+            request_only=True,
+        )
+    ]
+)
 class PartnerMessageSerializer(GenerationParamsSerializer):
     """A message plus the knowledge chat's generation parameters (partners may ask for longer answers)."""
 

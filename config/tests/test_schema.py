@@ -95,3 +95,21 @@ def test_health_takes_no_credentials_and_documents_no_401(schema):
     operation = schema["paths"]["/api/v1/health"]["get"]
     assert not operation.get("security")
     assert "401" not in operation["responses"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/chat", "/api/v1/rag/chat", "/api/v1/partners/chat/warmup"])
+def test_chat_request_examples_work_as_they_stand(schema, path):
+    content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    [example] = content["examples"].values()
+    body = example["value"]
+
+    assert "conversation_id" not in body and not ("session_id" in body and path == "/api/v1/chat")
+    if "location" in body:
+        assert 33 < body["location"]["latitude"] < 39 and 124 < body["location"]["longitude"] < 132  # in Korea
+
+
+def test_the_dining_example_body_is_answered(alice_client, schema):
+    content = schema["paths"]["/api/v1/chat"]["post"]["requestBody"]["content"]["application/json"]
+    [example] = content["examples"].values()
+
+    assert alice_client.post("/api/v1/chat", example["value"], format="json").status_code == 200
