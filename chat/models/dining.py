@@ -95,6 +95,8 @@ class Shop(models.Model):
     data_source = models.CharField(max_length=50, choices=DataSource.choices, default=DataSource.MANUAL)
 
     class Meta:
+        verbose_name = "가게"
+        verbose_name_plural = "가게"
         db_table = "shops"
         ordering = ["shop_name", "id"]
         constraints = [
@@ -169,6 +171,8 @@ class Menu(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "메뉴"
+        verbose_name_plural = "메뉴"
         db_table = "menus"
         ordering = ["shop_id", "price", "id"]
         constraints = [
@@ -236,9 +240,10 @@ class ChatUser(models.Model):
     last_login_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "챗봇 사용자"
+        verbose_name_plural = "챗봇 사용자"
         db_table = "users"
         ordering = ["id"]
-        verbose_name = "chat user"
         constraints = [
             models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="chat_chatuser_email_uniq"),
             models.CheckConstraint(condition=Q(platform__in=Platform.values), name="chat_chatuser_platform_valid"),
@@ -300,8 +305,9 @@ class FoodcardUser(models.Model):
     last_sync_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "급식카드"
+        verbose_name_plural = "급식카드"
         db_table = "foodcard_users"
-        verbose_name = "meal card"
         constraints = [
             models.UniqueConstraint(
                 fields=["card_number"], condition=~Q(card_number=""), name="chat_foodcarduser_card_number_uniq"
@@ -358,6 +364,8 @@ class UserProfile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "사용자 프로필"
+        verbose_name_plural = "사용자 프로필"
         db_table = "user_profiles"
         constraints = [
             models.CheckConstraint(
@@ -442,6 +450,8 @@ class Coupon(models.Model):
     objects = CouponQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "쿠폰"
+        verbose_name_plural = "쿠폰"
         db_table = "coupons"
         ordering = ["id"]
         constraints = [
@@ -533,9 +543,10 @@ class UserCouponWallet(models.Model):
     objects = CouponWalletQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "지갑 쿠폰"
+        verbose_name_plural = "지갑 쿠폰"
         db_table = "user_coupon_wallet"
         ordering = ["-issued_at", "-id"]
-        verbose_name = "wallet coupon"
         constraints = [
             # The seed's UNIQUE (user_id, coupon_id, status) would forbid a second EXPIRED or USED copy
             # (e.g. a monthly emergency coupon); what it protects is one *active* copy per user.
@@ -620,6 +631,8 @@ class Conversation(models.Model):
     applied_coupon_ids = ArrayField(models.CharField(max_length=50), default=list, blank=True)
 
     class Meta:
+        verbose_name = "식사 대화"
+        verbose_name_plural = "식사 대화"
         db_table = "conversations"
         ordering = ["-timestamp", "-id"]
         constraints = [
@@ -706,9 +719,10 @@ class RecommendationLog(models.Model):
     novelty_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
 
     class Meta:
+        verbose_name = "추천 기록"
+        verbose_name_plural = "추천 기록"
         db_table = "recommendations_log"
         ordering = ["-timestamp", "-id"]
-        verbose_name = "recommendation log"
         constraints = [
             models.CheckConstraint(
                 condition=Q(recommendation_method__in=RecommendationMethod.values), name="chat_reclog_method_valid"
@@ -760,6 +774,8 @@ class PerformanceLog(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "성능 기록"
+        verbose_name_plural = "성능 기록"
         db_table = "performance_logs"
         ordering = ["-created_at", "-id"]
         constraints = [

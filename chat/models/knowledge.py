@@ -47,6 +47,8 @@ class KnowledgeConversation(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "지식 대화"
+        verbose_name_plural = "지식 대화"
         ordering = ["-updated_at"]
         constraints = [
             models.CheckConstraint(
@@ -81,6 +83,8 @@ class KnowledgeMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name = "지식 대화 메시지"
+        verbose_name_plural = "지식 대화 메시지"
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(

@@ -14,6 +14,8 @@ class Partner(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "파트너"
+        verbose_name_plural = "파트너"
         ordering = ["partner_id"]
 
     def __str__(self):
@@ -33,7 +35,8 @@ class PartnerApiKey(HashedCredential):
     objects = PartnerApiKeyQuerySet.as_manager()
 
     class Meta(HashedCredential.Meta):
-        verbose_name = "partner API key"
+        verbose_name = "파트너 API 키"
+        verbose_name_plural = "파트너 API 키"
 
     def __str__(self):
         return f"{self.partner_id}:{self.prefix}…"
@@ -61,6 +64,8 @@ class PartnerChatTuningLog(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = "파트너 대화 튜닝 기록"
+        verbose_name_plural = "파트너 대화 튜닝 기록"
         db_table = "tb_partner_rag_chat_tuning_log"
         ordering = ["-created_at"]
         constraints = [

@@ -32,6 +32,8 @@ class RouteDecisionLog(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "라우팅 결정 기록"
+        verbose_name_plural = "라우팅 결정 기록"
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(

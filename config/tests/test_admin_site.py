@@ -44,3 +44,10 @@ def test_an_apps_own_index_page_still_lists_that_app(admin_client):
 
     assert response.status_code == 200
     assert [app["app_label"] for app in response.context["app_list"]] == ["chat"]
+
+
+def test_a_list_page_is_titled_with_the_models_korean_plural_name(admin_client):
+    page = admin_client.get("/admin/chat/conversation/").content.decode()
+
+    assert "<h1>식사 대화</h1>" in page and "<title>식사 대화 |" in page
+    assert "를(을)" not in page and "보기위한" not in page

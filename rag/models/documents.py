@@ -58,6 +58,8 @@ class Document(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "문서"
+        verbose_name_plural = "문서"
         ordering = ["-updated_at", "-id"]
         constraints = [
             models.CheckConstraint(

@@ -17,8 +17,9 @@ class PartnerRagKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "파트너 rag_key 권한"
+        verbose_name_plural = "파트너 rag_key 권한"
         ordering = ["partner_id", "rag_key"]
-        verbose_name = "partner rag_key grant"
 
     def __str__(self):
         return f"{self.partner_id}: {self.rag_key}"
