@@ -13,458 +13,1307 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('chat', '0005_sql_reader_role'),
+        ("chat", "0005_sql_reader_role"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PerformanceMetric',
+            name="PerformanceMetric",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('model_type', models.CharField(choices=[('nlu', 'nlu (intent and entities)'), ('rag', 'rag (retrieval)'), ('recommendation', 'Recommendation')], max_length=50)),
-                ('measured_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('measurement_window_minutes', models.IntegerField(default=60)),
-                ('request_count', models.BigIntegerField()),
-                ('success_count', models.BigIntegerField()),
-                ('error_count', models.BigIntegerField(default=0)),
-                ('success_rate', models.GeneratedField(db_persist=True, expression=models.Case(models.When(request_count__gt=0, then=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.functions.comparison.Cast('success_count', models.DecimalField(decimal_places=10, max_digits=20)), '/', django.db.models.functions.comparison.Cast('request_count', models.DecimalField(decimal_places=10, max_digits=20))), 4)), default=models.Value(0), output_field=models.DecimalField(decimal_places=10, max_digits=20)), output_field=models.DecimalField(decimal_places=4, max_digits=5))),
-                ('avg_response_time_ms', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('min_response_time_ms', models.IntegerField(blank=True, null=True)),
-                ('max_response_time_ms', models.IntegerField(blank=True, null=True)),
-                ('p50_response_time_ms', models.IntegerField(blank=True, null=True)),
-                ('p95_response_time_ms', models.IntegerField(blank=True, null=True)),
-                ('p99_response_time_ms', models.IntegerField(blank=True, null=True)),
-                ('model_specific_metrics', models.JSONField(blank=True, null=True)),
-                ('cpu_usage_percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('memory_usage_mb', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('gpu_usage_percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('user_satisfaction_score', models.DecimalField(blank=True, decimal_places=2, max_digits=3, null=True)),
-                ('business_value_score', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "model_type",
+                    models.CharField(
+                        choices=[
+                            ("nlu", "nlu (intent and entities)"),
+                            ("rag", "rag (retrieval)"),
+                            ("recommendation", "Recommendation"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("measured_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("measurement_window_minutes", models.IntegerField(default=60)),
+                ("request_count", models.BigIntegerField()),
+                ("success_count", models.BigIntegerField()),
+                ("error_count", models.BigIntegerField(default=0)),
+                (
+                    "success_rate",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Case(
+                            models.When(
+                                request_count__gt=0,
+                                then=django.db.models.functions.math.Round(
+                                    django.db.models.expressions.CombinedExpression(
+                                        django.db.models.functions.comparison.Cast(
+                                            "success_count", models.DecimalField(decimal_places=10, max_digits=20)
+                                        ),
+                                        "/",
+                                        django.db.models.functions.comparison.Cast(
+                                            "request_count", models.DecimalField(decimal_places=10, max_digits=20)
+                                        ),
+                                    ),
+                                    4,
+                                ),
+                            ),
+                            default=models.Value(0),
+                            output_field=models.DecimalField(decimal_places=10, max_digits=20),
+                        ),
+                        output_field=models.DecimalField(decimal_places=4, max_digits=5),
+                    ),
+                ),
+                ("avg_response_time_ms", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("min_response_time_ms", models.IntegerField(blank=True, null=True)),
+                ("max_response_time_ms", models.IntegerField(blank=True, null=True)),
+                ("p50_response_time_ms", models.IntegerField(blank=True, null=True)),
+                ("p95_response_time_ms", models.IntegerField(blank=True, null=True)),
+                ("p99_response_time_ms", models.IntegerField(blank=True, null=True)),
+                ("model_specific_metrics", models.JSONField(blank=True, null=True)),
+                ("cpu_usage_percent", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("memory_usage_mb", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("gpu_usage_percent", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("user_satisfaction_score", models.DecimalField(blank=True, decimal_places=2, max_digits=3, null=True)),
+                ("business_value_score", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
             ],
             options={
-                'db_table': 'ml_training_performance_metrics',
-                'ordering': ['-measured_at'],
-                'managed': False,
+                "db_table": "ml_training_performance_metrics",
+                "ordering": ["-measured_at"],
+                "managed": False,
             },
         ),
         migrations.CreateModel(
-            name='DataQueueItem',
+            name="DataQueueItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_type', models.CharField(choices=[('nlu', 'nlu (intent and entities)'), ('rag', 'rag (retrieval)'), ('recommendation', 'Recommendation')], max_length=50)),
-                ('raw_data', models.JSONField(help_text='The sample as collected (personal data masked)')),
-                ('processed_data', models.JSONField(blank=True, help_text='Prepared for training', null=True)),
-                ('quality_score', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('validation_errors', models.JSONField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('processing', 'Processing'), ('ready', 'ready (prepared for training)'), ('training', 'Training'), ('completed', 'Completed'), ('rejected', 'rejected (quality too low)'), ('error', 'Error')], default='pending', max_length=20)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('retry_count', models.IntegerField(default=0)),
-                ('source_table', models.CharField(help_text='conversations, recommendations_log, …', max_length=100)),
-                ('source_id', models.CharField(help_text='Primary key of the source row (or session:turn)', max_length=100)),
-                ('channel', models.CharField(choices=[('dining', 'Dining'), ('knowledge', 'Knowledge'), ('partner', 'Partner')], default='dining', max_length=20)),
-                ('session_id', models.CharField(blank=True, default='', max_length=255)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('processed_at', models.DateTimeField(blank=True, help_text='Set by a trigger when it becomes ready', null=True)),
-                ('trained_at', models.DateTimeField(blank=True, null=True)),
-                ('priority', models.IntegerField(default=0, help_text='0-100, higher first; ≥ 50 waits for a human review')),
-                ('review_reason', models.CharField(blank=True, choices=[('unknown_intent', 'intent UNKNOWN'), ('low_confidence', 'low intent confidence'), ('negative_feedback', 'negative feedback'), ('regenerated', 'answer regenerated by the user')], default='', max_length=30)),
-                ('label_intent', models.CharField(blank=True, choices=[('FOOD_REQUEST', 'Food Request'), ('BUDGET_INQUIRY', 'Budget Inquiry'), ('COUPON_INQUIRY', 'Coupon Inquiry'), ('LOCATION_INQUIRY', 'Location Inquiry'), ('TIME_INQUIRY', 'Time Inquiry'), ('GENERAL_CHAT', 'General Chat'), ('MENU_OPTION', 'Menu Option'), ('EMERGENCY_FOOD', 'Emergency Food'), ('GROUP_DINING', 'Group Dining'), ('BALANCE_CHECK', 'Balance Check'), ('BALANCE_CHARGE', 'Balance Charge'), ('UNKNOWN', 'Unknown')], default='', help_text='Set by the reviewer', max_length=50, verbose_name='true intent')),
-                ('label_entities', models.JSONField(blank=True, null=True, verbose_name='true entities')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='chat.chatuser')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "model_type",
+                    models.CharField(
+                        choices=[
+                            ("nlu", "nlu (intent and entities)"),
+                            ("rag", "rag (retrieval)"),
+                            ("recommendation", "Recommendation"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("raw_data", models.JSONField(help_text="The sample as collected (personal data masked)")),
+                ("processed_data", models.JSONField(blank=True, help_text="Prepared for training", null=True)),
+                ("quality_score", models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
+                ("validation_errors", models.JSONField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("processing", "Processing"),
+                            ("ready", "ready (prepared for training)"),
+                            ("training", "Training"),
+                            ("completed", "Completed"),
+                            ("rejected", "rejected (quality too low)"),
+                            ("error", "Error"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("retry_count", models.IntegerField(default=0)),
+                ("source_table", models.CharField(help_text="conversations, recommendations_log, …", max_length=100)),
+                (
+                    "source_id",
+                    models.CharField(help_text="Primary key of the source row (or session:turn)", max_length=100),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("dining", "Dining"), ("knowledge", "Knowledge"), ("partner", "Partner")],
+                        default="dining",
+                        max_length=20,
+                    ),
+                ),
+                ("session_id", models.CharField(blank=True, default="", max_length=255)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "processed_at",
+                    models.DateTimeField(blank=True, help_text="Set by a trigger when it becomes ready", null=True),
+                ),
+                ("trained_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "priority",
+                    models.IntegerField(default=0, help_text="0-100, higher first; ≥ 50 waits for a human review"),
+                ),
+                (
+                    "review_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("unknown_intent", "intent UNKNOWN"),
+                            ("low_confidence", "low intent confidence"),
+                            ("negative_feedback", "negative feedback"),
+                            ("regenerated", "answer regenerated by the user"),
+                        ],
+                        default="",
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "label_intent",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("FOOD_REQUEST", "Food Request"),
+                            ("BUDGET_INQUIRY", "Budget Inquiry"),
+                            ("COUPON_INQUIRY", "Coupon Inquiry"),
+                            ("LOCATION_INQUIRY", "Location Inquiry"),
+                            ("TIME_INQUIRY", "Time Inquiry"),
+                            ("GENERAL_CHAT", "General Chat"),
+                            ("MENU_OPTION", "Menu Option"),
+                            ("EMERGENCY_FOOD", "Emergency Food"),
+                            ("GROUP_DINING", "Group Dining"),
+                            ("BALANCE_CHECK", "Balance Check"),
+                            ("BALANCE_CHARGE", "Balance Charge"),
+                            ("UNKNOWN", "Unknown"),
+                        ],
+                        default="",
+                        help_text="Set by the reviewer",
+                        max_length=50,
+                        verbose_name="true intent",
+                    ),
+                ),
+                ("label_entities", models.JSONField(blank=True, null=True, verbose_name="true entities")),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="chat.chatuser",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'training data queue item',
-                'db_table': 'ml_training_data_queue',
-                'ordering': ['-priority', 'created_at'],
+                "verbose_name": "training data queue item",
+                "db_table": "ml_training_data_queue",
+                "ordering": ["-priority", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewItem',
-            fields=[
-            ],
+            name="ReviewItem",
+            fields=[],
             options={
-                'verbose_name': 'review item',
-                'ordering': ['-priority', 'created_at'],
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "review item",
+                "ordering": ["-priority", "created_at"],
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('ml_training.dataqueueitem',),
+            bases=("ml_training.dataqueueitem",),
         ),
         migrations.CreateModel(
-            name='NluTrainingData',
+            name="NluTrainingData",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('input_text', models.TextField(help_text='Masked')),
-                ('normalized_text', models.TextField(blank=True, default='')),
-                ('true_intent', models.CharField(choices=[('FOOD_REQUEST', 'Food Request'), ('BUDGET_INQUIRY', 'Budget Inquiry'), ('COUPON_INQUIRY', 'Coupon Inquiry'), ('LOCATION_INQUIRY', 'Location Inquiry'), ('TIME_INQUIRY', 'Time Inquiry'), ('GENERAL_CHAT', 'General Chat'), ('MENU_OPTION', 'Menu Option'), ('EMERGENCY_FOOD', 'Emergency Food'), ('GROUP_DINING', 'Group Dining'), ('BALANCE_CHECK', 'Balance Check'), ('BALANCE_CHARGE', 'Balance Charge'), ('UNKNOWN', 'Unknown')], max_length=50)),
-                ('true_entities', models.JSONField(blank=True, null=True)),
-                ('predicted_intent', models.CharField(blank=True, default='', max_length=50)),
-                ('predicted_entities', models.JSONField(blank=True, null=True)),
-                ('prediction_confidence', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('label_source', models.CharField(choices=[('auto', 'Auto'), ('manual', 'Manual'), ('verified', 'Verified'), ('corrected', 'Corrected'), ('weak', 'Weak')], max_length=50)),
-                ('labeler_id', models.CharField(blank=True, default='', help_text='Staff username or system', max_length=100)),
-                ('text_quality_score', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('label_confidence', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('text_features', models.JSONField(blank=True, null=True)),
-                ('is_used_for_training', models.BooleanField(default=False)),
-                ('training_job_ids', django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), blank=True, default=list, size=None)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, help_text='Kept current by a BEFORE UPDATE trigger')),
-                ('is_augmented', models.BooleanField(default=False, help_text='A generated variant: never used as test data')),
-                ('augmentation_method', models.CharField(blank=True, default='', max_length=50)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='nlu_training_data', to='chat.conversation')),
-                ('data_queue', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='nlu_training_data', to='ml_training.dataqueueitem')),
-                ('original_data', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='augmentations', to='ml_training.nlutrainingdata')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("input_text", models.TextField(help_text="Masked")),
+                ("normalized_text", models.TextField(blank=True, default="")),
+                (
+                    "true_intent",
+                    models.CharField(
+                        choices=[
+                            ("FOOD_REQUEST", "Food Request"),
+                            ("BUDGET_INQUIRY", "Budget Inquiry"),
+                            ("COUPON_INQUIRY", "Coupon Inquiry"),
+                            ("LOCATION_INQUIRY", "Location Inquiry"),
+                            ("TIME_INQUIRY", "Time Inquiry"),
+                            ("GENERAL_CHAT", "General Chat"),
+                            ("MENU_OPTION", "Menu Option"),
+                            ("EMERGENCY_FOOD", "Emergency Food"),
+                            ("GROUP_DINING", "Group Dining"),
+                            ("BALANCE_CHECK", "Balance Check"),
+                            ("BALANCE_CHARGE", "Balance Charge"),
+                            ("UNKNOWN", "Unknown"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("true_entities", models.JSONField(blank=True, null=True)),
+                ("predicted_intent", models.CharField(blank=True, default="", max_length=50)),
+                ("predicted_entities", models.JSONField(blank=True, null=True)),
+                ("prediction_confidence", models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
+                (
+                    "label_source",
+                    models.CharField(
+                        choices=[
+                            ("auto", "Auto"),
+                            ("manual", "Manual"),
+                            ("verified", "Verified"),
+                            ("corrected", "Corrected"),
+                            ("weak", "Weak"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "labeler_id",
+                    models.CharField(blank=True, default="", help_text="Staff username or system", max_length=100),
+                ),
+                ("text_quality_score", models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
+                ("label_confidence", models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
+                ("text_features", models.JSONField(blank=True, null=True)),
+                ("is_used_for_training", models.BooleanField(default=False)),
+                (
+                    "training_job_ids",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.IntegerField(), blank=True, default=list, size=None
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, help_text="Kept current by a BEFORE UPDATE trigger"
+                    ),
+                ),
+                (
+                    "is_augmented",
+                    models.BooleanField(default=False, help_text="A generated variant: never used as test data"),
+                ),
+                ("augmentation_method", models.CharField(blank=True, default="", max_length=50)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="nlu_training_data",
+                        to="chat.conversation",
+                    ),
+                ),
+                (
+                    "data_queue",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="nlu_training_data",
+                        to="ml_training.dataqueueitem",
+                    ),
+                ),
+                (
+                    "original_data",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="augmentations",
+                        to="ml_training.nlutrainingdata",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'NLU training example',
-                'db_table': 'ml_training_nlu_training_data',
-                'ordering': ['-created_at'],
-            },
-        ),
-        migrations.CreateModel(
-            name='RagEmbeddingQueueItem',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('document_id', models.CharField(help_text='rag Document primary key, shop_123, menu_456, …', max_length=100)),
-                ('document_type', models.CharField(choices=[('shop', 'Shop'), ('menu', 'Menu'), ('review', 'Review'), ('faq', 'Faq'), ('notice', 'Notice'), ('document', 'document (knowledge base)')], max_length=50)),
-                ('title', models.CharField(blank=True, default='', max_length=500)),
-                ('content', models.TextField()),
-                ('content_hash', models.CharField(blank=True, default='', help_text='sha256 of content when embedded', max_length=64)),
-                ('metadata', models.JSONField(blank=True, null=True)),
-                ('embedding_model', models.CharField(blank=True, default='', max_length=100)),
-                ('embedding_vector', django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), blank=True, null=True, size=None)),
-                ('embedding_dimension', models.IntegerField(blank=True, null=True)),
-                ('search_count', models.IntegerField(default=0)),
-                ('click_count', models.IntegerField(default=0, help_text='Times a user marked it as the source that helped')),
-                ('relevance_score', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('positive_feedback', models.IntegerField(default=0)),
-                ('negative_feedback', models.IntegerField(default=0)),
-                ('quality_score', models.GeneratedField(db_persist=True, expression=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.functions.comparison.Cast(django.db.models.expressions.CombinedExpression(models.F('positive_feedback'), '+', models.Value(1)), models.DecimalField(decimal_places=3, max_digits=12)), '/', django.db.models.functions.comparison.Cast(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('positive_feedback'), '+', models.F('negative_feedback')), '+', models.Value(2)), models.DecimalField(decimal_places=3, max_digits=12))), 3), output_field=models.DecimalField(decimal_places=3, max_digits=4))),
-                ('needs_reembedding', models.BooleanField(default=False)),
-                ('reembedding_reason', models.CharField(blank=True, default='', max_length=100)),
-                ('last_embedded_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('pending', 'Pending'), ('processing', 'Processing'), ('inactive', 'Inactive'), ('error', 'Error')], default='active', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, help_text='Kept current by a BEFORE UPDATE trigger')),
-            ],
-            options={
-                'verbose_name': 'RAG embedding queue item',
-                'db_table': 'ml_training_rag_embeddings_queue',
-                'ordering': ['-updated_at'],
-                'indexes': [models.Index(models.OrderBy(models.F('quality_score'), descending=True), condition=models.Q(('status', 'active')), name='ml_rag_quality_active'), models.Index(condition=models.Q(('needs_reembedding', True)), fields=['needs_reembedding'], name='ml_rag_reembed')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('document_type__in', ['shop', 'menu', 'review', 'faq', 'notice', 'document'])), name='ml_rag_document_type_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['active', 'pending', 'processing', 'inactive', 'error'])), name='ml_rag_status_valid'), models.CheckConstraint(condition=models.Q(('relevance_score__isnull', True), models.Q(('relevance_score__gte', Decimal('0')), ('relevance_score__lte', Decimal('1'))), _connector='OR'), name='ml_rag_relevance_0_1'), models.CheckConstraint(condition=models.Q(('click_count__gte', 0), ('negative_feedback__gte', 0), ('positive_feedback__gte', 0), ('search_count__gte', 0)), name='ml_rag_counts_gte_0'), models.CheckConstraint(condition=models.Q(('embedding_vector__isnull', True), ('embedding_vector__len', models.F('embedding_dimension')), _connector='OR'), name='ml_rag_vector_dimension'), models.UniqueConstraint(fields=('document_type', 'document_id'), name='ml_rag_document_uniq')],
-            },
-        ),
-        migrations.CreateModel(
-            name='RecommendationFeedback',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_id', models.UUIDField()),
-                ('recommended_shops', models.JSONField(help_text='[{shop_id, rank, score, reason_codes, features}] as shown')),
-                ('user_action', models.CharField(choices=[('viewed', 'Viewed'), ('clicked', 'Clicked'), ('selected', 'Selected'), ('ignored', 'Ignored'), ('scrolled_past', 'Scrolled Past')], max_length=50)),
-                ('action_timestamp', models.DateTimeField()),
-                ('time_to_action_ms', models.IntegerField(blank=True, null=True)),
-                ('interaction_details', models.JSONField(blank=True, null=True)),
-                ('context_features', models.JSONField()),
-                ('user_features', models.JSONField()),
-                ('explicit_rating', models.SmallIntegerField(blank=True, null=True)),
-                ('implicit_satisfaction', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('learning_value', models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
-                ('is_outlier', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('device_type', models.CharField(blank=True, default='', max_length=50)),
-                ('app_version', models.CharField(blank=True, default='', max_length=20)),
-                ('recommendation_log', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='training_feedback', to='chat.recommendationlog')),
-                ('selected_shop', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='chat.shop')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chat.chatuser')),
-            ],
-            options={
-                'verbose_name': 'recommendation feedback',
-                'verbose_name_plural': 'recommendation feedback',
-                'db_table': 'ml_training_recommendation_feedback',
-                'ordering': ['-created_at'],
-            },
-        ),
-        migrations.CreateModel(
-            name='TrainingJob',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_name', models.CharField(max_length=200)),
-                ('model_type', models.CharField(choices=[('nlu', 'nlu (intent and entities)'), ('rag', 'rag (retrieval)'), ('recommendation', 'Recommendation')], max_length=50)),
-                ('model_version', models.CharField(blank=True, default='', max_length=50)),
-                ('training_config', models.JSONField(default=dict)),
-                ('data_count', models.IntegerField()),
-                ('train_count', models.IntegerField(blank=True, null=True)),
-                ('validation_count', models.IntegerField(blank=True, null=True)),
-                ('test_count', models.IntegerField(blank=True, null=True)),
-                ('scheduled_at', models.DateTimeField(blank=True, null=True)),
-                ('start_time', models.DateTimeField(blank=True, null=True)),
-                ('end_time', models.DateTimeField(blank=True, null=True)),
-                ('duration_seconds', models.GeneratedField(db_persist=True, expression=models.Func(models.F('end_time'), models.F('start_time'), arg_joiner=' - ', template='(EXTRACT(EPOCH FROM (%(expressions)s)))::integer'), output_field=models.IntegerField())),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('queued', 'Queued'), ('preparing', 'Preparing'), ('training', 'Training'), ('evaluating', 'Evaluating'), ('completed', 'Completed'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='scheduled', max_length=20)),
-                ('metrics', models.JSONField(blank=True, null=True)),
-                ('improvement_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True)),
-                ('model_path', models.TextField(blank=True, default='')),
-                ('model_size_mb', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('checkpoint_path', models.TextField(blank=True, default='')),
-                ('log_path', models.TextField(blank=True, default='')),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('warnings', models.JSONField(blank=True, null=True)),
-                ('created_by', models.CharField(default='system', max_length=100)),
-                ('triggered_by', models.CharField(blank=True, choices=[('scheduled', 'Scheduled'), ('manual', 'Manual'), ('threshold', 'Threshold'), ('performance', 'Performance')], default='', max_length=50)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-            ],
-            options={
-                'db_table': 'ml_training_training_jobs',
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['status', 'scheduled_at'], name='ml_job_status_scheduled'), models.Index(models.F('model_type'), models.OrderBy(models.F('start_time'), descending=True), name='ml_job_model_start'), django.contrib.postgres.indexes.GinIndex(fields=['metrics'], name='ml_job_metrics_gin')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('model_type__in', ['nlu', 'rag', 'recommendation'])), name='ml_job_model_type_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['scheduled', 'queued', 'preparing', 'training', 'evaluating', 'completed', 'failed', 'cancelled'])), name='ml_job_status_valid'), models.CheckConstraint(condition=models.Q(('triggered_by__in', ['scheduled', 'manual', 'threshold', 'performance', ''])), name='ml_job_triggered_by_valid'), models.CheckConstraint(condition=models.Q(('data_count__gte', 0)), name='ml_job_data_count_gte_0'), models.CheckConstraint(condition=models.Q(('train_count__isnull', True), ('validation_count__isnull', True), ('test_count__isnull', True), ('data_count__gte', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('train_count'), '+', models.F('validation_count')), '+', models.F('test_count'))), _connector='OR'), name='ml_job_data_counts'), models.CheckConstraint(condition=models.Q(('improvement_rate__isnull', True), models.Q(('improvement_rate__gte', -1), ('improvement_rate__lte', 1)), _connector='OR'), name='ml_job_improvement_rate_range'), models.CheckConstraint(condition=models.Q(('end_time__isnull', True), ('start_time__isnull', True), ('end_time__gte', models.F('start_time')), _connector='OR'), name='ml_job_end_after_start')],
+                "verbose_name": "NLU training example",
+                "db_table": "ml_training_nlu_training_data",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="RagEmbeddingQueueItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_type', models.CharField(choices=[('nlu', 'nlu (intent and entities)'), ('rag', 'rag (retrieval)'), ('recommendation', 'Recommendation')], max_length=50)),
-                ('version', models.CharField(help_text='Semantic version, e.g. 1.2.3', max_length=20)),
-                ('version_name', models.CharField(blank=True, default='', max_length=100)),
-                ('base_model', models.CharField(blank=True, default='', max_length=100)),
-                ('architecture', models.JSONField(blank=True, null=True)),
-                ('training_data_stats', models.JSONField(blank=True, null=True)),
-                ('performance_metrics', models.JSONField(default=dict)),
-                ('benchmark_results', models.JSONField(blank=True, null=True)),
-                ('is_active', models.BooleanField(default=False)),
-                ('deployment_status', models.CharField(blank=True, choices=[('development', 'Development'), ('testing', 'Testing'), ('staging', 'Staging'), ('production', 'Production'), ('deprecated', 'Deprecated'), ('archived', 'Archived')], default='', max_length=20)),
-                ('model_path', models.TextField()),
-                ('model_size_mb', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('checksum', models.CharField(blank=True, default='', help_text='sha256 of the artifact', max_length=64)),
-                ('ab_test_group', models.CharField(blank=True, default='', max_length=10)),
-                ('traffic_percentage', models.DecimalField(decimal_places=2, default=0, max_digits=5)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.CharField(default='system', max_length=100)),
-                ('deployed_at', models.DateTimeField(blank=True, null=True)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('training_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='versions', to='ml_training.trainingjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "document_id",
+                    models.CharField(help_text="rag Document primary key, shop_123, menu_456, …", max_length=100),
+                ),
+                (
+                    "document_type",
+                    models.CharField(
+                        choices=[
+                            ("shop", "Shop"),
+                            ("menu", "Menu"),
+                            ("review", "Review"),
+                            ("faq", "Faq"),
+                            ("notice", "Notice"),
+                            ("document", "document (knowledge base)"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, default="", max_length=500)),
+                ("content", models.TextField()),
+                (
+                    "content_hash",
+                    models.CharField(
+                        blank=True, default="", help_text="sha256 of content when embedded", max_length=64
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, null=True)),
+                ("embedding_model", models.CharField(blank=True, default="", max_length=100)),
+                (
+                    "embedding_vector",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.FloatField(), blank=True, null=True, size=None
+                    ),
+                ),
+                ("embedding_dimension", models.IntegerField(blank=True, null=True)),
+                ("search_count", models.IntegerField(default=0)),
+                (
+                    "click_count",
+                    models.IntegerField(default=0, help_text="Times a user marked it as the source that helped"),
+                ),
+                ("relevance_score", models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
+                ("positive_feedback", models.IntegerField(default=0)),
+                ("negative_feedback", models.IntegerField(default=0)),
+                (
+                    "quality_score",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.functions.math.Round(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.comparison.Cast(
+                                    django.db.models.expressions.CombinedExpression(
+                                        models.F("positive_feedback"), "+", models.Value(1)
+                                    ),
+                                    models.DecimalField(decimal_places=3, max_digits=12),
+                                ),
+                                "/",
+                                django.db.models.functions.comparison.Cast(
+                                    django.db.models.expressions.CombinedExpression(
+                                        django.db.models.expressions.CombinedExpression(
+                                            models.F("positive_feedback"), "+", models.F("negative_feedback")
+                                        ),
+                                        "+",
+                                        models.Value(2),
+                                    ),
+                                    models.DecimalField(decimal_places=3, max_digits=12),
+                                ),
+                            ),
+                            3,
+                        ),
+                        output_field=models.DecimalField(decimal_places=3, max_digits=4),
+                    ),
+                ),
+                ("needs_reembedding", models.BooleanField(default=False)),
+                ("reembedding_reason", models.CharField(blank=True, default="", max_length=100)),
+                ("last_embedded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("pending", "Pending"),
+                            ("processing", "Processing"),
+                            ("inactive", "Inactive"),
+                            ("error", "Error"),
+                        ],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, help_text="Kept current by a BEFORE UPDATE trigger"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'ml_training_model_versions',
-                'ordering': ['model_type', '-created_at'],
+                "verbose_name": "RAG embedding queue item",
+                "db_table": "ml_training_rag_embeddings_queue",
+                "ordering": ["-updated_at"],
+                "indexes": [
+                    models.Index(
+                        models.OrderBy(models.F("quality_score"), descending=True),
+                        condition=models.Q(("status", "active")),
+                        name="ml_rag_quality_active",
+                    ),
+                    models.Index(
+                        condition=models.Q(("needs_reembedding", True)),
+                        fields=["needs_reembedding"],
+                        name="ml_rag_reembed",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("document_type__in", ["shop", "menu", "review", "faq", "notice", "document"])
+                        ),
+                        name="ml_rag_document_type_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["active", "pending", "processing", "inactive", "error"])),
+                        name="ml_rag_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("relevance_score__isnull", True),
+                            models.Q(("relevance_score__gte", Decimal("0")), ("relevance_score__lte", Decimal("1"))),
+                            _connector="OR",
+                        ),
+                        name="ml_rag_relevance_0_1",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("click_count__gte", 0),
+                            ("negative_feedback__gte", 0),
+                            ("positive_feedback__gte", 0),
+                            ("search_count__gte", 0),
+                        ),
+                        name="ml_rag_counts_gte_0",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("embedding_vector__isnull", True),
+                            ("embedding_vector__len", models.F("embedding_dimension")),
+                            _connector="OR",
+                        ),
+                        name="ml_rag_vector_dimension",
+                    ),
+                    models.UniqueConstraint(fields=("document_type", "document_id"), name="ml_rag_document_uniq"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AnswerFeedback',
+            name="RecommendationFeedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('dining', 'Dining'), ('knowledge', 'Knowledge'), ('partner', 'Partner')], max_length=20)),
-                ('source_table', models.CharField(max_length=100)),
-                ('source_id', models.CharField(max_length=100)),
-                ('voter', models.CharField(max_length=120)),
-                ('vote', models.CharField(blank=True, choices=[('up', '👍 up'), ('down', '👎 down')], default='', max_length=4)),
-                ('rating', models.SmallIntegerField(blank=True, help_text='1-5', null=True)),
-                ('comment', models.TextField(blank=True, default='', help_text='Masked')),
-                ('helpful_source', models.JSONField(blank=True, help_text='{document_id, chunk_id} that helped', null=True)),
-                ('is_implicit', models.BooleanField(default=False, help_text='Inferred (a regeneration), not given')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='chat.conversation')),
-                ('knowledge_message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='feedback', to='chat.knowledgemessage')),
-                ('partner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chat.partner')),
-                ('partner_session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='chat.partnerchattuninglog')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("session_id", models.UUIDField()),
+                (
+                    "recommended_shops",
+                    models.JSONField(help_text="[{shop_id, rank, score, reason_codes, features}] as shown"),
+                ),
+                (
+                    "user_action",
+                    models.CharField(
+                        choices=[
+                            ("viewed", "Viewed"),
+                            ("clicked", "Clicked"),
+                            ("selected", "Selected"),
+                            ("ignored", "Ignored"),
+                            ("scrolled_past", "Scrolled Past"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("action_timestamp", models.DateTimeField()),
+                ("time_to_action_ms", models.IntegerField(blank=True, null=True)),
+                ("interaction_details", models.JSONField(blank=True, null=True)),
+                ("context_features", models.JSONField()),
+                ("user_features", models.JSONField()),
+                ("explicit_rating", models.SmallIntegerField(blank=True, null=True)),
+                ("implicit_satisfaction", models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
+                ("learning_value", models.DecimalField(blank=True, decimal_places=3, max_digits=4, null=True)),
+                ("is_outlier", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("device_type", models.CharField(blank=True, default="", max_length=50)),
+                ("app_version", models.CharField(blank=True, default="", max_length=20)),
+                (
+                    "recommendation_log",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="training_feedback",
+                        to="chat.recommendationlog",
+                    ),
+                ),
+                (
+                    "selected_shop",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="chat.shop",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chat.chatuser"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'answer feedback',
-                'verbose_name_plural': 'answer feedback',
-                'db_table': 'ml_training_answer_feedback',
-                'ordering': ['-updated_at'],
-                'indexes': [models.Index(models.OrderBy(models.F('created_at'), descending=True), name='ml_feedback_created_desc')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('channel__in', ['dining', 'knowledge', 'partner'])), name='ml_feedback_channel_valid'), models.CheckConstraint(condition=models.Q(('vote__in', ['up', 'down', ''])), name='ml_feedback_vote_valid'), models.CheckConstraint(condition=models.Q(('rating__isnull', True), models.Q(('rating__gte', 1), ('rating__lte', 5)), _connector='OR'), name='ml_feedback_rating_1_5'), models.CheckConstraint(condition=models.Q(models.Q(('vote', ''), _negated=True), ('rating__isnull', False), models.Q(('comment', ''), _negated=True), ('helpful_source__isnull', False), _connector='OR'), name='ml_feedback_not_empty'), models.UniqueConstraint(fields=('source_table', 'source_id', 'voter'), name='ml_feedback_one_per_voter')],
+                "verbose_name": "recommendation feedback",
+                "verbose_name_plural": "recommendation feedback",
+                "db_table": "ml_training_recommendation_feedback",
+                "ordering": ["-created_at"],
+            },
+        ),
+        migrations.CreateModel(
+            name="TrainingJob",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_name", models.CharField(max_length=200)),
+                (
+                    "model_type",
+                    models.CharField(
+                        choices=[
+                            ("nlu", "nlu (intent and entities)"),
+                            ("rag", "rag (retrieval)"),
+                            ("recommendation", "Recommendation"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("model_version", models.CharField(blank=True, default="", max_length=50)),
+                ("training_config", models.JSONField(default=dict)),
+                ("data_count", models.IntegerField()),
+                ("train_count", models.IntegerField(blank=True, null=True)),
+                ("validation_count", models.IntegerField(blank=True, null=True)),
+                ("test_count", models.IntegerField(blank=True, null=True)),
+                ("scheduled_at", models.DateTimeField(blank=True, null=True)),
+                ("start_time", models.DateTimeField(blank=True, null=True)),
+                ("end_time", models.DateTimeField(blank=True, null=True)),
+                (
+                    "duration_seconds",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Func(
+                            models.F("end_time"),
+                            models.F("start_time"),
+                            arg_joiner=" - ",
+                            template="(EXTRACT(EPOCH FROM (%(expressions)s)))::integer",
+                        ),
+                        output_field=models.IntegerField(),
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("queued", "Queued"),
+                            ("preparing", "Preparing"),
+                            ("training", "Training"),
+                            ("evaluating", "Evaluating"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="scheduled",
+                        max_length=20,
+                    ),
+                ),
+                ("metrics", models.JSONField(blank=True, null=True)),
+                ("improvement_rate", models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True)),
+                ("model_path", models.TextField(blank=True, default="")),
+                ("model_size_mb", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("checkpoint_path", models.TextField(blank=True, default="")),
+                ("log_path", models.TextField(blank=True, default="")),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("warnings", models.JSONField(blank=True, null=True)),
+                ("created_by", models.CharField(default="system", max_length=100)),
+                (
+                    "triggered_by",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("manual", "Manual"),
+                            ("threshold", "Threshold"),
+                            ("performance", "Performance"),
+                        ],
+                        default="",
+                        max_length=50,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+            ],
+            options={
+                "db_table": "ml_training_training_jobs",
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(fields=["status", "scheduled_at"], name="ml_job_status_scheduled"),
+                    models.Index(
+                        models.F("model_type"),
+                        models.OrderBy(models.F("start_time"), descending=True),
+                        name="ml_job_model_start",
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(fields=["metrics"], name="ml_job_metrics_gin"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("model_type__in", ["nlu", "rag", "recommendation"])),
+                        name="ml_job_model_type_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "status__in",
+                                [
+                                    "scheduled",
+                                    "queued",
+                                    "preparing",
+                                    "training",
+                                    "evaluating",
+                                    "completed",
+                                    "failed",
+                                    "cancelled",
+                                ],
+                            )
+                        ),
+                        name="ml_job_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("triggered_by__in", ["scheduled", "manual", "threshold", "performance", ""])
+                        ),
+                        name="ml_job_triggered_by_valid",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("data_count__gte", 0)), name="ml_job_data_count_gte_0"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("train_count__isnull", True),
+                            ("validation_count__isnull", True),
+                            ("test_count__isnull", True),
+                            (
+                                "data_count__gte",
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.expressions.CombinedExpression(
+                                        models.F("train_count"), "+", models.F("validation_count")
+                                    ),
+                                    "+",
+                                    models.F("test_count"),
+                                ),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="ml_job_data_counts",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("improvement_rate__isnull", True),
+                            models.Q(("improvement_rate__gte", -1), ("improvement_rate__lte", 1)),
+                            _connector="OR",
+                        ),
+                        name="ml_job_improvement_rate_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("end_time__isnull", True),
+                            ("start_time__isnull", True),
+                            ("end_time__gte", models.F("start_time")),
+                            _connector="OR",
+                        ),
+                        name="ml_job_end_after_start",
+                    ),
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="ModelVersion",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "model_type",
+                    models.CharField(
+                        choices=[
+                            ("nlu", "nlu (intent and entities)"),
+                            ("rag", "rag (retrieval)"),
+                            ("recommendation", "Recommendation"),
+                        ],
+                        max_length=50,
+                    ),
+                ),
+                ("version", models.CharField(help_text="Semantic version, e.g. 1.2.3", max_length=20)),
+                ("version_name", models.CharField(blank=True, default="", max_length=100)),
+                ("base_model", models.CharField(blank=True, default="", max_length=100)),
+                ("architecture", models.JSONField(blank=True, null=True)),
+                ("training_data_stats", models.JSONField(blank=True, null=True)),
+                ("performance_metrics", models.JSONField(default=dict)),
+                ("benchmark_results", models.JSONField(blank=True, null=True)),
+                ("is_active", models.BooleanField(default=False)),
+                (
+                    "deployment_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("development", "Development"),
+                            ("testing", "Testing"),
+                            ("staging", "Staging"),
+                            ("production", "Production"),
+                            ("deprecated", "Deprecated"),
+                            ("archived", "Archived"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("model_path", models.TextField()),
+                ("model_size_mb", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                (
+                    "checksum",
+                    models.CharField(blank=True, default="", help_text="sha256 of the artifact", max_length=64),
+                ),
+                ("ab_test_group", models.CharField(blank=True, default="", max_length=10)),
+                ("traffic_percentage", models.DecimalField(decimal_places=2, default=0, max_digits=5)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("created_by", models.CharField(default="system", max_length=100)),
+                ("deployed_at", models.DateTimeField(blank=True, null=True)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True, default="")),
+                (
+                    "training_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="versions",
+                        to="ml_training.trainingjob",
+                    ),
+                ),
+            ],
+            options={
+                "db_table": "ml_training_model_versions",
+                "ordering": ["model_type", "-created_at"],
+            },
+        ),
+        migrations.CreateModel(
+            name="AnswerFeedback",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("dining", "Dining"), ("knowledge", "Knowledge"), ("partner", "Partner")],
+                        max_length=20,
+                    ),
+                ),
+                ("source_table", models.CharField(max_length=100)),
+                ("source_id", models.CharField(max_length=100)),
+                ("voter", models.CharField(max_length=120)),
+                (
+                    "vote",
+                    models.CharField(
+                        blank=True, choices=[("up", "👍 up"), ("down", "👎 down")], default="", max_length=4
+                    ),
+                ),
+                ("rating", models.SmallIntegerField(blank=True, help_text="1-5", null=True)),
+                ("comment", models.TextField(blank=True, default="", help_text="Masked")),
+                (
+                    "helpful_source",
+                    models.JSONField(blank=True, help_text="{document_id, chunk_id} that helped", null=True),
+                ),
+                ("is_implicit", models.BooleanField(default=False, help_text="Inferred (a regeneration), not given")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="chat.conversation",
+                    ),
+                ),
+                (
+                    "knowledge_message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="feedback",
+                        to="chat.knowledgemessage",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="chat.partner",
+                    ),
+                ),
+                (
+                    "partner_session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="chat.partnerchattuninglog",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "answer feedback",
+                "verbose_name_plural": "answer feedback",
+                "db_table": "ml_training_answer_feedback",
+                "ordering": ["-updated_at"],
+                "indexes": [
+                    models.Index(
+                        models.OrderBy(models.F("created_at"), descending=True), name="ml_feedback_created_desc"
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("channel__in", ["dining", "knowledge", "partner"])),
+                        name="ml_feedback_channel_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("vote__in", ["up", "down", ""])), name="ml_feedback_vote_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("rating__isnull", True), models.Q(("rating__gte", 1), ("rating__lte", 5)), _connector="OR"
+                        ),
+                        name="ml_feedback_rating_1_5",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("vote", ""), _negated=True),
+                            ("rating__isnull", False),
+                            models.Q(("comment", ""), _negated=True),
+                            ("helpful_source__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="ml_feedback_not_empty",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("source_table", "source_id", "voter"), name="ml_feedback_one_per_voter"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='dataqueueitem',
-            index=models.Index(models.F('status'), models.OrderBy(models.F('priority'), descending=True), condition=models.Q(('status__in', ['pending', 'ready'])), name='ml_queue_status_prio'),
+            model_name="dataqueueitem",
+            index=models.Index(
+                models.F("status"),
+                models.OrderBy(models.F("priority"), descending=True),
+                condition=models.Q(("status__in", ["pending", "ready"])),
+                name="ml_queue_status_prio",
+            ),
         ),
         migrations.AddIndex(
-            model_name='dataqueueitem',
-            index=models.Index(fields=['model_type', 'status'], name='ml_queue_model_status'),
+            model_name="dataqueueitem",
+            index=models.Index(fields=["model_type", "status"], name="ml_queue_model_status"),
         ),
         migrations.AddIndex(
-            model_name='dataqueueitem',
-            index=models.Index(models.OrderBy(models.F('created_at'), descending=True), name='ml_queue_created_desc'),
+            model_name="dataqueueitem",
+            index=models.Index(models.OrderBy(models.F("created_at"), descending=True), name="ml_queue_created_desc"),
         ),
         migrations.AddIndex(
-            model_name='dataqueueitem',
-            index=models.Index(models.OrderBy(models.F('quality_score'), descending=True), condition=models.Q(('quality_score__gt', 0.5)), name='ml_queue_quality'),
+            model_name="dataqueueitem",
+            index=models.Index(
+                models.OrderBy(models.F("quality_score"), descending=True),
+                condition=models.Q(("quality_score__gt", 0.5)),
+                name="ml_queue_quality",
+            ),
         ),
         migrations.AddIndex(
-            model_name='dataqueueitem',
-            index=models.Index(models.OrderBy(models.F('priority'), descending=True), models.F('created_at'), condition=models.Q(models.Q(('review_reason', ''), _negated=True), ('reviewed_at__isnull', True)), name='ml_queue_review_open'),
+            model_name="dataqueueitem",
+            index=models.Index(
+                models.OrderBy(models.F("priority"), descending=True),
+                models.F("created_at"),
+                condition=models.Q(models.Q(("review_reason", ""), _negated=True), ("reviewed_at__isnull", True)),
+                name="ml_queue_review_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('model_type__in', ['nlu', 'rag', 'recommendation'])), name='ml_queue_model_type_valid'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("model_type__in", ["nlu", "rag", "recommendation"])),
+                name="ml_queue_model_type_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'processing', 'ready', 'training', 'completed', 'rejected', 'error'])), name='ml_queue_status_valid'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["pending", "processing", "ready", "training", "completed", "rejected", "error"])
+                ),
+                name="ml_queue_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('channel__in', ['dining', 'knowledge', 'partner'])), name='ml_queue_channel_valid'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("channel__in", ["dining", "knowledge", "partner"])), name="ml_queue_channel_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('review_reason__in', ['unknown_intent', 'low_confidence', 'negative_feedback', 'regenerated', ''])), name='ml_queue_review_reason_valid'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("review_reason__in", ["unknown_intent", "low_confidence", "negative_feedback", "regenerated", ""])
+                ),
+                name="ml_queue_review_reason_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('label_intent__in', ['FOOD_REQUEST', 'BUDGET_INQUIRY', 'COUPON_INQUIRY', 'LOCATION_INQUIRY', 'TIME_INQUIRY', 'GENERAL_CHAT', 'MENU_OPTION', 'EMERGENCY_FOOD', 'GROUP_DINING', 'BALANCE_CHECK', 'BALANCE_CHARGE', 'UNKNOWN', ''])), name='ml_queue_label_intent_valid'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "label_intent__in",
+                        [
+                            "FOOD_REQUEST",
+                            "BUDGET_INQUIRY",
+                            "COUPON_INQUIRY",
+                            "LOCATION_INQUIRY",
+                            "TIME_INQUIRY",
+                            "GENERAL_CHAT",
+                            "MENU_OPTION",
+                            "EMERGENCY_FOOD",
+                            "GROUP_DINING",
+                            "BALANCE_CHECK",
+                            "BALANCE_CHARGE",
+                            "UNKNOWN",
+                            "",
+                        ],
+                    )
+                ),
+                name="ml_queue_label_intent_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('quality_score__isnull', True), models.Q(('quality_score__gte', Decimal('0')), ('quality_score__lte', Decimal('1'))), _connector='OR'), name='ml_queue_quality_0_1'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("quality_score__isnull", True),
+                    models.Q(("quality_score__gte", Decimal("0")), ("quality_score__lte", Decimal("1"))),
+                    _connector="OR",
+                ),
+                name="ml_queue_quality_0_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__gte', 0), ('priority__lte', 100)), name='ml_queue_priority_0_100'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__gte", 0), ("priority__lte", 100)), name="ml_queue_priority_0_100"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('retry_count__gte', 0)), name='ml_queue_retry_count_gte_0'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("retry_count__gte", 0)), name="ml_queue_retry_count_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(models.Q(('raw_data__jsonb_typeof', 'object'), models.Q(('raw_data', {}), _negated=True)), models.Q(('raw_data__jsonb_typeof', 'array'), models.Q(('raw_data', []), _negated=True)), _connector='OR')), name='ml_queue_raw_data_not_empty'),
+            model_name="dataqueueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        models.Q(("raw_data__jsonb_typeof", "object"), models.Q(("raw_data", {}), _negated=True)),
+                        models.Q(("raw_data__jsonb_typeof", "array"), models.Q(("raw_data", []), _negated=True)),
+                        _connector="OR",
+                    )
+                ),
+                name="ml_queue_raw_data_not_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dataqueueitem',
-            constraint=models.UniqueConstraint(fields=('source_table', 'source_id', 'model_type'), name='ml_queue_source_model_uniq'),
+            model_name="dataqueueitem",
+            constraint=models.UniqueConstraint(
+                fields=("source_table", "source_id", "model_type"), name="ml_queue_source_model_uniq"
+            ),
         ),
         migrations.AddIndex(
-            model_name='nlutrainingdata',
-            index=models.Index(fields=['true_intent'], name='ml_nlu_true_intent'),
+            model_name="nlutrainingdata",
+            index=models.Index(fields=["true_intent"], name="ml_nlu_true_intent"),
         ),
         migrations.AddIndex(
-            model_name='nlutrainingdata',
-            index=models.Index(models.OrderBy(models.F('text_quality_score'), descending=True), models.OrderBy(models.F('label_confidence'), descending=True), condition=models.Q(('text_quality_score__gt', 0.5)), name='ml_nlu_quality'),
+            model_name="nlutrainingdata",
+            index=models.Index(
+                models.OrderBy(models.F("text_quality_score"), descending=True),
+                models.OrderBy(models.F("label_confidence"), descending=True),
+                condition=models.Q(("text_quality_score__gt", 0.5)),
+                name="ml_nlu_quality",
+            ),
         ),
         migrations.AddIndex(
-            model_name='nlutrainingdata',
-            index=models.Index(condition=models.Q(('is_used_for_training', False)), fields=['is_used_for_training'], name='ml_nlu_unused'),
+            model_name="nlutrainingdata",
+            index=models.Index(
+                condition=models.Q(("is_used_for_training", False)),
+                fields=["is_used_for_training"],
+                name="ml_nlu_unused",
+            ),
         ),
         migrations.AddIndex(
-            model_name='nlutrainingdata',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['true_entities'], name='ml_nlu_entities_gin'),
+            model_name="nlutrainingdata",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["true_entities"], name="ml_nlu_entities_gin"),
         ),
         migrations.AddConstraint(
-            model_name='nlutrainingdata',
-            constraint=models.CheckConstraint(condition=models.Q(('true_intent__in', ['FOOD_REQUEST', 'BUDGET_INQUIRY', 'COUPON_INQUIRY', 'LOCATION_INQUIRY', 'TIME_INQUIRY', 'GENERAL_CHAT', 'MENU_OPTION', 'EMERGENCY_FOOD', 'GROUP_DINING', 'BALANCE_CHECK', 'BALANCE_CHARGE', 'UNKNOWN'])), name='ml_nlu_true_intent_valid'),
+            model_name="nlutrainingdata",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "true_intent__in",
+                        [
+                            "FOOD_REQUEST",
+                            "BUDGET_INQUIRY",
+                            "COUPON_INQUIRY",
+                            "LOCATION_INQUIRY",
+                            "TIME_INQUIRY",
+                            "GENERAL_CHAT",
+                            "MENU_OPTION",
+                            "EMERGENCY_FOOD",
+                            "GROUP_DINING",
+                            "BALANCE_CHECK",
+                            "BALANCE_CHARGE",
+                            "UNKNOWN",
+                        ],
+                    )
+                ),
+                name="ml_nlu_true_intent_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='nlutrainingdata',
-            constraint=models.CheckConstraint(condition=models.Q(('predicted_intent__in', ['FOOD_REQUEST', 'BUDGET_INQUIRY', 'COUPON_INQUIRY', 'LOCATION_INQUIRY', 'TIME_INQUIRY', 'GENERAL_CHAT', 'MENU_OPTION', 'EMERGENCY_FOOD', 'GROUP_DINING', 'BALANCE_CHECK', 'BALANCE_CHARGE', 'UNKNOWN', ''])), name='ml_nlu_predicted_intent_valid'),
+            model_name="nlutrainingdata",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "predicted_intent__in",
+                        [
+                            "FOOD_REQUEST",
+                            "BUDGET_INQUIRY",
+                            "COUPON_INQUIRY",
+                            "LOCATION_INQUIRY",
+                            "TIME_INQUIRY",
+                            "GENERAL_CHAT",
+                            "MENU_OPTION",
+                            "EMERGENCY_FOOD",
+                            "GROUP_DINING",
+                            "BALANCE_CHECK",
+                            "BALANCE_CHARGE",
+                            "UNKNOWN",
+                            "",
+                        ],
+                    )
+                ),
+                name="ml_nlu_predicted_intent_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='nlutrainingdata',
-            constraint=models.CheckConstraint(condition=models.Q(('label_source__in', ['auto', 'manual', 'verified', 'corrected', 'weak'])), name='ml_nlu_label_source_valid'),
+            model_name="nlutrainingdata",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("label_source__in", ["auto", "manual", "verified", "corrected", "weak"])),
+                name="ml_nlu_label_source_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='nlutrainingdata',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('prediction_confidence__isnull', True), models.Q(('prediction_confidence__gte', Decimal('0')), ('prediction_confidence__lte', Decimal('1'))), _connector='OR'), models.Q(('text_quality_score__isnull', True), models.Q(('text_quality_score__gte', Decimal('0')), ('text_quality_score__lte', Decimal('1'))), _connector='OR'), models.Q(('label_confidence__isnull', True), models.Q(('label_confidence__gte', Decimal('0')), ('label_confidence__lte', Decimal('1'))), _connector='OR')), name='ml_nlu_scores_0_1'),
+            model_name="nlutrainingdata",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("prediction_confidence__isnull", True),
+                        models.Q(
+                            ("prediction_confidence__gte", Decimal("0")), ("prediction_confidence__lte", Decimal("1"))
+                        ),
+                        _connector="OR",
+                    ),
+                    models.Q(
+                        ("text_quality_score__isnull", True),
+                        models.Q(("text_quality_score__gte", Decimal("0")), ("text_quality_score__lte", Decimal("1"))),
+                        _connector="OR",
+                    ),
+                    models.Q(
+                        ("label_confidence__isnull", True),
+                        models.Q(("label_confidence__gte", Decimal("0")), ("label_confidence__lte", Decimal("1"))),
+                        _connector="OR",
+                    ),
+                ),
+                name="ml_nlu_scores_0_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='nlutrainingdata',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('is_augmented', True), ('original_data__isnull', False), models.Q(('augmentation_method', ''), _negated=True)), models.Q(('augmentation_method', ''), ('is_augmented', False), ('original_data__isnull', True)), _connector='OR'), name='ml_nlu_augmentation_provenance'),
+            model_name="nlutrainingdata",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("is_augmented", True),
+                        ("original_data__isnull", False),
+                        models.Q(("augmentation_method", ""), _negated=True),
+                    ),
+                    models.Q(("augmentation_method", ""), ("is_augmented", False), ("original_data__isnull", True)),
+                    _connector="OR",
+                ),
+                name="ml_nlu_augmentation_provenance",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='nlutrainingdata',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_augmented', False)), fields=('data_queue',), name='ml_nlu_one_label_per_queue_item'),
+            model_name="nlutrainingdata",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_augmented", False)),
+                fields=("data_queue",),
+                name="ml_nlu_one_label_per_queue_item",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='nlutrainingdata',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_augmented', True)), fields=('original_data', 'augmentation_method', 'input_text'), name='ml_nlu_augmentation_uniq'),
+            model_name="nlutrainingdata",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_augmented", True)),
+                fields=("original_data", "augmentation_method", "input_text"),
+                name="ml_nlu_augmentation_uniq",
+            ),
         ),
         migrations.AddIndex(
-            model_name='recommendationfeedback',
-            index=models.Index(models.F('user'), models.OrderBy(models.F('created_at'), descending=True), name='ml_recfb_user_created'),
+            model_name="recommendationfeedback",
+            index=models.Index(
+                models.F("user"), models.OrderBy(models.F("created_at"), descending=True), name="ml_recfb_user_created"
+            ),
         ),
         migrations.AddIndex(
-            model_name='recommendationfeedback',
-            index=models.Index(fields=['user_action', 'selected_shop'], name='ml_recfb_action_shop'),
+            model_name="recommendationfeedback",
+            index=models.Index(fields=["user_action", "selected_shop"], name="ml_recfb_action_shop"),
         ),
         migrations.AddIndex(
-            model_name='recommendationfeedback',
-            index=models.Index(models.OrderBy(models.F('learning_value'), descending=True), condition=models.Q(('learning_value__gt', 0.5)), name='ml_recfb_learning'),
+            model_name="recommendationfeedback",
+            index=models.Index(
+                models.OrderBy(models.F("learning_value"), descending=True),
+                condition=models.Q(("learning_value__gt", 0.5)),
+                name="ml_recfb_learning",
+            ),
         ),
         migrations.AddIndex(
-            model_name='recommendationfeedback',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['context_features', 'user_features'], name='ml_recfb_features_gin'),
+            model_name="recommendationfeedback",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["context_features", "user_features"], name="ml_recfb_features_gin"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recommendationfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(('user_action__in', ['viewed', 'clicked', 'selected', 'ignored', 'scrolled_past'])), name='ml_recfb_action_valid'),
+            model_name="recommendationfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("user_action__in", ["viewed", "clicked", "selected", "ignored", "scrolled_past"])),
+                name="ml_recfb_action_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recommendationfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(('explicit_rating__isnull', True), models.Q(('explicit_rating__gte', 1), ('explicit_rating__lte', 5)), _connector='OR'), name='ml_recfb_rating_1_5'),
+            model_name="recommendationfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("explicit_rating__isnull", True),
+                    models.Q(("explicit_rating__gte", 1), ("explicit_rating__lte", 5)),
+                    _connector="OR",
+                ),
+                name="ml_recfb_rating_1_5",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recommendationfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(('implicit_satisfaction__isnull', True), models.Q(('implicit_satisfaction__gte', Decimal('0')), ('implicit_satisfaction__lte', Decimal('1'))), _connector='OR'), name='ml_recfb_satisfaction_0_1'),
+            model_name="recommendationfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("implicit_satisfaction__isnull", True),
+                    models.Q(
+                        ("implicit_satisfaction__gte", Decimal("0")), ("implicit_satisfaction__lte", Decimal("1"))
+                    ),
+                    _connector="OR",
+                ),
+                name="ml_recfb_satisfaction_0_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recommendationfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(('learning_value__isnull', True), models.Q(('learning_value__gte', Decimal('0')), ('learning_value__lte', Decimal('1'))), _connector='OR'), name='ml_recfb_learning_value_0_1'),
+            model_name="recommendationfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("learning_value__isnull", True),
+                    models.Q(("learning_value__gte", Decimal("0")), ("learning_value__lte", Decimal("1"))),
+                    _connector="OR",
+                ),
+                name="ml_recfb_learning_value_0_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recommendationfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(('time_to_action_ms__isnull', True), ('time_to_action_ms__gte', 0), _connector='OR'), name='ml_recfb_time_gte_0'),
+            model_name="recommendationfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("time_to_action_ms__isnull", True), ("time_to_action_ms__gte", 0), _connector="OR"),
+                name="ml_recfb_time_gte_0",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recommendationfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('selected_shop__isnull', False), ('user_action', 'selected')), models.Q(models.Q(('user_action', 'selected'), _negated=True), ('selected_shop__isnull', True)), _connector='OR'), name='ml_recfb_action_consistency'),
+            model_name="recommendationfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("selected_shop__isnull", False), ("user_action", "selected")),
+                    models.Q(models.Q(("user_action", "selected"), _negated=True), ("selected_shop__isnull", True)),
+                    _connector="OR",
+                ),
+                name="ml_recfb_action_consistency",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='recommendationfeedback',
-            constraint=models.UniqueConstraint(condition=models.Q(('user_action', 'selected')), fields=('recommendation_log',), name='ml_recfb_one_selection'),
+            model_name="recommendationfeedback",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user_action", "selected")),
+                fields=("recommendation_log",),
+                name="ml_recfb_one_selection",
+            ),
         ),
         migrations.AddIndex(
-            model_name='modelversion',
-            index=models.Index(fields=['deployment_status'], name='ml_version_deployment'),
+            model_name="modelversion",
+            index=models.Index(fields=["deployment_status"], name="ml_version_deployment"),
         ),
         migrations.AddIndex(
-            model_name='modelversion',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['performance_metrics'], name='ml_version_performance_gin'),
+            model_name="modelversion",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["performance_metrics"], name="ml_version_performance_gin"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(('model_type__in', ['nlu', 'rag', 'recommendation'])), name='ml_version_model_type_valid'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("model_type__in", ["nlu", "rag", "recommendation"])),
+                name="ml_version_model_type_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(('deployment_status__in', ['development', 'testing', 'staging', 'production', 'deprecated', 'archived', ''])), name='ml_version_deployment_status_valid'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "deployment_status__in",
+                        ["development", "testing", "staging", "production", "deprecated", "archived", ""],
+                    )
+                ),
+                name="ml_version_deployment_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(fields=('model_type', 'version'), name='ml_version_unique_version'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(fields=("model_type", "version"), name="ml_version_unique_version"),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.CheckConstraint(condition=models.Q(('traffic_percentage__gte', 0), ('traffic_percentage__lte', 100)), name='ml_version_traffic_0_100'),
+            model_name="modelversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("traffic_percentage__gte", 0), ("traffic_percentage__lte", 100)),
+                name="ml_version_traffic_0_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('model_type',), name='ml_version_one_active'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)), fields=("model_type",), name="ml_version_one_active"
+            ),
         ),
     ]

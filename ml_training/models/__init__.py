@@ -18,7 +18,13 @@ from ml_training.models.choices import (
 )
 from ml_training.models.feedback import AnswerFeedback, RecommendationFeedback, UserAction
 from ml_training.models.labels import NluTrainingData
-from ml_training.models.queue import DataQueueItem, RagDocumentType, RagEmbeddingQueueItem, RagEmbeddingStatus, ReviewItem
+from ml_training.models.queue import (
+    DataQueueItem,
+    RagDocumentType,
+    RagEmbeddingQueueItem,
+    RagEmbeddingStatus,
+    ReviewItem,
+)
 from ml_training.models.registry import (
     DeploymentStatus,
     ModelVersion,

@@ -52,7 +52,9 @@ class AnswerFeedback(models.Model):
         verbose_name_plural = "answer feedback"
         constraints = [
             models.CheckConstraint(condition=one_of("channel", Channel.values), name="ml_feedback_channel_valid"),
-            models.CheckConstraint(condition=one_of("vote", FeedbackVote.values, blank=True), name="ml_feedback_vote_valid"),
+            models.CheckConstraint(
+                condition=one_of("vote", FeedbackVote.values, blank=True), name="ml_feedback_vote_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="ml_feedback_rating_1_5"
             ),
@@ -116,7 +118,9 @@ class RecommendationFeedback(models.Model):
                 condition=Q(explicit_rating__isnull=True) | Q(explicit_rating__gte=1, explicit_rating__lte=5),
                 name="ml_recfb_rating_1_5",
             ),
-            models.CheckConstraint(condition=between_0_and_1("implicit_satisfaction"), name="ml_recfb_satisfaction_0_1"),
+            models.CheckConstraint(
+                condition=between_0_and_1("implicit_satisfaction"), name="ml_recfb_satisfaction_0_1"
+            ),
             models.CheckConstraint(condition=between_0_and_1("learning_value"), name="ml_recfb_learning_value_0_1"),
             models.CheckConstraint(
                 condition=Q(time_to_action_ms__isnull=True) | Q(time_to_action_ms__gte=0), name="ml_recfb_time_gte_0"

@@ -50,7 +50,9 @@ class NluTrainingData(models.Model):
             models.CheckConstraint(
                 condition=one_of("predicted_intent", Intent.values, blank=True), name="ml_nlu_predicted_intent_valid"
             ),
-            models.CheckConstraint(condition=one_of("label_source", LabelSource.values), name="ml_nlu_label_source_valid"),
+            models.CheckConstraint(
+                condition=one_of("label_source", LabelSource.values), name="ml_nlu_label_source_valid"
+            ),
             models.CheckConstraint(
                 condition=between_0_and_1("prediction_confidence")
                 & between_0_and_1("text_quality_score")
@@ -81,7 +83,9 @@ class NluTrainingData(models.Model):
                 condition=Q(text_quality_score__gt=0.5),
                 name="ml_nlu_quality",
             ),
-            models.Index(fields=["is_used_for_training"], condition=Q(is_used_for_training=False), name="ml_nlu_unused"),
+            models.Index(
+                fields=["is_used_for_training"], condition=Q(is_used_for_training=False), name="ml_nlu_unused"
+            ),
             # Entity containment lookups (true_entities @> {"budget": 5000}).
             GinIndex(fields=["true_entities"], name="ml_nlu_entities_gin"),
         ]

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Cast, Round
@@ -78,7 +77,8 @@ class DataQueueItem(models.Model):
             # The seed's CHECK called jsonb_array_length on objects, which raises: test the type first.
             models.CheckConstraint(
                 condition=Q(
-                    Q(raw_data__jsonb_typeof="object") & ~Q(raw_data={}) | Q(raw_data__jsonb_typeof="array") & ~Q(raw_data=[])
+                    Q(raw_data__jsonb_typeof="object") & ~Q(raw_data={})
+                    | Q(raw_data__jsonb_typeof="array") & ~Q(raw_data=[])
                 ),
                 name="ml_queue_raw_data_not_empty",
             ),
@@ -89,7 +89,10 @@ class DataQueueItem(models.Model):
         indexes = [
             # Preparation and training pick pending/ready rows by priority.
             models.Index(
-                F("status"), F("priority").desc(), condition=Q(status__in=["pending", "ready"]), name="ml_queue_status_prio"
+                F("status"),
+                F("priority").desc(),
+                condition=Q(status__in=["pending", "ready"]),
+                name="ml_queue_status_prio",
             ),
             models.Index(fields=["model_type", "status"], name="ml_queue_model_status"),
             models.Index(F("created_at").desc(), name="ml_queue_created_desc"),
@@ -157,7 +160,10 @@ class RagEmbeddingQueueItem(models.Model):
     quality_score = models.GeneratedField(
         expression=Round(
             Cast(F("positive_feedback") + 1, models.DecimalField(max_digits=12, decimal_places=3))
-            / Cast(F("positive_feedback") + F("negative_feedback") + 2, models.DecimalField(max_digits=12, decimal_places=3)),
+            / Cast(
+                F("positive_feedback") + F("negative_feedback") + 2,
+                models.DecimalField(max_digits=12, decimal_places=3),
+            ),
             3,
         ),
         output_field=models.DecimalField(max_digits=4, decimal_places=3),
@@ -181,7 +187,9 @@ class RagEmbeddingQueueItem(models.Model):
             models.CheckConstraint(condition=one_of("status", RagEmbeddingStatus.values), name="ml_rag_status_valid"),
             models.CheckConstraint(condition=between_0_and_1("relevance_score"), name="ml_rag_relevance_0_1"),
             models.CheckConstraint(
-                condition=Q(search_count__gte=0, click_count__gte=0, positive_feedback__gte=0, negative_feedback__gte=0),
+                condition=Q(
+                    search_count__gte=0, click_count__gte=0, positive_feedback__gte=0, negative_feedback__gte=0
+                ),
                 name="ml_rag_counts_gte_0",
             ),
             # NULL-safe version of the seed's array_length(embedding_vector, 1) = embedding_dimension.

@@ -48,7 +48,10 @@ class TrainingJob(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.GeneratedField(
         expression=Func(
-            F("end_time"), F("start_time"), template="(EXTRACT(EPOCH FROM (%(expressions)s)))::integer", arg_joiner=" - "
+            F("end_time"),
+            F("start_time"),
+            template="(EXTRACT(EPOCH FROM (%(expressions)s)))::integer",
+            arg_joiner=" - ",
         ),
         output_field=models.IntegerField(),
         db_persist=True,
@@ -124,7 +127,9 @@ class ModelVersion(models.Model):
     version_name = models.CharField(max_length=100, blank=True, default="")
     base_model = models.CharField(max_length=100, blank=True, default="")
     architecture = models.JSONField(null=True, blank=True)
-    training_job = models.ForeignKey(TrainingJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="versions")
+    training_job = models.ForeignKey(
+        TrainingJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="versions"
+    )
     training_data_stats = models.JSONField(null=True, blank=True)
     performance_metrics = models.JSONField(default=dict)
     benchmark_results = models.JSONField(null=True, blank=True)
@@ -145,7 +150,9 @@ class ModelVersion(models.Model):
         db_table = "ml_training_model_versions"
         ordering = ["model_type", "-created_at"]
         constraints = [
-            models.CheckConstraint(condition=one_of("model_type", ModelType.values), name="ml_version_model_type_valid"),
+            models.CheckConstraint(
+                condition=one_of("model_type", ModelType.values), name="ml_version_model_type_valid"
+            ),
             models.CheckConstraint(
                 condition=one_of("deployment_status", DeploymentStatus.values, blank=True),
                 name="ml_version_deployment_status_valid",
@@ -176,7 +183,9 @@ class PerformanceMetric(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     model_type = models.CharField(max_length=50, choices=ModelType.choices)
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
     measured_at = models.DateTimeField(default=timezone.now)
     measurement_window_minutes = models.IntegerField(default=60)
     request_count = models.BigIntegerField()

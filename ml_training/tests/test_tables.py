@@ -79,7 +79,9 @@ def test_training_job_split_cannot_exceed_the_data_count():
         )
 
 
-@pytest.mark.parametrize(("positive", "negative", "score"), [(0, 0, "0.500"), (1, 0, "0.667"), (0, 1, "0.333"), (9, 1, "0.833")])
+@pytest.mark.parametrize(
+    ("positive", "negative", "score"), [(0, 0, "0.500"), (1, 0, "0.667"), (0, 1, "0.333"), (9, 1, "0.833")]
+)
 def test_rag_quality_score_is_smoothed_so_one_vote_does_not_flip_it(positive, negative, score):
     item = RagEmbeddingQueueItem.objects.create(
         document_id="1", document_type="document", content="c", positive_feedback=positive, negative_feedback=negative
@@ -118,7 +120,9 @@ def test_a_metric_lands_in_its_month_partition_with_a_generated_success_rate():
     metric.refresh_from_db()
     assert metric.success_rate == Decimal("0.7500")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tableoid::regclass::text FROM ml_training_performance_metrics WHERE id = %s", [metric.pk])
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM ml_training_performance_metrics WHERE id = %s", [metric.pk]
+        )
         assert cursor.fetchone()[0] == partition_name(timezone.now().date().replace(day=1))
 
 
