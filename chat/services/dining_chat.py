@@ -36,6 +36,8 @@ from chat.services.respond import RECOMMENDING_INTENTS, TurnFacts, compose
 from chat.services.turn_log import write_turn_log
 from chat.services.user_context import get_session_context, get_user_context, save_session_context
 from config.api.exceptions import ApiError
+from ml_training.services.collection import dining_turn_statement
+from ml_training.services.quality import turn_quality_score
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +325,9 @@ def _persist_turn(
         response_time_ms=timings["response"],
         recommended_shop_ids=[shop.shop_id for shop in shops],
         applied_coupon_ids=sorted({c for shop in shops for c in shop.applicable_coupons}),
+        response_quality_score=turn_quality_score(
+            confidence=nlu.confidence, response_ms=timings["total"], has_recommendations=bool(shops), response=answer
+        ),
     )
     log = None
     if result is not None:
@@ -368,6 +373,7 @@ def _persist_turn(
             menu_ids=[menu.menu_id for shop in shops for menu in shop.menus],
             interaction_of=chat_user.pk,
             along_with=enqueue_statement(**message_log),
+            collect=dining_turn_statement(conversation),
         )
         return log_id, True
     except Exception:  # noqa: BLE001 - the answer must still reach the user

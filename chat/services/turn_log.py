@@ -45,10 +45,13 @@ def write_turn_log(
     menu_ids: list[int],
     interaction_of: int | None = None,
     along_with: tuple[str, list] | None = None,
+    collect: tuple[str, list] | None = None,
 ) -> tuple[int, int | None]:
     """Insert the rows (conversation links filled in), bump the shop/menu counters and the chat user
     `interaction_of`'s profile interaction_count, and run `along_with` (sql, params: the analytics
-    log's `enqueue_statement`) as a CTE of the same statement (`execute_isolated`); returns
+    log's `enqueue_statement`) and `collect` (the training-data queue's INSERT reading the
+    `conversation` CTE, `ml_training.services.collection.dining_turn_statement`) as CTEs of the same
+    statement (`execute_isolated`); returns
     (conversation id, recommendation log id or None). The instances get their primary keys set."""
     ctes, params = [], []
     sql, values = _insert(conversation, {})
@@ -79,6 +82,9 @@ def write_turn_log(
             "WHERE user_id = %s)"
         )
         params.append(interaction_of)
+    if collect is not None:
+        ctes.append(f"collected AS ({collect[0]})")
+        params += collect[1]
     recommendation_id = "(SELECT id FROM recommendation)" if recommendation is not None else "NULL::bigint"
     statement = f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id}"
     conversation_id, log_id = execute_isolated(statement, params, fetch=True, along_with=along_with)

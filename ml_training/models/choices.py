@@ -5,6 +5,10 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import CharField, JSONField, Q, Transform
 
+from analytics.models import Channel  # one list of chat channels for logs and learning data
+
+__all__ = ["Channel"]
+
 ZERO = Decimal("0")
 ONE = Decimal("1")
 
@@ -23,12 +27,6 @@ class QueueStatus(models.TextChoices):
     COMPLETED = "completed"
     REJECTED = "rejected", "rejected (quality too low)"
     ERROR = "error"
-
-
-class Channel(models.TextChoices):
-    DINING = "dining"
-    KNOWLEDGE = "knowledge"
-    PARTNER = "partner"
 
 
 class ReviewReason(models.TextChoices):

@@ -2,7 +2,8 @@
 
 The jobs' runner, the registry's serving and the metrics rollup are the next issue; these tables
 hold their state. `performance_metrics` is partitioned by month: PostgreSQL needs the partition key
-in the primary key, so the table is created by a migration (RunSQL) and the model is unmanaged.
+in the primary key, so migration 0002 creates the table with RunSQL and tells Django's state about
+it (SeparateDatabaseAndState): Django manages it (test flushes truncate it) but never alters it.
 """
 
 from django.contrib.postgres.indexes import GinIndex
@@ -215,7 +216,6 @@ class PerformanceMetric(models.Model):
     business_value_score = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
 
     class Meta:
-        managed = False
         db_table = "ml_training_performance_metrics"
         ordering = ["-measured_at"]
 

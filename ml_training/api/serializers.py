@@ -1,0 +1,59 @@
+from rest_framework import serializers
+
+from ml_training.models import AnswerFeedback, FeedbackVote
+
+COMMENT_MAX = 2000
+
+
+class FeedbackSerializer(serializers.Serializer):
+    """What a user says about an answer; at least one field."""
+
+    vote = serializers.ChoiceField(choices=FeedbackVote.choices, required=False, help_text="thumbs up / down")
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    comment = serializers.CharField(max_length=COMMENT_MAX, required=False, allow_blank=True, trim_whitespace=True)
+
+    def validate(self, attrs):
+        if not any(attrs.get(name) not in (None, "") for name in self.fields):
+            raise serializers.ValidationError(f"Give at least one of: {', '.join(self.fields)}.")
+        return attrs
+
+
+class DiningFeedbackSerializer(FeedbackSerializer):
+    pass
+
+
+class HelpfulSourceSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField(help_text="document_id of one of the answer's sources")
+    chunk_id = serializers.IntegerField(required=False)
+
+
+class KnowledgeFeedbackSerializer(FeedbackSerializer):
+    """No rating: knowledge answers take a vote (seed 002 quality), a comment and the source that helped."""
+
+    rating = None
+    helpful_source = HelpfulSourceSerializer(required=False)
+
+
+class PartnerFeedbackSerializer(FeedbackSerializer):
+    pass
+
+
+class FeedbackResultSerializer(serializers.ModelSerializer):
+    turn = serializers.CharField(
+        source="source_id", help_text="the rated turn (conversation id, message id, session:turn)"
+    )
+
+    class Meta:
+        model = AnswerFeedback
+        fields = [
+            "id",
+            "channel",
+            "turn",
+            "vote",
+            "rating",
+            "comment",
+            "helpful_source",
+            "is_implicit",
+            "created_at",
+            "updated_at",
+        ]

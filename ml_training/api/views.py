@@ -1,0 +1,88 @@
+"""Feedback on answers (seed 003 §8.3): one view per chat, each validates, finds the caller's turn
+(404 for unknown or someone else's) and calls `ml_training.services.feedback.give_feedback`."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.permissions import IsPartner, is_partner_request
+from ml_training.api.serializers import (
+    DiningFeedbackSerializer,
+    FeedbackResultSerializer,
+    KnowledgeFeedbackSerializer,
+    PartnerFeedbackSerializer,
+)
+from ml_training.services import feedback
+
+FEEDBACK_DESCRIPTION = (
+    "One feedback per caller and turn: sending it again replaces it (200; 201 the first time). "
+    "Unknown turns and other users' turns are 404; invalid values are 400."
+)
+
+
+class IsEndUser(BasePermission):
+    message = "Feedback on this chat needs an end-user token, not a partner key."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and not is_partner_request(request))
+
+
+class FeedbackView(APIView):
+    serializer_class = None
+
+    def respond(self, target, data) -> Response:
+        row, created = feedback.give_feedback(target, feedback.FeedbackInput(**data))
+        return Response(FeedbackResultSerializer(row).data, status=status.HTTP_201_CREATED if created else 200)
+
+    def validated(self, request) -> dict:
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class DiningTurnFeedbackView(FeedbackView):
+    permission_classes = [IsEndUser]
+    serializer_class = DiningFeedbackSerializer
+
+    @extend_schema(
+        summary="Rate a dining chat turn (thumbs, 1-5, comment)",
+        description=FEEDBACK_DESCRIPTION + " A thumbs down or a rating of 1-2 puts the turn on the review queue.",
+        request=DiningFeedbackSerializer,
+        responses={200: FeedbackResultSerializer, 201: FeedbackResultSerializer},
+    )
+    def post(self, request, conversation_id):
+        data = self.validated(request)
+        return self.respond(feedback.check_dining_turn(user=request.user, conversation_id=conversation_id), data)
+
+
+class KnowledgeAnswerFeedbackView(FeedbackView):
+    permission_classes = [IsEndUser]
+    serializer_class = KnowledgeFeedbackSerializer
+
+    @extend_schema(
+        summary="Rate a knowledge chat answer (thumbs, comment, which source helped)",
+        description=FEEDBACK_DESCRIPTION + " Votes move the answer's sources' quality scores.",
+        request=KnowledgeFeedbackSerializer,
+        responses={200: FeedbackResultSerializer, 201: FeedbackResultSerializer},
+    )
+    def post(self, request, message_id):
+        data = self.validated(request)
+        return self.respond(feedback.check_knowledge_answer(user=request.user, message_id=message_id), data)
+
+
+class PartnerTurnFeedbackView(FeedbackView):
+    permission_classes = [IsPartner]
+    serializer_class = PartnerFeedbackSerializer
+
+    @extend_schema(
+        summary="Rate a partner chat session turn (with the partner key)",
+        description=FEEDBACK_DESCRIPTION + " `turn` is the exchange number, 1 for the first question and answer.",
+        request=PartnerFeedbackSerializer,
+        responses={200: FeedbackResultSerializer, 201: FeedbackResultSerializer},
+    )
+    def post(self, request, session_id, turn):
+        data = self.validated(request)
+        target = feedback.check_partner_turn(partner=request.user.partner, session_id=session_id, turn=turn)
+        return self.respond(target, data)
