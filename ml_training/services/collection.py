@@ -262,14 +262,20 @@ INSERT INTO {RAG_QUEUE} AS q (
 )
 SELECT d.id::text, 'document', left(d.filename, 500), CASE WHEN d.owner_id IS NULL THEN d.content ELSE '' END,
        d.content_hash, jsonb_build_object('rag_key', d.rag_key, 'rag_type', d.rag_type, 'doc_id', d.doc_id),
-       d.embedding_model, c.searches, c.clicks, c.positive, c.negative, false, '', 'active', now(), now()
+       d.embedding_model, greatest(0, c.searches), greatest(0, c.clicks), greatest(0, c.positive),
+       greatest(0, c.negative), false, '', 'active', now(), now()
 FROM counts c JOIN {DOCUMENTS} d ON d.id = c.document_id
 ORDER BY d.id
+-- The proposed row must pass the CHECKs (>= 0), so an existing row adds the signed deltas from `counts`.
 ON CONFLICT (document_type, document_id) DO UPDATE SET
-    search_count = q.search_count + EXCLUDED.search_count,
-    click_count = q.click_count + EXCLUDED.click_count,
-    positive_feedback = greatest(0, q.positive_feedback + EXCLUDED.positive_feedback),
-    negative_feedback = greatest(0, q.negative_feedback + EXCLUDED.negative_feedback),
+    search_count = greatest(0, q.search_count
+        + (SELECT c.searches FROM counts c WHERE c.document_id::text = q.document_id)),
+    click_count = greatest(0, q.click_count
+        + (SELECT c.clicks FROM counts c WHERE c.document_id::text = q.document_id)),
+    positive_feedback = greatest(0, q.positive_feedback
+        + (SELECT c.positive FROM counts c WHERE c.document_id::text = q.document_id)),
+    negative_feedback = greatest(0, q.negative_feedback
+        + (SELECT c.negative FROM counts c WHERE c.document_id::text = q.document_id)),
     needs_reembedding = q.needs_reembedding OR q.content_hash <> EXCLUDED.content_hash
                         OR q.embedding_model <> EXCLUDED.embedding_model,
     reembedding_reason = CASE
