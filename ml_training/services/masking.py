@@ -13,7 +13,10 @@ string inside JSON-like data. Used by the collection queue (everything entering 
 training-data export and the partner tuning-log export.
 """
 
+import json
 import re
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 CARD = "[CARD]"
@@ -64,18 +67,13 @@ _NAME_AFTER_INTRO = re.compile(
 )
 # Titles and words that look like surname + syllables + honorific but name no one.
 _NOT_NAME_WORDS = (
-    "사 장 고 객 선 생 원 장 과 장 부 장 차 장 팀 장 회 장 기 사 교 수 박 사 의 "
-    "사 간 호 사 주 인 손 님 여 러 분 학 생 형 오 빠 언 니 누 나 동 생 친 구 부 "
-    "모 어 머 아 버 할 머 할 아 삼 촌 이 모 고 모 선 배 후 배 반 장 실 장 점 장 "
-    "매 니 저 직 원 상 담 사 담 임 교 장 교 감 이 분 그 분 저 분 우 리 모 두 다 "
-    "들 조 심 안 녕 수 고 감 사 성 실 정 말 진 짜 지 금 오 늘 내 일 제 일 최 고 "
-    "최 애 한 번 한 식 중 식 양 식 일 식 분 식 치 킨 피 자 기 분 배 고 배 달 주 "
-    "문 소 개 추 천 정 도 정 말 로 나 는 저 는 제 가 예 약 양 념 반 반 순 살 곱 "
-    "빼 기 김 밥 김 치 떡 볶 라 면 짜 장 짬 뽕 국 밥 백 반 만 두 우 동 돈 까 돈 "
-    "가 초 밥 냉 면 비 빔 부 대 순 대 족 발 보 쌈 파 스 햄 버 도 시 락 편 의 점 "
-    "문 의 전 화 주 소 이 름 성 함 장 소 가 게 식 당 시 간 예 산 잔 액 쿠 폰 카 "
-    "드 충 전 사 용 결 제 마 음 조 금 조 용 가 격 가 성 비 기 다 기 억 고 마 고 "
-    "민 안 전 안 심 남 자 여 자 혼 자 둘 이 셋 이 넷 이 "
+    "사장 고객 선생 원장 과장 부장 차장 팀장 회장 기사 교수 박사 의사 간호사 주인 손님 여러분 학생 형 오빠 언니 누나 "
+    "동생 친구 부모 어머 아버 할머 할아 삼촌 이모 고모 선배 후배 반장 실장 점장 매니저 직원 상담사 담임 교장 교감 "
+    "이분 그분 저분 우리 모두 다들 조심 안녕 수고 감사 성실 정말 진짜 지금 오늘 내일 제일 최고 최애 한번 한식 중식 "
+    "양식 일식 분식 치킨 피자 기분 배고 배달 주문 소개 추천 정도 정말로 나는 저는 제가 예약 양념 반반 순살 곱빼기 "
+    "김밥 김치 떡볶 라면 짜장 짬뽕 국밥 백반 만두 우동 돈까 돈가 초밥 냉면 비빔 부대 순대 족발 보쌈 파스 햄버 "
+    "도시락 편의점 문의 전화 주소 이름 성함 장소 가게 식당 시간 예산 잔액 쿠폰 카드 충전 사용 결제 마음 조금 조용 "
+    "가격 가성비 기다 기억 고마 고민 안전 안심 남자 여자 혼자 둘이 셋이 넷이 "
 )
 _NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 
@@ -109,3 +107,35 @@ def mask_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [mask_data(item) for item in value]
     return value
+
+
+# --- evaluation on the labelled corpus (ml_training/data/masking_corpus.jsonl) -------------------
+
+CORPUS_PATH = Path(__file__).resolve().parent.parent / "data" / "masking_corpus.jsonl"
+
+
+@dataclass
+class MaskingReport:
+    """`pii_left`: strings with PII where a labelled span survived; `false_masks`: clean strings changed."""
+
+    pii_strings: int = 0
+    clean_strings: int = 0
+    pii_left: list[tuple[str, str]] = field(default_factory=list)
+    false_masks: list[tuple[str, str]] = field(default_factory=list)
+
+
+def evaluate_corpus(path: Path = CORPUS_PATH) -> MaskingReport:
+    """Mask every corpus string; each line is {"text", "pii": [spans that must not survive]}."""
+    report = MaskingReport()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        masked = mask_text(case["text"])
+        if case["pii"]:
+            report.pii_strings += 1
+            if any(span in masked for span in case["pii"]):
+                report.pii_left.append((case["text"], masked))
+        else:
+            report.clean_strings += 1
+            if masked != case["text"]:
+                report.false_masks.append((case["text"], masked))
+    return report
