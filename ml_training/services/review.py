@@ -3,8 +3,9 @@ entities; the result is an `nlu_training_data` row with the prediction and the t
 side and `label_source` verified (the prediction was right), corrected (it was not) or manual
 (there was no prediction, e.g. a knowledge question labelled by hand).
 
-Labelling an item twice (a double-submitted form, two staff at once) stores one row: the item is
-locked and an already reviewed item returns its existing label.
+Each label is augmented at once (`augmentation.augment`). Labelling an item twice (a
+double-submitted form, two staff at once) stores one row: the item is locked and an already
+reviewed item returns its existing label.
 """
 
 import re
@@ -16,6 +17,7 @@ from django.utils import timezone
 from chat.models import Conversation, Intent
 from chat.services.nlu.normalize import normalize
 from ml_training.models import DataQueueItem, LabelSource, NluTrainingData
+from ml_training.services.augmentation import augment
 from ml_training.services.masking import mask_data
 
 HUMAN_LABEL_CONFIDENCE = Decimal("1.000")
@@ -73,6 +75,7 @@ def label_item(item_id: int, *, intent: str, entities: dict | None, reviewer) ->
         item.reviewed_at = timezone.now()
         item.reviewed_by = reviewer
         item.save(update_fields=["label_intent", "label_entities", "reviewed_at", "reviewed_by"])
+        augment(row)
     return row
 
 

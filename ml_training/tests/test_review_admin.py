@@ -115,7 +115,7 @@ def test_bulk_confirm_verifies_the_predictions(admin_client, alice_client, queue
     response = admin_client.post(CHANGELIST, {"action": "confirm_predictions", "_selected_action": ids})
 
     assert response.status_code == 302
-    rows = NluTrainingData.objects.order_by("predicted_intent")
+    rows = NluTrainingData.objects.filter(is_augmented=False).order_by("predicted_intent")
     assert [(r.predicted_intent, r.true_intent, r.label_source) for r in rows] == [
         ("GENERAL_CHAT", "GENERAL_CHAT", "verified"),
         ("UNKNOWN", "UNKNOWN", "verified"),
@@ -131,3 +131,15 @@ def test_labelling_twice_keeps_one_row(admin_client, queued):
 
     assert first.pk == second.pk
     assert NluTrainingData.objects.count() == 1
+
+
+def test_a_label_is_augmented_with_provenance(admin_client, alice_client, db):
+    dining_turn(alice_client, "내일 비온대")
+    item = DataQueueItem.objects.open().get()
+
+    admin_client.post(CHANGELIST, {"action": "confirm_predictions", "_selected_action": [item.pk]})
+
+    original = NluTrainingData.objects.get(is_augmented=False)
+    variant = NluTrainingData.objects.get(is_augmented=True)
+    assert (variant.input_text, variant.augmentation_method) == ("내일비온대", "spacing")
+    assert (variant.original_data_id, variant.true_intent) == (original.pk, "UNKNOWN")
