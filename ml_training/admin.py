@@ -24,6 +24,7 @@ from ml_training.models import (
     ReviewItem,
     ReviewReason,
     TrainingJob,
+    UserLearningData,
 )
 from ml_training.services import review
 from ml_training.services.masking import mask_text
@@ -163,10 +164,19 @@ class ReviewItemAdmin(admin.ModelAdmin):
         "entities_full",
         "answer_full",
         "feedback",
+        "turn_quality",
         "label_intent",
         "label_entities",
     ]
-    readonly_fields = ["message_full", "previous_turn", "predicted", "entities_full", "answer_full", "feedback"]
+    readonly_fields = [
+        "message_full",
+        "previous_turn",
+        "predicted",
+        "entities_full",
+        "answer_full",
+        "feedback",
+        "turn_quality",
+    ]
     actions = ["confirm_predictions"]
 
     def get_queryset(self, request):
@@ -253,6 +263,10 @@ class ReviewItemAdmin(admin.ModelAdmin):
     @admin.display(description="answer")
     def answer_full(self, obj):
         return obj.raw_data.get("response_text", "")
+
+    @admin.display(description="turn quality (seed §8.2)")
+    def turn_quality(self, obj):
+        return obj.raw_data.get("quality", "—")
 
     @admin.display(description="feedback")
     def feedback(self, obj):
@@ -360,6 +374,23 @@ class AnswerFeedbackAdmin(ReadOnlyAdmin):
     @admin.display(description="comment")
     def short_comment(self, obj):
         return short(obj.comment, 50)
+
+
+@admin.register(UserLearningData)
+class UserLearningDataAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "data_completeness",
+        "nlu_features",
+        "interactions",
+        "recommendations",
+        "feedback",
+        "valuable_sessions",
+        "sessions",
+        "updated_at",
+    ]
+    list_select_related = ["user"]
+    search_fields = ["user__external_user_id", "user__nickname"]
 
 
 @admin.register(TrainingJob)

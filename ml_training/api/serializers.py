@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from ml_training.models import AnswerFeedback, FeedbackVote
+from ml_training.models import AnswerFeedback, FeedbackVote, ModelType
+from ml_training.services.export import FORMATS
 
 COMMENT_MAX = 2000
 
@@ -57,3 +58,11 @@ class FeedbackResultSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    model_type = serializers.ChoiceField(choices=ModelType.choices)
+    # not `format`: DRF reads ?format= as the response renderer
+    file_format = serializers.ChoiceField(choices=FORMATS, default="jsonl")
+    days = serializers.IntegerField(min_value=1, max_value=3650, default=30)
+    min_quality = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1, default="0.7")

@@ -3,6 +3,7 @@ from django.urls import path
 from ml_training.api import views
 
 urlpatterns: list = [
+    path("ml/training-data/export", views.TrainingDataExportView.as_view(), name="training-data-export"),
     path("chat/turns/<int:conversation_id>/feedback", views.DiningTurnFeedbackView.as_view(), name="dining-feedback"),
     path(
         "rag/messages/<int:message_id>/feedback",

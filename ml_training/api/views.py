@@ -1,25 +1,56 @@
 """Feedback on answers (seed 003 §8.3): one view per chat, each validates, finds the caller's turn
 (404 for unknown or someone else's) and calls `ml_training.services.feedback.give_feedback`."""
 
-from drf_spectacular.utils import extend_schema
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.permissions import IsPartner, is_partner_request
+from config.api.permissions import IsPartner, IsStaff, is_partner_request
 from ml_training.api.serializers import (
     DiningFeedbackSerializer,
+    ExportQuerySerializer,
     FeedbackResultSerializer,
     KnowledgeFeedbackSerializer,
     PartnerFeedbackSerializer,
 )
 from ml_training.services import feedback
+from ml_training.services.export import CONTENT_TYPES, ExportQuery, export_records, render
 
 FEEDBACK_DESCRIPTION = (
     "One feedback per caller and turn: sending it again replaces it (200; 201 the first time). "
     "Unknown turns and other users' turns are 404; invalid values are 400."
 )
+
+
+class TrainingDataExportView(APIView):
+    """Staff: the training-data queue, masked, streamed as the file the export command writes."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        summary="Export training data (staff; masked; streamed)",
+        parameters=[ExportQuerySerializer],
+        responses={
+            (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=f"{fmt} file")
+            for fmt, content_type in CONTENT_TYPES.items()
+        },
+    )
+    def get(self, request):
+        params = ExportQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        query = ExportQuery(values["model_type"], days=values["days"], min_quality=values["min_quality"])
+        response = StreamingHttpResponse(
+            render(export_records(query), values["file_format"], values["model_type"]),
+            content_type=CONTENT_TYPES[values["file_format"]],
+        )
+        filename = f"{values['model_type']}_training_data.{values['file_format']}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
 
 class IsEndUser(BasePermission):

@@ -16,7 +16,7 @@ from ml_training.models.choices import (
     QueueStatus,
     ReviewReason,
 )
-from ml_training.models.feedback import AnswerFeedback, RecommendationFeedback, UserAction
+from ml_training.models.feedback import AnswerFeedback, RecommendationFeedback, UserAction, UserLearningData
 from ml_training.models.labels import NluTrainingData
 from ml_training.models.queue import (
     DataQueueItem,
@@ -56,4 +56,5 @@ __all__ = [
     "TrainingJobStatus",
     "TriggeredBy",
     "UserAction",
+    "UserLearningData",
 ]

@@ -146,3 +146,31 @@ class RecommendationFeedback(models.Model):
 
     def __str__(self):
         return f"{self.user_action} on recommendation {self.recommendation_log_id}"
+
+
+class UserLearningData(models.Model):
+    """Per chat user: how much learning data they produced (seed 003 §8.4 data-completeness score)
+    and how many of their sessions are worth training on (§8.2 session value). Recomputed by the
+    daily preparation for users active that day."""
+
+    user = models.OneToOneField(ChatUser, on_delete=models.CASCADE, related_name="learning_data")
+    nlu_features = models.IntegerField(default=0, help_text="nlu queue rows (need 5)")
+    interactions = models.IntegerField(default=0, help_text="dining turns (need 3)")
+    recommendations = models.IntegerField(default=0, help_text="recommendations received (need 2)")
+    feedback = models.IntegerField(default=0, help_text="feedback given: votes, ratings, selections (need 1)")
+    data_completeness = models.DecimalField(max_digits=4, decimal_places=3, default=0)
+    sessions = models.IntegerField(default=0)
+    valuable_sessions = models.IntegerField(default=0, help_text="≥ 2 turns, mean quality ≥ 0.5, a recommendation")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ml_training_user_learning_data"
+        ordering = ["-data_completeness"]
+        verbose_name = "user learning data"
+        verbose_name_plural = "user learning data"
+        constraints = [
+            models.CheckConstraint(condition=between_0_and_1("data_completeness"), name="ml_userdata_completeness_0_1")
+        ]
+
+    def __str__(self):
+        return f"learning data of {self.user_id}: {self.data_completeness}"
