@@ -60,11 +60,17 @@ def check_dining_turn(*, user, conversation_id: int) -> FeedbackTarget:
     conversation = Conversation.objects.filter(pk=conversation_id, user__auth_user=user).first()
     if conversation is None:
         raise NotFound("No such turn of yours.")
+    return dining_target(conversation, voter=f"user:{user.pk}", user=user)
+
+
+def dining_target(conversation: Conversation, *, voter: str, user=None) -> FeedbackTarget:
+    """A dining turn as a feedback target (`voter` e.g. "user:<auth id>", or "chat_user:<id>" for
+    users reached through other platforms, who have no Django account)."""
     return FeedbackTarget(
         channel=Channel.DINING,
         source_table=DINING_SOURCE,
         source_id=str(conversation.pk),
-        voter=f"user:{user.pk}",
+        voter=voter,
         links={"user": user, "conversation": conversation},
         conversation=conversation,
     )
