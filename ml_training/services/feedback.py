@@ -156,14 +156,12 @@ def _validate(target: FeedbackTarget, given: FeedbackInput) -> None:
 def give_feedback(target: FeedbackTarget, given: FeedbackInput) -> tuple[AnswerFeedback, bool]:
     """Store (or update) the voter's feedback on the turn; returns (row, created)."""
     _validate(target, given)
-    for attempt in range(2):  # two first submissions racing: the loser updates the winner's row
-        try:
-            with transaction.atomic():
-                return _upsert(target, given)
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        with transaction.atomic():
+            return _upsert(target, given)
+    except IntegrityError:  # two first submissions raced on the unique key: the loser updates the winner's row
+        with transaction.atomic():
+            return _upsert(target, given)
 
 
 def _upsert(target: FeedbackTarget, given: FeedbackInput) -> tuple[AnswerFeedback, bool]:
