@@ -40,7 +40,7 @@ from rag.models import Document
 
 AUTO_LABEL_ABOVE = 0.7  # seed §9.10: only confident turns become (weakly) labelled samples
 REVIEW_BELOW = 0.5
-REVIEW_PRIORITY = {  # higher first on the review page; all >= models.queue.REVIEW_PRIORITY
+REVIEW_PRIORITY = {  # higher first on the review page; auto-labelled samples have 0
     ReviewReason.NEGATIVE_FEEDBACK: 95,
     ReviewReason.UNKNOWN_INTENT: 90,
     ReviewReason.REGENERATED: 85,
