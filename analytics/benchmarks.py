@@ -31,13 +31,15 @@ def time_logging_on_off(run: Callable[[bool, int], object], turns: int, *, warmu
     return timings
 
 
-def write_logging_on_off(stdout, timings: dict[bool, list[float]], *, target: float = 1.05) -> None:
+def write_logging_on_off(
+    stdout, timings: dict[bool, list[float]], *, target: float = 1.05, switch: str = "logging"
+) -> None:
     on, off = timings[True], timings[False]
     stdout.write(f"chat latency, {len(on)} turns per variant (ms):")
-    stdout.write(f"  {'':12}{'p50':>9}{'p95':>9}{'mean':>9}")
-    for label, values in (("logging on", on), ("logging off", off)):
+    stdout.write(f"  {'':16}{'p50':>9}{'p95':>9}{'mean':>9}")
+    for label, values in ((f"{switch} on", on), (f"{switch} off", off)):
         stdout.write(
-            f"  {label:12}{percentile(values, 0.5):9.1f}{percentile(values, 0.95):9.1f}{statistics.fmean(values):9.1f}"
+            f"  {label:16}{percentile(values, 0.5):9.1f}{percentile(values, 0.95):9.1f}{statistics.fmean(values):9.1f}"
         )
     p50_ratio = percentile(on, 0.5) / percentile(off, 0.5)
     p95_ratio = percentile(on, 0.95) / percentile(off, 0.95)

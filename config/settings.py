@@ -240,6 +240,7 @@ CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30)  # samp
 CONVERSATION_COMPRESS_AFTER_DAYS = env_int("CONVERSATION_COMPRESS_AFTER_DAYS", 7)  # unsampled history is dropped then
 MESSAGE_LOG_RETENTION_DAYS = env_int("MESSAGE_LOG_RETENTION_DAYS", 90)  # then archived to var/archive and deleted
 NLU_INTENT_MODEL_PATH = env_str("NLU_INTENT_MODEL_PATH", "")  # trained intent model JSON; empty = baseline
+ML_TRAINING_COLLECT = env_bool("ML_TRAINING_COLLECT", True)  # chat turns feed the training-data queue
 
 ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")

@@ -6,3 +6,9 @@ class MlTrainingConfig(AppConfig):
 
     name = "ml_training"
     verbose_name = "ML training"
+
+    def ready(self):
+        from analytics.services.message_logs import logs_written
+        from ml_training.services.collection import count_logged_retrievals
+
+        logs_written.connect(count_logged_retrievals, dispatch_uid="ml_training.count_logged_retrievals")

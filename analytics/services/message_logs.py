@@ -35,6 +35,7 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
 from analytics.models import ConversationHistory, LogOutboxRecord, MessageLog
@@ -51,6 +52,10 @@ FLUSH_BATCH_SIZE = 500
 MAX_WRITE_ATTEMPTS = 5
 # One flush at a time keeps each conversation's messages in the order they were queued.
 FLUSH_LOCK_KEY = int.from_bytes(hashlib.sha256(b"analytics.flush_log_outbox").digest()[:4], "big")
+
+# Sent with `records` (those whose logs were new, so never twice for one record) inside the
+# transaction that writes them: e.g. ml_training counts the documents each answer retrieved.
+logs_written = Signal()
 
 _LOG_COLUMNS = (
     "log_id, session_id, channel, collection_name, message_type, content, reasoning_level, llm_model, "
@@ -263,7 +268,10 @@ def write_records(records: list[dict]) -> int:
     atomic by itself and needs none.
     """
     rows = [_statement_row(seq, record) for seq, record in enumerate(records)]
-    (stored,) = execute_isolated(_WRITE, [serialise(rows)], fetch=True)
+    with transaction.atomic():  # the receivers of logs_written write with the logs, or not at all
+        stored, new_seqs = execute_isolated(_WRITE, [serialise(rows)], fetch=True)
+        if new_seqs:
+            logs_written.send(sender=write_records, records=[records[seq] for seq in new_seqs])
     return stored
 
 
@@ -394,7 +402,7 @@ WITH given AS (
         END,
         updated_at = GREATEST(h.updated_at, EXCLUDED.updated_at)
 )
-SELECT count(*) FROM new
+SELECT count(*), array_agg(seq) FROM new
 """
 
 

@@ -38,6 +38,8 @@ from chat.services.respond import RECOMMENDING_INTENTS, TurnFacts, compose
 from chat.services.turn_log import write_turn_log
 from chat.services.user_context import get_session_context, get_user_context, save_session_context
 from config.api.exceptions import ApiError
+from ml_training.services.collection import dining_turn_statement
+from ml_training.services.quality import turn_quality_score
 
 logger = logging.getLogger(__name__)
 
@@ -405,6 +407,9 @@ def _persist_turn(
         response_time_ms=timings["response"],
         recommended_shop_ids=[shop.shop_id for shop in shops],
         applied_coupon_ids=sorted({c for shop in shops for c in shop.applicable_coupons}),
+        response_quality_score=turn_quality_score(
+            confidence=nlu.confidence, response_ms=timings["total"], has_recommendations=bool(shops), response=answer
+        ),
     )
     log = None
     if result is not None:
@@ -441,8 +446,9 @@ def _persist_turn(
         bottleneck_component=max(stages, key=stages.get),
         created_at=now,
     )
-    try:
-        conversation_id, log_id = write_turn_log(
+
+    def write(collect) -> tuple[int, int | None]:
+        return write_turn_log(
             conversation,
             log,
             performance,
@@ -450,7 +456,19 @@ def _persist_turn(
             menu_ids=[menu.menu_id for shop in shops for menu in shop.menus],
             interaction_of=chat_user.pk,
             along_with=enqueue_statement(**message_log),
+            collect=collect,
         )
+
+    collect = dining_turn_statement(conversation)
+    try:
+        try:
+            conversation_id, log_id = write(collect)
+        except Exception:
+            if collect is None:
+                raise
+            # The training-data queue must not cost the turn its log; the daily preparation backfills it.
+            logger.exception("dining chat turn of user %s: training-data collection failed", chat_user.pk)
+            conversation_id, log_id = write(None)
         return conversation_id, log_id, True, conversation.conversation_turn
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)

@@ -31,6 +31,7 @@ from analytics.services.message_logs import record_exchange
 from chat.models import KnowledgeConversation, KnowledgeMessage, MessageRole, MessageRoute, MessageStatus, RagType
 from chat.services.router import SqlAnswer, answer_with_sql, decide_route
 from config.api.exceptions import ApiError
+from ml_training.services.feedback import record_regeneration
 from rag.providers import get_llm
 from rag.providers.prompts import format_context
 from rag.services.search import search
@@ -456,7 +457,8 @@ def finish_turn(
 ) -> KnowledgeMessage | None:
     """Store the answer and log the exchange in one transaction.
 
-    A regeneration deletes the previous answer(s) to the question and counts itself; a failed
+    A regeneration deletes the previous answer(s) to the question and counts itself (and each as
+    implicit negative feedback, `ml_training.services.feedback.record_regeneration`); a failed
     regeneration keeps the previous answer (only the log records the failure) and returns None.
     """
     usage = usage or {}
@@ -469,7 +471,9 @@ def finish_turn(
         replaces = turn.regenerated and status != MessageStatus.ERROR
         if not turn.regenerated or replaces:
             if replaces:
-                conversation.messages.filter(role=MessageRole.ASSISTANT, id__gt=turn.user_message.id).delete()
+                replaced = conversation.messages.filter(role=MessageRole.ASSISTANT, id__gt=turn.user_message.id)
+                record_regeneration(user=turn.user, replaced=list(replaced))
+                replaced.delete()
                 conversation.regeneration_count = F("regeneration_count") + 1
             message = KnowledgeMessage.objects.create(
                 conversation=conversation,

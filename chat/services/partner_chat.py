@@ -39,6 +39,7 @@ from analytics.services.message_logs import enqueue_statement, record_exchange
 from chat.models import PartnerChatTuningLog
 from chat.services.knowledge_chat import StreamEvent
 from config.db import execute_isolated
+from ml_training.services.masking import mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -459,14 +460,15 @@ def _result_of(stream, llm, started: float) -> dict:
 def tuning_record(session: PartnerChatTuningLog) -> dict:
     """One session as a fine-tuning example: the chat `messages` plus non-personal context.
 
-    user_uuid and client_info are left out; initial_data is already only a summary.
+    user_uuid and client_info are left out; initial_data is already only a summary; names, phone
+    numbers, addresses and card numbers in the messages are masked (`ml_training.services.masking`).
     """
     return {
         "partner_id": session.partner_id,
         "hospital_id": session.hospital_id,
         "session_id": session.session_id,
         "initial_data": session.initial_data,
-        "messages": [{"role": e.get("role"), "content": e.get("content")} for e in session.conversation],
+        "messages": [{"role": e.get("role"), "content": mask_text(e.get("content"))} for e in session.conversation],
         "message_count": session.message_count,
         "created_at": seoul_timestamp(session.created_at),
     }

@@ -1,7 +1,8 @@
 """What the user did with a recommendation: the chosen shop (and menu), time to decide, a rating.
 
 Stored on recommendations_log (and the conversation's selected_shop) for CTR, the popularity job and
-the training pipeline; the chosen shop also becomes one of the user's favourites."""
+the training pipeline (a `recommendation` queue row and a recommendation_feedback row, in the same
+transaction); the chosen shop also becomes one of the user's favourites."""
 
 import datetime as dt
 
@@ -12,6 +13,7 @@ from rest_framework import status
 from chat.models import Conversation, RecommendationLog, UserProfile
 from chat.services.user_context import invalidate_on_commit
 from config.api.exceptions import ApiError
+from ml_training.services.collection import collect_selection, record_rating
 
 FAVORITE_SHOPS_KEPT = 10
 MAX_DECISION_MS = 24 * 3600 * 1000
@@ -35,6 +37,7 @@ def record_selection(
             _select(log, shop_id=shop_id, menu_id=menu_id, time_to_decision_ms=time_to_decision_ms, now=now)
         if rating is not None:
             RecommendationLog.objects.filter(pk=log.pk).update(feedback_rating=rating)
+            record_rating(log, rating)
     log.refresh_from_db()
     return log
 
@@ -61,6 +64,7 @@ def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_t
     )
     if not updated:
         raise ApiError("already_selected", "A choice was already recorded for this recommendation.", 409)
+    collect_selection(log, shop_id=shop_id, menu_id=menu_id, time_to_decision_ms=time_to_decision_ms, now=now)
     if log.conversation_id:
         Conversation.objects.filter(pk=log.conversation_id).update(selected_shop_id=shop_id)
     if log.user_id:

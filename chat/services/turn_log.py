@@ -55,15 +55,19 @@ def write_turn_log(
     menu_ids: list[int],
     interaction_of: int | None = None,
     along_with: tuple[str, list] | None = None,
+    collect: tuple[str, list] | None = None,
 ) -> tuple[int, int | None]:
     """Insert the rows (conversation links filled in), bump the shop/menu counters and the chat user
     `interaction_of`'s profile interaction_count, and run `along_with` (sql, params: the analytics
-    log's `enqueue_statement`) as a CTE of the same statement (`execute_isolated`); returns
-    (conversation id, recommendation log id or None). The instances get their primary keys set, and
-    the conversation its turn number: the next of its session, whatever `conversation_turn` said."""
+    log's `enqueue_statement`) and `collect` (the training-data queue's INSERT reading the
+    `conversation` CTE, `ml_training.services.collection.dining_turn_statement`) as CTEs of the same
+    statement (`execute_isolated`); returns (conversation id, recommendation log id or None). The
+    instances get their primary keys set, and the conversation its turn number: the next of its
+    session, whatever `conversation_turn` said."""
     statement, params = _turn_statement(
-        conversation, recommendation, performance, shop_ids=shop_ids, menu_ids=menu_ids, interaction_of=interaction_of
-    )
+        conversation, recommendation, performance,
+        shop_ids=shop_ids, menu_ids=menu_ids, interaction_of=interaction_of, collect=collect,
+    )  # fmt: skip
     for attempt in range(1, TURN_ATTEMPTS + 1):
         try:
             conversation_id, log_id, turn = execute_isolated(statement, params, fetch=True, along_with=along_with)
@@ -81,7 +85,7 @@ def write_turn_log(
     return conversation_id, log_id
 
 
-def _turn_statement(conversation, recommendation, performance, *, shop_ids, menu_ids, interaction_of):
+def _turn_statement(conversation, recommendation, performance, *, shop_ids, menu_ids, interaction_of, collect):
     ctes, params = [], []
     sql, values = _insert(conversation, {"conversation_turn": (NEXT_TURN, [conversation.session_id])})
     ctes.append(f"conversation AS ({sql} RETURNING id, conversation_turn)")
@@ -111,6 +115,9 @@ def _turn_statement(conversation, recommendation, performance, *, shop_ids, menu
             "WHERE user_id = %s)"
         )
         params.append(interaction_of)
+    if collect is not None:
+        ctes.append(f"collected AS ({collect[0]})")
+        params += collect[1]
     recommendation_id = "(SELECT id FROM recommendation)" if recommendation is not None else "NULL::bigint"
     statement = (
         f"WITH {', '.join(ctes)} SELECT {CONVERSATION_ID}, {recommendation_id},"

@@ -1,6 +1,6 @@
 """Benchmark the dining chat turn on a throw-away database.
 
-    python manage.py bench_chat [--turns 1000] [--http-turns 500] [--http-concurrency 4]
+    python manage.py bench_chat [--turns 1000] [--http-turns 500] [--http-concurrency 4] [--collection-turns 300]
 
 1. creates database `bench_chat_<pid>` on the configured server, migrates it and loads
    1,000 shops (two Seoul neighbourhoods, all 13 categories, varied hours) with 10,000 menus and
@@ -9,7 +9,9 @@
 3. over HTTP: a uvicorn process (ASGI, one worker, pooled DB connections) on a loopback port,
    driven by httpx with keep-alive, sequentially and then with C concurrent clients;
 4. prints p50/p95/p99 of the request time and the turns/s, plus the server-side processing time
-   each turn logged (conversations.processing_time_ms), then drops the database (--keep-db keeps it).
+   each turn logged (conversations.processing_time_ms);
+5. in-process again: the same turns with training-data collection (ML_TRAINING_COLLECT) on and off,
+   interleaved, and the p50/p95 ratio; then drops the database (--keep-db keeps it).
 """
 
 import datetime as dt
@@ -36,6 +38,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from tqdm import tqdm
 
+from analytics.benchmarks import time_logging_on_off, write_logging_on_off
 from chat.models import (
     AcquisitionSource,
     ChatUser,
@@ -55,6 +58,7 @@ from chat.services.nlu import warm_up
 from chat.services.schemas import WEEKDAYS
 from config.benchmarks import percentile, throwaway_database
 from config.models import UserApiToken
+from ml_training.models import DataQueueItem
 
 CENTRES = {"건대입구": (37.54040, 127.06920), "강남": (37.49795, 127.02760)}
 SPREAD_M = 1500
@@ -189,6 +193,12 @@ class Command(BaseCommand):
         parser.add_argument("--turns", type=int, default=1000, help="in-process turns")
         parser.add_argument("--http-turns", type=int, default=500, help="turns over HTTP (0 to skip)")
         parser.add_argument("--http-concurrency", type=int, default=4)
+        parser.add_argument(
+            "--collection-turns",
+            type=int,
+            default=300,
+            help="turns per side of the training-data collection on/off comparison (0 to skip)",
+        )
         parser.add_argument("--seed", type=int, default=3)
         parser.add_argument("--keep-db", action="store_true", help="do not drop the benchmark database")
 
@@ -201,6 +211,8 @@ class Command(BaseCommand):
             # Production settings where they matter for speed: DEBUG off (no query recording), no rate limit.
             with override_settings(API_RATE_LIMIT="1000000/min", ALLOWED_HOSTS=["*"], DEBUG=False):
                 self._in_process(tokens, options["turns"])
+                if options["collection_turns"]:
+                    self._collection_on_off(tokens, options["collection_turns"])
             if options["http_turns"]:
                 self._over_http(name, tokens, options["http_turns"], options["http_concurrency"])
 
@@ -361,6 +373,27 @@ class Command(BaseCommand):
             latencies,
             time.perf_counter() - started,
             since,
+        )
+
+    def _collection_on_off(self, tokens: list[str], turns: int) -> None:
+        """The same turns with ML_TRAINING_COLLECT on and off, interleaved (ABBA), in-process."""
+        client = Client()
+        requests = [(self._turn_body(), self.rng.choice(tokens)) for _ in range(turns + 1)]
+
+        def run(collect: bool, i: int) -> None:
+            body, token = requests[i]
+            with override_settings(ML_TRAINING_COLLECT=collect):
+                response = client.post(
+                    "/api/v1/chat", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}"
+                )
+            if response.status_code != 200:
+                raise CommandError(f"chat failed with {response.status_code}: {response.content[:300]!r}")
+
+        queued = DataQueueItem.objects.count()
+        write_logging_on_off(self.stdout, time_logging_on_off(run, turns), switch="collection")
+        self.stdout.write(
+            f"  training-data queue rows written by the collecting side: {DataQueueItem.objects.count() - queued}"
+            f" for {turns + 1} turns (the others were of middling confidence)"
         )
 
     def _over_http(self, name: str, tokens: list[str], turns: int, concurrency: int) -> None:

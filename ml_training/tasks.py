@@ -1,0 +1,18 @@
+"""Thin Celery tasks: each calls one ml_training service."""
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+from ml_training.services.partitions import ensure_partitions
+from ml_training.services.preparation import prepare_daily_training_data
+
+
+@shared_task(name="ml_training.prepare_daily_training_data")
+def prepare_daily_training_data_task() -> list[dict]:
+    return [{**asdict(summary), "avg_quality": str(summary.avg_quality)} for summary in prepare_daily_training_data()]
+
+
+@shared_task(name="ml_training.create_metric_partitions")
+def create_metric_partitions() -> list[str]:
+    return ensure_partitions()
