@@ -43,7 +43,7 @@ def test_personal_data_in_a_turn_is_masked_before_it_enters_raw_data(alice_clien
 
 
 @pytest.mark.parametrize(
-    ("message", "reason", "priority"), [("음", "low_confidence", 80), ("내일 비온대", "unknown_intent", 90)]
+    ("message", "reason", "priority"), [("어", "low_confidence", 80), ("내일 비온대", "unknown_intent", 90)]
 )
 def test_a_low_confidence_or_unknown_turn_becomes_a_review_item(alice_client, message, reason, priority):
     dining_turn(alice_client, message)
@@ -75,7 +75,7 @@ def test_when_collection_fails_the_turn_is_still_answered_and_logged_and_prepara
     from ml_training.services import collection
 
     monkeypatch.setitem(collection.REVIEW_PRIORITY, "low_confidence", 101)
-    body = dining_turn(alice_client, "음")
+    body = dining_turn(alice_client, "어")
 
     assert body["response"]
     assert Conversation.objects.count() == 1

@@ -16,7 +16,7 @@ CHANGELIST = reverse("admin:ml_training_reviewitem_changelist")
 def queued(alice_client, kimbap):
     """A confident turn followed by a vague one in the same session: the vague one waits for review."""
     first = dining_turn(alice_client, "5천원으로 점심 뭐 먹지?")
-    dining_turn(alice_client, "음", session_id=first["session_info"]["session_id"])
+    dining_turn(alice_client, "어", session_id=first["session_info"]["session_id"])
     return DataQueueItem.objects.open().get()
 
 
@@ -30,8 +30,8 @@ def test_the_queue_lists_open_items_highest_priority_first_with_their_context(ad
     assert [item.review_reason for item in items] == ["unknown_intent", "low_confidence"]
     page = response.content.decode()
     assert "5천원으로 점심 뭐 먹지? (BUDGET_INQUIRY)" in page  # the previous turn of the vague one
-    assert "GENERAL_CHAT (0.29)" in page
-    assert "5천원으로 점심 뭐 먹지?" in page and Conversation.objects.get(input_text="음").response_text[:20] in page
+    assert "GENERAL_CHAT (0.23)" in page
+    assert "5천원으로 점심 뭐 먹지?" in page and Conversation.objects.get(input_text="어").response_text[:20] in page
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_the_queue_filters(admin_client, queued, query, expected):
 
 
 def test_negative_feedback_is_shown_and_filterable(admin_client, alice_client, queued):
-    conversation = Conversation.objects.get(input_text="음")
+    conversation = Conversation.objects.get(input_text="어")
     alice_client.post(
         f"/api/v1/chat/turns/{conversation.pk}/feedback", {"vote": "down", "comment": "틀렸어"}, format="json"
     )
@@ -82,8 +82,8 @@ def test_correcting_an_intent_in_the_list_creates_a_corrected_training_row(admin
     assert response.status_code == 302, response.content.decode()[:2000]
     row = NluTrainingData.objects.get()
     assert (row.predicted_intent, row.true_intent, row.label_source) == ("GENERAL_CHAT", "FOOD_REQUEST", "corrected")
-    assert (row.labeler_id, row.input_text, row.data_queue_id) == ("admin", "음", queued.pk)
-    assert row.conversation_id == Conversation.objects.get(input_text="음").pk
+    assert (row.labeler_id, row.input_text, row.data_queue_id) == ("admin", "어", queued.pk)
+    assert row.conversation_id == Conversation.objects.get(input_text="어").pk
     assert admin_client.get(CHANGELIST).context["cl"].result_count == 0  # reviewed items leave the queue
 
 
