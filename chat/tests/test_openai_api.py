@@ -452,3 +452,27 @@ def test_text_content_parts_are_joined_into_the_question(alice_client, knowledge
 
     assert response.status_code == 200
     assert KnowledgeMessage.objects.get(role="user").content == "환불은 며칠 안에 되나요?"
+
+
+# --- feedback on /v1 turns ------------------------------------------------------------------------
+
+
+def test_a_knowledge_answer_given_through_v1_takes_feedback_by_its_message_id(
+    alice, alice_client, knowledge_corpus, openai_server
+):
+    answer_id = ask(alice).model_extra["knowledge"]["message_id"]
+
+    response = alice_client.post(f"/api/v1/rag/messages/{answer_id}/feedback", {"vote": "down"}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["vote"] == "down"
+
+
+def test_a_dining_turn_given_through_v1_takes_feedback_by_its_conversation_id(alice, alice_client, kimbap):
+    completion = ask(alice, "5천원으로 점심 뭐 먹지?", model="dining", extra_body={"location": HERE})
+    turn_id = completion.model_extra["dining"]["conversation_id"]
+
+    response = alice_client.post(f"/api/v1/chat/turns/{turn_id}/feedback", {"vote": "up", "rating": 5}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["vote"], response.json()["rating"]) == ("up", 5)
