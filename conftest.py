@@ -96,3 +96,46 @@ def celery_worker_thread(transactional_db):
 
     with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING") as worker:
         yield worker
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser():
+    """Debian's headless Chromium through selenium at 1400 px wide; skipped only off CI without the browser."""
+    import os
+    from pathlib import Path
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have /usr/bin/chromium and /usr/bin/chromedriver (.ci/run installs them)")
+        pytest.skip("needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+             "--disable-component-update", "--disable-sync", "--window-size=1400,1000"]  # fmt: skip
+    for flag in flags:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def admin_browser(browser, live_server, django_user_model):
+    """The browser logged in to the admin as a superuser; `admin_browser.open(path)` loads a page."""
+    from selenium.webdriver.common.by import By
+
+    django_user_model.objects.create_superuser("browser-staff", password="browser-password-1")
+    browser.get(f"{live_server.url}/admin/login/?next=/admin/")
+    browser.find_element(By.NAME, "username").send_keys("browser-staff")
+    browser.find_element(By.NAME, "password").send_keys("browser-password-1")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.open = lambda path: browser.get(f"{live_server.url}{path}")
+    return browser
