@@ -116,7 +116,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache and Redis --------------------------------------------------------------------------
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.SharedPoolRedisCache",  # one connection pool per process, not per request
         "LOCATION": f"{REDIS_URL}?db=1" if REDIS_URL.startswith("unix://") else REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "chatbots") + RUN_ID,
         "TIMEOUT": 300,
