@@ -122,8 +122,14 @@ class LiveServerProcess:
                 raise RuntimeError(
                     f"the web server did not start {self.workers} worker(s) in {self.startup_timeout:.0f} s"
                 )
-        httpx.get(f"{self.url}/api/v1/me", timeout=10)  # and it answers
-        return self
+        while True:  # and it answers (a worker may still hold the GIL loading its models)
+            try:
+                httpx.get(f"{self.url}/api/v1/me", timeout=5)
+                return self
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
 
     def _relay_log(self, ready: threading.Semaphore) -> None:
         for line in self.process.stderr:

@@ -26,9 +26,13 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
 
 
+def public_hosts_of(allowed_hosts: list[str]) -> list[str]:
+    return [host for host in allowed_hosts if host not in LOCAL_HOSTS]
+
+
 def check_deployment_safety(debug: bool, secret_key: str, allowed_hosts: list[str]) -> None:
     """Refuse settings that would be unsafe on a public host."""
-    public_hosts = [host for host in allowed_hosts if host not in LOCAL_HOSTS]
+    public_hosts = public_hosts_of(allowed_hosts)
     if debug and public_hosts:
         raise ImproperlyConfigured(
             f"DEBUG is on while ALLOWED_HOSTS names public hosts {public_hosts}; set DEBUG=0 for a public deployment"
@@ -44,6 +48,20 @@ SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 check_deployment_safety(DEBUG, SECRET_KEY, ALLOWED_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS (on by default for a public deployment; a loopback-only DEBUG=0 run, e.g. a benchmark, stays on HTTP)
+HTTPS = env_bool("HTTPS", not DEBUG and bool(public_hosts_of(ALLOWED_HOSTS)))
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]  # load-balancer probes often speak plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto). Only set
+# it when the proxy always sets or strips that header, or clients could claim HTTPS themselves.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 
 # --- embedded services -------------------------------------------------------------------------
 try:
