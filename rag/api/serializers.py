@@ -60,6 +60,12 @@ class SearchHitSerializer(serializers.Serializer):
     metadata = serializers.DictField()
 
 
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    count = serializers.IntegerField()
+    results = SearchHitSerializer(many=True)
+
+
 # --- seed 001 sync -----------------------------------------------------------------------------------
 
 
