@@ -99,12 +99,14 @@ def drive_http_load(
     seconds: float,
     max_requests: int,
     timeout: float = 30.0,
+    outcome_of: Callable | None = None,
 ) -> LoadResult:
     """`clients` concurrent keep-alive HTTP clients (asyncio + httpx) sending requests back to back
     until `seconds` have passed or `max_requests` were sent, whichever comes first.
 
     `request_for(client_index, request_number)` returns (method, path, httpx keyword arguments).
     A request that fails below HTTP counts under its exception's name; nothing is retried.
+    `outcome_of(response)` names what a response counts as (default: its status code).
     """
     import asyncio
 
@@ -121,7 +123,8 @@ def drive_http_load(
                 method, path, kwargs = request_for(index, sent)
                 began = time.perf_counter()
                 try:
-                    outcome = (await client.request(method, path, **kwargs)).status_code
+                    response = await client.request(method, path, **kwargs)
+                    outcome = outcome_of(response) if outcome_of else response.status_code
                 except httpx.HTTPError as exc:
                     outcome = type(exc).__name__
                 result.latencies_ms.append((time.perf_counter() - began) * 1000)
