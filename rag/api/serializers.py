@@ -11,7 +11,7 @@ from rag.services.search import MAX_LIMIT, MODES
 
 class DocumentSerializer(serializers.ModelSerializer):
     chunk_count = serializers.IntegerField(read_only=True)
-    owner_id = serializers.IntegerField(read_only=True)
+    owner_id = serializers.IntegerField(read_only=True, allow_null=True)  # null: a shared document
 
     class Meta:
         model = Document
