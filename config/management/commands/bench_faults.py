@@ -83,9 +83,9 @@ class Command(BaseCommand):
         parser.add_argument("--recovery-timeout", type=float, default=180.0)
 
     def handle(self, *args, chats, documents, recovery_timeout, **options):
-        workdir = settings.VAR_DIR / "faults"
-        workdir.mkdir(parents=True, exist_ok=True)
-        fault_redis = FaultRedis(workdir)
+        self.workdir = settings.VAR_DIR / "faults"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        fault_redis = FaultRedis(self.workdir)
         fault_redis.start()
         worker = None
         try:
@@ -124,7 +124,10 @@ class Command(BaseCommand):
     def _start_worker(self) -> subprocess.Popen:
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--pool", "solo",
                    "--loglevel", "ERROR"]  # fmt: skip
-        return subprocess.Popen(command, env={**os.environ, **self.env}, start_new_session=True)
+        with open(self.workdir / "worker.log", "a") as log:  # its reconnect complaints during the outage
+            return subprocess.Popen(
+                command, env={**os.environ, **self.env}, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+            )
 
     @staticmethod
     def _kill(worker: subprocess.Popen) -> None:
