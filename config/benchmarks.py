@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark commands (`bench_*`): percentiles, a throw-away database and an
 HTTP load driver."""
 
+import io
 import math
 import os
 import time
@@ -57,6 +58,13 @@ def throwaway_database(prefix: str, *, apps: tuple[str, ...] = (), keep: bool = 
             say(f"database {name}: dropped")
 
 
+def api_token_for(username: str, *, staff: bool = False) -> str:
+    """A new API token of that user (created if needed), through `manage.py issue_token`."""
+    out, quiet = io.StringIO(), io.StringIO()
+    call_command("issue_token", username, staff=staff, stdout=out, stderr=quiet)
+    return out.getvalue().split()[-1]
+
+
 def database_url(name: str) -> str:
     """The configured DATABASE_URL pointed at database `name` (for a server started in a subprocess)."""
     from urllib.parse import urlsplit, urlunsplit
@@ -73,6 +81,12 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     outcomes: Counter = field(default_factory=Counter)
     wall_s: float = 0.0
+
+    def merged_with(self, other: "LoadResult") -> "LoadResult":
+        """Both runs as one (their requests and their wall time added up)."""
+        return LoadResult(
+            self.latencies_ms + other.latencies_ms, self.outcomes + other.outcomes, self.wall_s + other.wall_s
+        )
 
     @property
     def per_second(self) -> float:

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 
 import hypothesis
 import schemathesis
-from django.contrib.auth import get_user_model
 from hypothesis import HealthCheck
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from chat.models import Partner, PartnerApiKey
+from config.benchmarks import api_token_for
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 PERSONAS = ("user", "staff", "partner")
@@ -45,11 +44,7 @@ def persona_headers(persona: str) -> dict[str, str]:
         partner, _ = Partner.objects.get_or_create(partner_id="fuzz-partner", defaults={"name": "Fuzz partner"})
         _, key = PartnerApiKey.issue(partner)
         return {"Authorization": f"Api-Key {key}"}
-    user, _ = get_user_model().objects.get_or_create(
-        username=f"fuzz-{persona}", defaults={"is_staff": persona == "staff"}
-    )
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {api_token_for(f'fuzz-{persona}', staff=persona == 'staff')}"}
 
 
 def strategy_for(operation):

@@ -28,15 +28,13 @@ import time
 
 import redis
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
 
 from analytics.models import LogOutboxRecord, MessageLog
 from chat.models import Partner, PartnerApiKey
 from config import embedded
-from config.benchmarks import LoadResult, database_url, drive_http_load, throwaway_database
+from config.benchmarks import LoadResult, api_token_for, database_url, drive_http_load, throwaway_database
 from config.live_server import LiveServerProcess
 from rag.models import Document
 
@@ -116,8 +114,7 @@ class Command(BaseCommand):
     def _load(self) -> None:
         with open(os.devnull, "w") as quiet:
             call_command("load_demo", stdout=quiet)
-        user = get_user_model().objects.create(username="faults-user")
-        self.user_headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+        self.user_headers = {"Authorization": f"Token {api_token_for('faults-user')}"}
         partner = Partner.objects.create(partner_id="faults-partner", name="Faults partner")
         self.partner_headers = {"Authorization": f"Api-Key {PartnerApiKey.issue(partner)[1]}"}
 

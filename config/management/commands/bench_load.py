@@ -1,30 +1,31 @@
 """Load benchmark: the real web server (`make run`'s uvicorn) with 1 and with N worker processes,
 driven over loopback by C concurrent clients on the dining chat and on the knowledge chat.
 
-    python manage.py bench_load [--workers N] [--clients 8] [--seconds 15] [--max-requests 3000]
+    python manage.py bench_load [--workers N] [--clients 8] [--seconds 16] [--rounds 4] [--max-requests 3000]
 
 1. creates database `bench_load_<pid>`, migrates it, loads the demo data (320 shops, the demo
    knowledge base) and `--users` accounts with tokens;
-2. for 1 worker (unless --no-single) and then N workers: starts the server on a free 127.0.0.1 port
-   (DEBUG off, rate limit off), warms every worker up, then for each channel drives C keep-alive
-   clients (asyncio + httpx) back to back for --seconds or --max-requests, whichever comes first;
-3. prints requests/s, p50/p95/p99 and the status counts side by side, the machine's load average
-   during each run (the machine may be shared), and whether the dining target holds; then drops the
-   database. Exits 1 when any request got a 5xx or no HTTP answer.
+2. starts a 1-worker (unless --no-single) and an N-worker server side by side on free 127.0.0.1 ports
+   (DEBUG off, rate limit off) and warms every worker up;
+3. for each channel, drives C keep-alive clients (asyncio + httpx) back to back against one server
+   at a time, in alternating rounds (A B B A ...) that add up to --seconds (or --max-requests) per
+   server, so that other load on the machine hits both alike;
+4. prints requests/s, p50/p95/p99 and the status counts side by side, the machine's load average,
+   the N/1 throughput ratio and whether the dining target holds; then drops the database. Exits 1
+   when any request got a 5xx or no HTTP answer.
 """
 
+import contextlib
 import os
 import random
 import secrets
 import time
 
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.authtoken.models import Token
 
 from chat.management.commands.bench_chat import CENTRES, MESSAGES, _point
-from config.benchmarks import LoadResult, database_url, drive_http_load, percentile, throwaway_database
+from config.benchmarks import LoadResult, api_token_for, database_url, drive_http_load, percentile, throwaway_database
 from config.env import env_int
 from config.live_server import LiveServerProcess
 
@@ -45,8 +46,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--workers", type=int, default=env_int("WEB_CONCURRENCY", os.cpu_count() or 1))
         parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
-        parser.add_argument("--seconds", type=float, default=15.0, help="time bound of each run")
-        parser.add_argument("--max-requests", type=int, default=3000, help="request bound of each run")
+        parser.add_argument("--seconds", type=float, default=16.0, help="time bound per channel and configuration")
+        parser.add_argument(
+            "--max-requests", type=int, default=3000, help="request bound per channel and configuration"
+        )
+        parser.add_argument("--rounds", type=int, default=4, help="the time is split into this many alternating rounds")
         parser.add_argument("--warmup-seconds", type=float, default=4.0)
         parser.add_argument("--users", type=int, default=64)
         parser.add_argument("--no-single", action="store_true", help="skip the 1-worker run")
@@ -67,35 +71,48 @@ class Command(BaseCommand):
                 "API_RATE_LIMIT": "1000000/min",  # one client sends many requests here on purpose
                 "LOG_LEVEL": "WARNING",
             }
-            for workers in worker_counts:
-                with LiveServerProcess(workers=workers, env=env) as server:
+            with contextlib.ExitStack() as stack:
+                # Both servers run at once (the idle one costs nothing) and take turns in short rounds,
+                # A B B A ..., so that the load other work puts on the machine hits both alike.
+                servers = {
+                    workers: stack.enter_context(LiveServerProcess(workers=workers, env=env))
+                    for workers in worker_counts
+                }
+                for server in servers.values():
                     self._warm_up(server.url, options)
-                    for channel, request_for in (
-                        ("dining", self._dining_request),
-                        ("knowledge", self._knowledge_request),
-                    ):
+                for channel, request_for in (("dining", self._dining_request), ("knowledge", self._knowledge_request)):
+                    for workers in self._round_order(worker_counts, options["rounds"]):
                         result = drive_http_load(
-                            server.url,
+                            servers[workers].url,
                             request_for,
                             clients=options["clients"],
-                            seconds=options["seconds"],
-                            max_requests=options["max_requests"],
+                            seconds=options["seconds"] / options["rounds"],
+                            max_requests=options["max_requests"] // options["rounds"],
                         )
-                        results[(workers, channel)] = (result, os.getloadavg())
-                        self.stdout.write(f"workers {workers}  {channel:9s}  {result.summary()}")
+                        total = results.get((workers, channel), (LoadResult(), ()))[0].merged_with(result)
+                        results[(workers, channel)] = (total, os.getloadavg())
+                    for workers in worker_counts:
+                        self.stdout.write(
+                            f"workers {workers}  {channel:9s}  {results[(workers, channel)][0].summary()}"
+                        )
         self._report(results, worker_counts, options["clients"])
+
+    @staticmethod
+    def _round_order(worker_counts: list[int], rounds: int) -> list[int]:
+        """Each configuration `rounds` times, in ABBA order."""
+        order = []
+        for round_number in range(rounds):
+            order += worker_counts if round_number % 2 == 0 else worker_counts[::-1]
+        return order
 
     # --- data and requests ---------------------------------------------------------------------
     def _load(self, users: int) -> list[str]:
         started = time.perf_counter()
         with open(os.devnull, "w") as quiet:
             call_command("load_demo", stdout=quiet)
-        accounts = get_user_model().objects.bulk_create(
-            [get_user_model()(username=f"load{index:04d}", password="!") for index in range(users)]
-        )
-        tokens = Token.objects.bulk_create([Token(user=account, key=Token.generate_key()) for account in accounts])
+        tokens = [api_token_for(f"load{index:04d}") for index in range(users)]
         self.stdout.write(f"demo data and {users} users with tokens loaded in {time.perf_counter() - started:.1f} s")
-        return [token.key for token in tokens]
+        return tokens
 
     def _headers(self) -> dict:
         return {"Authorization": f"Token {self.rng.choice(self.tokens)}"}
