@@ -1,11 +1,14 @@
 import os
 import threading
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)
 
-application = get_asgi_application()
+from config.asgi_handler import ASGIHandlerWithSyncViewsInOneHop  # noqa: E402 (needs the apps loaded)
+
+application = ASGIHandlerWithSyncViewsInOneHop()
 
 
 def _warm_up_models():

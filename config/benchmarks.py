@@ -1,8 +1,14 @@
-"""Helpers shared by the benchmark commands (`bench_*`): percentiles and a throw-away database."""
+"""Helpers shared by the benchmark commands (`bench_*`): percentiles, a throw-away database and an
+HTTP load driver."""
 
+import io
 import math
 import os
+import time
+from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from django.core.management import call_command
 from django.db import connections
@@ -50,3 +56,99 @@ def throwaway_database(prefix: str, *, apps: tuple[str, ...] = (), keep: bool = 
             with connections["default"].cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             say(f"database {name}: dropped")
+
+
+def api_token_for(username: str, *, staff: bool = False) -> str:
+    """A new API token of that user (created if needed), through `manage.py issue_token`."""
+    out, quiet = io.StringIO(), io.StringIO()
+    call_command("issue_token", username, staff=staff, stdout=out, stderr=quiet)
+    return out.getvalue().split()[-1]
+
+
+def database_url(name: str) -> str:
+    """The configured DATABASE_URL pointed at database `name` (for a server started in a subprocess)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.conf import settings
+
+    return urlunsplit(urlsplit(settings.DATABASE_URL)._replace(path=f"/{name}"))
+
+
+@dataclass
+class LoadResult:
+    """What `drive_http_load` measured: each request's latency and status (or exception name)."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)
+    wall_s: float = 0.0
+
+    def merged_with(self, other: "LoadResult") -> "LoadResult":
+        """Both runs as one (their requests and their wall time added up)."""
+        return LoadResult(
+            self.latencies_ms + other.latencies_ms, self.outcomes + other.outcomes, self.wall_s + other.wall_s
+        )
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_ms) / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(count for outcome, count in self.outcomes.items() if not isinstance(outcome, int) or outcome >= 500)
+
+    def summary(self) -> str:
+        p50, p95, p99 = (percentile(self.latencies_ms, fraction) for fraction in (0.5, 0.95, 0.99))
+        return (
+            f"{len(self.latencies_ms):5d} req {self.per_second:6.1f}/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+            f"  p99 {p99:6.1f} ms"
+            f"  outcomes {dict(sorted(self.outcomes.items(), key=str))}"
+        )
+
+
+def drive_http_load(
+    base_url: str,
+    request_for: Callable[[int, int], tuple[str, str, dict]],
+    *,
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    timeout: float = 30.0,
+    outcome_of: Callable | None = None,
+) -> LoadResult:
+    """`clients` concurrent keep-alive HTTP clients (asyncio + httpx) sending requests back to back
+    until `seconds` have passed or `max_requests` were sent, whichever comes first.
+
+    `request_for(client_index, request_number)` returns (method, path, httpx keyword arguments).
+    A request that fails below HTTP counts under its exception's name; nothing is retried.
+    `outcome_of(response)` names what a response counts as (default: its status code).
+    """
+    import asyncio
+
+    import httpx
+
+    result = LoadResult()
+    sent = 0
+
+    async def client_loop(index: int, deadline: float) -> None:
+        nonlocal sent
+        async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as client:
+            while time.monotonic() < deadline and sent < max_requests:
+                sent += 1
+                method, path, kwargs = request_for(index, sent)
+                began = time.perf_counter()
+                try:
+                    response = await client.request(method, path, **kwargs)
+                    outcome = outcome_of(response) if outcome_of else response.status_code
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                result.latencies_ms.append((time.perf_counter() - began) * 1000)
+                result.outcomes[outcome] += 1
+
+    async def run() -> None:
+        started = time.perf_counter()
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(client_loop(index, deadline) for index in range(clients)))
+        result.wall_s = time.perf_counter() - started
+
+    asyncio.run(run())
+    return result

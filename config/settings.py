@@ -27,9 +27,13 @@ DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
 
 
+def public_hosts_of(allowed_hosts: list[str]) -> list[str]:
+    return [host for host in allowed_hosts if host not in LOCAL_HOSTS]
+
+
 def check_deployment_safety(debug: bool, secret_key: str, allowed_hosts: list[str]) -> None:
     """Refuse settings that would be unsafe on a public host."""
-    public_hosts = [host for host in allowed_hosts if host not in LOCAL_HOSTS]
+    public_hosts = public_hosts_of(allowed_hosts)
     if debug and public_hosts:
         raise ImproperlyConfigured(
             f"DEBUG is on while ALLOWED_HOSTS names public hosts {public_hosts}; set DEBUG=0 for a public deployment"
@@ -45,6 +49,20 @@ SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 check_deployment_safety(DEBUG, SECRET_KEY, ALLOWED_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS (on by default for a public deployment; a loopback-only DEBUG=0 run, e.g. a benchmark, stays on HTTP)
+HTTPS = env_bool("HTTPS", not DEBUG and bool(public_hosts_of(ALLOWED_HOSTS)))
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]  # load-balancer probes often speak plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto). Only set
+# it when the proxy always sets or strips that header, or clients could claim HTTPS themselves.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 
 # --- embedded services -------------------------------------------------------------------------
 try:
@@ -117,7 +135,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache and Redis --------------------------------------------------------------------------
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.SharedPoolRedisCache",  # one connection pool per process, not per request
         "LOCATION": f"{REDIS_URL}?db=1" if REDIS_URL.startswith("unix://") else REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "chatbots") + RUN_ID,
         "TIMEOUT": 300,
@@ -138,6 +156,9 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A dead broker must not hang a request that enqueues work.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2, "max_retries": 1}
+# Queuing a task also subscribes to its result; with Redis down that reconnect was retried for 19 s
+# inside the request (an upload answered after 19 s). Give up after 2 s; the caller logs and moves on.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"timeout": 2.0}}
 CELERY_BEAT_SCHEDULER = "config.beat:EditableDatabaseScheduler"
 CELERY_TIMEZONE = "Asia/Seoul"
 

@@ -69,6 +69,13 @@ class KnowledgeChatResponseSerializer(serializers.Serializer):
     route = serializers.ChoiceField(choices=["rag", "sql"])
 
 
+class ServerSentEventSerializer(serializers.Serializer):
+    """One Server-Sent Event of an answer stream (OpenAPI 3.0: the schema of text/event-stream is per event)."""
+
+    event = serializers.ChoiceField(["token", "done", "error"])
+    data = serializers.CharField(help_text="the event's payload as JSON")
+
+
 class KnowledgeMessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = KnowledgeMessage

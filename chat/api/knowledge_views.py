@@ -13,7 +13,6 @@ from contextlib import aclosing
 from asgiref.sync import sync_to_async
 from django.db.models import Count
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from chat.api.knowledge_serializers import (
     KnowledgeConversationDetailSerializer,
     KnowledgeConversationSerializer,
     RegenerateRequestSerializer,
+    ServerSentEventSerializer,
     params_of,
 )
 from chat.models import KnowledgeConversation
@@ -151,7 +151,7 @@ class KnowledgeChatStreamView(AsyncAPIView):
         summary="Ask the knowledge base, answer streamed as Server-Sent Events",
         description=SSE_DESCRIPTION,
         request=KnowledgeChatRequestSerializer,
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={(200, "text/event-stream"): ServerSentEventSerializer},
     )
     async def post(self, request):
         turn = await sync_to_async(_start_turn)(request)

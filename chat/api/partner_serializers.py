@@ -80,13 +80,14 @@ class PartnerSessionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PartnerWarmupSessionSerializer(PartnerSessionSerializer):
+    class Meta(PartnerSessionSerializer.Meta):
+        fields = [name for name in PartnerSessionSerializer.Meta.fields if name != "conversation"]
+        read_only_fields = fields
+
+
 class PartnerWarmupResponseSerializer(serializers.Serializer):
     """A `WarmupResult`: whether this call created the session, and the session without its conversation."""
 
     created = serializers.BooleanField()
-    session = PartnerSessionSerializer()
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["session"].pop("conversation", None)
-        return data
+    session = PartnerWarmupSessionSerializer()

@@ -7,7 +7,6 @@ stream starts, so a bad request still gets a JSON 4xx in the project's error for
 then streamed from the event loop without holding a worker thread or a database connection.
 """
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from chat.api.knowledge_serializers import ServerSentEventSerializer
 from chat.api.knowledge_views import AsyncAPIView, sse_response
 from chat.api.partner_serializers import (
     PartnerMessageSerializer,
@@ -91,7 +91,7 @@ class PartnerMessageView(AsyncAPIView):
         summary="Send a message in a partner session; the answer streams as Server-Sent Events",
         description=SSE_DESCRIPTION,
         request=PartnerMessageSerializer,
-        responses={(200, "text/event-stream"): OpenApiTypes.STR},
+        responses={(200, "text/event-stream"): ServerSentEventSerializer},
     )
     async def post(self, request):
         # Validation, retrieval and prompt building in a thread; its DB connection is released before streaming.

@@ -9,11 +9,11 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from redis import RedisError
 from rest_framework.throttling import BaseThrottle
 
 from config.api.permissions import is_partner_request
+from config.cache import incr_in_window
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ class ClientRateThrottle(BaseThrottle):
         key = f"throttle:{self.get_ident_key(request)}:{window}"
         self.retry_after = period - (time.time() % period)
         try:
-            cache.add(key, 0, timeout=period + 1)
-            count = cache.incr(key)
+            count = incr_in_window(key, period + 1)
         except (RedisError, OSError) as exc:  # fail open: a Redis outage must not take the APIs down with it
             logger.warning("rate limit not applied, the cache is unreachable: %s", exc)
             return True

@@ -59,6 +59,54 @@ def test_secret_can_be_read_from_a_file(tmp_path, monkeypatch):
     assert env_str("MY_SECRET") == "from-file"
 
 
+def _manage_py(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """manage.py in a subprocess with `env` on top of this environment (settings are read at start-up)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "k7Qw-" + "Zr9x" * 12, "ALLOWED_HOSTS": "chat.example.com"}
+
+
+def _print_security(**env: str) -> list[str]:
+    return _manage_py("shell", "--no-imports", "-c", PRINT_SECURITY, **env).stdout.split()
+
+
+PRINT_SECURITY = (
+    "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
+    "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+)
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _manage_py("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_a_public_deployment_enforces_https_by_default():
+    assert _print_security(**PRODUCTION) == ["True", "31536000", "True", "True", "None"]
+
+
+def test_a_loopback_only_run_without_debug_stays_on_plain_http():
+    # The benchmarks run the server with DEBUG=0 on 127.0.0.1: a redirect to https would break them.
+    loopback_only = {**PRODUCTION, "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+
+    assert _print_security(**loopback_only) == ["False", "0", "False", "False", "None"]
+
+
+def test_https_behind_a_proxy_is_recognised_by_the_header_it_sets():
+    printed = _print_security(**PRODUCTION, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+
+    assert printed[-2:] == ["('HTTP_X_FORWARDED_PROTO',", "'https')"]
+
+
 def test_unsafe_production_settings_stop_manage_py():
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "chat.example.com"}
     env.pop("SECRET_KEY", None)

@@ -11,7 +11,7 @@ from rag.services.search import MAX_LIMIT, MODES
 
 class DocumentSerializer(serializers.ModelSerializer):
     chunk_count = serializers.IntegerField(read_only=True)
-    owner_id = serializers.IntegerField(read_only=True)
+    owner_id = serializers.IntegerField(read_only=True, allow_null=True)  # null: a shared document
 
     class Meta:
         model = Document
@@ -58,6 +58,12 @@ class SearchHitSerializer(serializers.Serializer):
     score = serializers.FloatField()
     rag_type = serializers.CharField()
     metadata = serializers.DictField()
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    count = serializers.IntegerField()
+    results = SearchHitSerializer(many=True)
 
 
 # --- seed 001 sync -----------------------------------------------------------------------------------

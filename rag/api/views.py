@@ -101,7 +101,7 @@ class SearchView(APIView):
 
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(request=serializers.SearchSerializer, responses=serializers.SearchHitSerializer(many=True))
+    @extend_schema(request=serializers.SearchSerializer, responses=serializers.SearchResponseSerializer)
     def post(self, request):
         data = serializers.SearchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -119,8 +119,8 @@ class SearchView(APIView):
             )
         except ValueError as exc:
             raise ApiError("invalid", str(exc)) from exc
-        results = serializers.SearchHitSerializer(hits, many=True).data
-        return Response({"query": values["query"], "count": len(results), "results": results})
+        body = {"query": values["query"], "count": len(hits), "results": hits}
+        return Response(serializers.SearchResponseSerializer(body).data)
 
 
 class DocumentViewSet(mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):

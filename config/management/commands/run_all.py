@@ -1,9 +1,13 @@
+import os
 import signal
 import subprocess
 import sys
 import time
 
 from django.core.management.base import BaseCommand
+
+from config.env import env_int
+from config.live_server import web_server_command
 
 
 class Command(BaseCommand):
@@ -12,16 +16,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=env_int("WEB_CONCURRENCY", os.cpu_count() or 1),
+            help="web server processes (default: WEB_CONCURRENCY, else the number of CPUs)",
+        )
 
-    def handle(self, host, port, **options):
+    def handle(self, host, port, workers, **options):
         python = sys.executable
         commands = {
-            "web": [python, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", port],
+            "web": web_server_command(host, port, workers),
             "worker": [python, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
                        "--concurrency", "2"],
         }
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
-        self.stdout.write(f"web on http://{host}:{port}/  admin /admin/  docs /api/docs/  health /api/v1/health")
+        self.stdout.write(
+            f"web on http://{host}:{port}/ ({workers} worker process{'es' if workers > 1 else ''})  "
+            "admin /admin/  docs /api/docs/  health /api/v1/health"
+        )
         stopping = False
 
         def stop(*_):
