@@ -64,6 +64,9 @@ class SearchResponseSerializer(serializers.Serializer):
     query = serializers.CharField()
     count = serializers.IntegerField()
     results = SearchHitSerializer(many=True)
+    notice = serializers.CharField(
+        allow_null=True, help_text="set when the rag_key holds no documents the caller can search (e.g. a typo)"
+    )
 
 
 # --- seed 001 sync -----------------------------------------------------------------------------------

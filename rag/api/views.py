@@ -119,7 +119,10 @@ class SearchView(APIView):
             )
         except ValueError as exc:
             raise ApiError("invalid", str(exc)) from exc
-        body = {"query": values["query"], "count": len(hits), "results": hits}
+        notice = None if hits else access.empty_scope_notice(
+            user=request.user, rag_key=values["rag_key"], rag_type=values["rag_type"]
+        )
+        body = {"query": values["query"], "count": len(hits), "results": hits, "notice": notice}
         return Response(serializers.SearchResponseSerializer(body).data)
 
 

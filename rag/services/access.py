@@ -91,6 +91,15 @@ def visible_chunks(*, user, rag_key: str, rag_type: str) -> QuerySet[Chunk]:
     return Chunk.objects.none() if condition is None else Chunk.objects.filter(condition)
 
 
+def empty_scope_notice(*, user, rag_key: str, rag_type: str) -> str | None:
+    """What to tell a caller whose search scope holds nothing (an unknown or mistyped rag_key), else None.
+
+    Only the caller's own scope is looked at, so it says nothing about other callers' documents."""
+    if visible_chunks(user=user, rag_key=rag_key, rag_type=rag_type).exists():
+        return None
+    return f"rag_key '{rag_key}' holds no documents you can search ({rag_type})."
+
+
 def searchable_documents(user) -> QuerySet[Document]:
     """The documents whose chunks a caller's `both` search can reach in any rag_key: the shared ones
     and, for a user, their own (what the OpenAI-compatible API lists as the caller's models)."""

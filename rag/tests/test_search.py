@@ -158,3 +158,28 @@ def test_pruned_bm25_top_results_equal_full_evaluation(monkeypatch):
         pruned = search_service.bm25_search(scope, query, 5, 5, total, avgdl)
 
         assert [round(score, 9) for _, score in pruned[:5]] == [round(score, 9) for _, score in full[:5]], query
+
+
+def test_a_search_of_a_rag_key_with_nothing_to_search_says_so(alice_client):
+    response = alice_client.post(
+        "/api/v1/rag/search", {"rag_key": "no-such-kb", "query": "급식카드", "rag_type": "both"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["notice"]) == (
+        0, "rag_key 'no-such-kb' holds no documents you can search (both).",
+    )  # fmt: skip
+
+
+def test_a_search_that_finds_nothing_in_a_known_rag_key_has_no_notice(alice_client):
+    from rag.tests.helpers import add_document
+
+    add_document("급식카드 사용처 안내", owner=alice_client.user, rag_key="kb")
+
+    response = alice_client.post(
+        "/api/v1/rag/search",
+        {"rag_key": "kb", "query": "우주선", "rag_type": "user_isolated", "mode": "text"},
+        format="json",
+    )
+
+    assert (response.json()["count"], response.json()["notice"]) == (0, None)
