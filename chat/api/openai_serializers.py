@@ -4,6 +4,7 @@ Fields OpenAI defines that do not apply here (tools, logprobs, penalties, seed, 
 ignored, as OpenAI-compatible servers commonly do; `n` other than 1 is refused.
 """
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from chat.api.dining_serializers import ChatContextSerializer, LocationSerializer
@@ -154,3 +155,28 @@ class ChatCompletionSerializer(serializers.Serializer):
     knowledge = KnowledgeExtraSerializer(required=False, help_text="rag: models only")
     dining = DiningExtraSerializer(required=False, help_text="The dining model only")
     partner = PartnerExtraSerializer(required=False, help_text="A partner key's own model only")
+
+
+class OpenAIErrorDetailSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    type = serializers.CharField(help_text="invalid_request_error, authentication_error, permission_error, …")
+    param = serializers.CharField(allow_null=True, help_text="the request field at fault, if one is")
+    code = serializers.CharField(allow_null=True)
+
+
+class OpenAIErrorSerializer(serializers.Serializer):
+    error = OpenAIErrorDetailSerializer()
+
+
+OPENAI_ERRORS = {
+    400: "invalid_request_error: a bad field (`param` names it), `n` other than 1, malformed JSON",
+    401: "authentication_error: no or a bad token / partner key",
+    403: "permission_error: e.g. a partner key asking for `dining`",
+    404: "model_not_found (`param`: model) or an unknown path",
+    429: "rate_limit_error, with `Retry-After`",
+}
+
+
+def openai_error_responses(*statuses: int) -> dict:
+    """OpenAI-shaped error responses for `extend_schema(responses=...)`."""
+    return {status: OpenApiResponse(OpenAIErrorSerializer, description=OPENAI_ERRORS[status]) for status in statuses}

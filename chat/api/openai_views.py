@@ -19,7 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.api.knowledge_views import AsyncAPIView, sse_response
-from chat.api.openai_serializers import ChatCompletionRequestSerializer, ChatCompletionSerializer, ModelListSerializer
+from chat.api.openai_serializers import (
+    ChatCompletionRequestSerializer,
+    ChatCompletionSerializer,
+    ModelListSerializer,
+    openai_error_responses,
+)
 from chat.api.openai_serializers import ModelSerializer as OpenAIModelSerializer
 from chat.services import openai_compat
 from config.api.authentication import BearerAuthentication, PartnerApiKeyAuthentication, UserTokenAuthentication
@@ -84,7 +89,7 @@ class ModelListView(OpenAIConventions, APIView):
     @extend_schema(
         operation_id="openai_models_list",
         summary="The chatbots the caller may use, as OpenAI models",
-        responses=ModelListSerializer,
+        responses={200: ModelListSerializer, **openai_error_responses(401, 429)},
     )
     def get(self, request):
         models = openai_compat.available_models(request.user, partner=is_partner_request(request))
@@ -95,7 +100,7 @@ class ModelDetailView(OpenAIConventions, APIView):
     @extend_schema(
         operation_id="openai_models_retrieve",
         summary="One model, if the caller may use it",
-        responses=OpenAIModelSerializer,
+        responses={200: OpenAIModelSerializer, **openai_error_responses(401, 404, 429)},
     )
     def get(self, request, model_id):
         return Response(openai_compat.find_model(request.user, model_id, partner=is_partner_request(request)))
@@ -126,6 +131,7 @@ class ChatCompletionsView(OpenAIConventions, AsyncAPIView):
         responses={
             200: OpenApiResponse(ChatCompletionSerializer, description="`chat.completion`, or an SSE stream"),
             (200, "text/event-stream"): OpenApiTypes.STR,
+            **openai_error_responses(400, 401, 403, 404, 429),
         },
     )
     async def post(self, request):

@@ -88,6 +88,8 @@ def add_error_responses(result, generator, request, public):
             scheme["description"] = AUTH_DESCRIPTIONS[name]
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            continue  # the OpenAI-compatible API answers errors in OpenAI's shape and documents them itself
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
