@@ -8,7 +8,9 @@ A partner's server warms a session up once, then streams messages:
   summary (has_health_data, health_summary_length, patient_info_keys), never the health data. The
   health text itself is needed to answer, so it is kept only in the cache for SESSION_CONTEXT_TTL.
 * `stream_turn()` answers a message (retrieval over the partner's shared documents - rag_key =
-  partner_id - plus the session's health context, then the LLM's token stream). When the stream
+  partner_id - kept at or above the relevance floor, plus the session's health context, then the
+  LLM's token stream; with neither, the no-answer reply of the knowledge chat, logged as
+  `retrieval_info.no_answer`, and no LLM call). When the stream
   completes, ONE UPDATE appends the user and assistant entries to `conversation` (jsonb `||`) and
   increments `message_count`, so concurrent messages never lose an entry; the same statement
   queues the exchange's analytics log (`enqueue_statement`, a CTE of the UPDATE). A failed or
@@ -31,13 +33,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from analytics.services.message_logs import enqueue_statement, record_exchange
 from chat.models import PartnerChatTuningLog
-from chat.services.knowledge_chat import StreamEvent
+from chat.services.knowledge_chat import NO_CONTEXT_ANSWER, StreamEvent, above_relevance_floor, logged_scores
 from config.db import execute_isolated
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ MAX_HEALTH_CONTEXT_CHARS = 4000
 HISTORY_ENTRIES = 6  # earlier conversation entries sent to the LLM
 SEARCH_LIMIT = 5
 REFERER_MAX_LENGTH = 500
+HEALTH_PASSAGE_TITLE = "검진 결과"
 ABANDONED = "client disconnected before the answer finished"
 
 SYSTEM_PROMPT = (
@@ -75,6 +79,7 @@ class PreparedTurn:
     retrieval_info: dict = field(default_factory=dict)
     retrieval_ms: int = 0
     asked_at: datetime = field(default_factory=timezone.now)
+    final_text: str = ""  # an answer that needs no generation (nothing to ground it on)
 
 
 class SessionNotFound(Exception):
@@ -260,8 +265,14 @@ def prepare_turn(*, partner_id: str, session_id: str, message: str, params: dict
     passages = []
     health = _recall_health_text(partner_id, session_id)
     if health:
-        passages.append({"id": "health", "title": "검진 결과", "content": health})
+        passages.append({"id": "health", "title": HEALTH_PASSAGE_TITLE, "content": health, "about_asker": True})
     passages += _retrieve(turn)
+    # The warm-up data grounds an answer whatever the documents score; without it or a document
+    # above the floor, the documents do not cover the question.
+    turn.retrieval_info["no_answer"] = not passages
+    turn.retrieval_info["relevance_floor"] = settings.RAG_RELEVANCE_FLOOR
+    if not passages:
+        turn.final_text = NO_CONTEXT_ANSWER
     system = SYSTEM_PROMPT.format(partner=session.partner.name or partner_id)
     if passages:
         system += "\n\n" + format_context(passages)
@@ -283,20 +294,21 @@ def _retrieve(turn: PreparedTurn) -> list[dict]:
         hits = []
         turn.retrieval_info["error"] = str(exc)[:300]
     turn.retrieval_ms = round((time.monotonic() - started) * 1000)
+    grounding = above_relevance_floor(hits)
     turn.sources = [
         {"document_id": h.document_id, "doc_id": h.doc_id, "chunk_id": h.chunk_id, "filename": h.filename,
          "score": round(h.score, 4)}
-        for h in hits
+        for h in grounding
     ]  # fmt: skip
     turn.retrieval_info.update(
         {
             "query": turn.message,
-            "retrieved_count": len(hits),
+            "retrieved_count": len(grounding),
             "reranking_used": False,
-            "top_scores": [round(h.score, 4) for h in hits],
+            "top_scores": logged_scores(hits, grounding),
         }
     )
-    return [{"id": str(h.chunk_id), "title": h.filename or h.doc_id, "content": h.content} for h in hits]
+    return [{"id": str(h.chunk_id), "title": h.filename or h.doc_id, "content": h.content} for h in grounding]
 
 
 def finish_turn(
@@ -391,6 +403,12 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
     from rag.providers import get_llm
 
     started = time.monotonic()
+    if turn.final_text:  # nothing grounds an answer: no LLM call
+        yield StreamEvent("token", {"text": turn.final_text})
+        result = {"answer": turn.final_text, "model": "", "usage": {}}
+        message_count = await _afinish_turn(turn, **result, response_ms=round((time.monotonic() - started) * 1000))
+        yield StreamEvent("done", _done(turn, message_count, result))
+        return
     llm = get_llm()
     stream = None
     outcome = ABANDONED
@@ -415,7 +433,11 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
         return
     result = _result_of(stream, llm, started)
     message_count = await _afinish_turn(turn, **result)
-    done = {
+    yield StreamEvent("done", _done(turn, message_count, result))
+
+
+def _done(turn: PreparedTurn, message_count: int | None, result: dict) -> dict:
+    return {
         "session_id": turn.session_id,
         "message_count": message_count,
         "answer": result["answer"],
@@ -423,7 +445,6 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
         "usage": result["usage"],
         "model": result["model"],
     }
-    yield StreamEvent("done", done)
 
 
 def _result_of(stream, llm, started: float) -> dict:

@@ -21,12 +21,16 @@ Scores are absolute: a chunk's score for a query depends only on the query, the 
 collection statistics, never on the other candidates, so scores compare across queries and a relevance
 floor means the same thing for every question (chat/services/knowledge_chat.py, partner_chat.py):
   * vector: the cosine similarity, clamped to [0, 1];
-  * text: BM25 / (BM25_PRIOR + the query's BM25 ceiling), the ceiling being sum(idf * (k1 + 1)) over the
-    query's lexemes (a lexeme absent from the collection counts with the idf of df = 0): the share of the
-    query a chunk explains, damped for queries with little lexical content;
+  * text: BM25 / (the query's BM25 ceiling + a prior), the ceiling being sum(idf * (k1 + 1)) over the
+    query's lexemes (a lexeme absent from the collection counts like its rarest, df = 1) and the prior
+    BM25_PRIOR_TERMS such rarest lexemes: the share of the query a chunk explains, damped for queries
+    with little lexical content, the same for a collection of 3 chunks or of 100,000;
   * hybrid: TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * vector over the union of both candidate lists (BM25
-    candidates from the rarer query terms, bounded work; every vector candidate is BM25-scored too).
-BM25_PRIOR and TEXT_WEIGHT were fitted on the autorag_ko set (`bench_retrieval`, `bench_no_answer`).
+    candidates from the rarer query terms, bounded work; every vector candidate is BM25-scored too),
+    mapped by a logistic calibration (HYBRID_CALIBRATION) to the probability that the chunk is the one
+    that answers the question: 0.5 means as likely as not.
+BM25_PRIOR_TERMS, TEXT_WEIGHT and HYBRID_CALIBRATION were fitted on the autorag_ko set with the local embedder
+(`bench_retrieval`; `bench_no_answer --fit` refits the calibration, e.g. for another embedding model).
 Words that are only particles ("은 는 이 가") carry no topic and are dropped from the query.
 """
 
@@ -50,9 +54,12 @@ CANDIDATE_FACTOR = 4
 BM25_K1 = 1.2
 BM25_B = 0.75
 SCORING_VERSION = 2  # part of the cache key: results cached under an older scoring are never served
-# Added to the query's BM25 ceiling: a query of a few common words cannot look like a perfect match.
-BM25_PRIOR = 10.0
+# Added to the query's BM25 ceiling, in lexemes as rare as any (df = 1): a query of a few common words
+# cannot look like a perfect match.
+BM25_PRIOR_TERMS = 0.6
 TEXT_WEIGHT = 0.7
+# Logistic (slope, intercept) from the fused score to P(the chunk answers the question).
+HYBRID_CALIBRATION = (13.93, -6.08)
 # A word made only of particles (josa) written on its own, e.g. "은", "를", "에서", "을를에서".
 _PARTICLES_ONLY = re.compile(
     r"^(?:은|는|이|가|을|를|의|에|에서|에게|한테|께|도|만|로|으로|와|과|랑|이랑|하고|부터|까지|보다|처럼|요|이나|나)+$"
@@ -226,24 +233,34 @@ def similarity(cosine_distance: float) -> float:
 
 
 def bm25_ceiling(terms: list[str], frequencies: dict[str, int], total: int) -> float:
-    """The highest BM25 any chunk could reach for these terms (every lexeme's tf part tends to k1 + 1);
-    a lexeme the collection lacks counts with the idf of df = 0, so unknown words lower every score."""
-    return sum(idf(total, frequencies.get(term, 0)) for term in dict.fromkeys(terms)) * (BM25_K1 + 1)
+    """The highest BM25 any chunk could reach for these terms (every lexeme's tf part tends to k1 + 1)
+    plus the prior; a lexeme the collection lacks counts like its rarest (df = 1), so unknown words lower
+    every score."""
+    unique = dict.fromkeys(terms)
+    return (BM25_K1 + 1) * (
+        sum(idf(total, frequencies.get(term, 1)) for term in unique) + BM25_PRIOR_TERMS * idf(total, 1)
+    )
 
 
 def text_relevance(bm25: float, ceiling: float) -> float:
-    """The text score in [0, 1): BM25 as a share of the query's ceiling plus BM25_PRIOR."""
-    return bm25 / (ceiling + BM25_PRIOR)
+    """The text score in [0, 1): BM25 as a share of the query's ceiling."""
+    return bm25 / ceiling
 
 
 def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], text_weight: float | None = None):
-    """Fixed-weight combination of the absolute vector and text scores (a missing score counts as 0)."""
+    """Fixed-weight combination of the absolute vector and text scores (a missing score counts as 0),
+    calibrated to a probability (`calibrated`)."""
     weight = TEXT_WEIGHT if text_weight is None else text_weight
     fused = {
-        cid: weight * text_scores.get(cid, 0.0) + (1.0 - weight) * vector_scores.get(cid, 0.0)
+        cid: calibrated(weight * text_scores.get(cid, 0.0) + (1.0 - weight) * vector_scores.get(cid, 0.0))
         for cid in set(vector_scores) | set(text_scores)
     }
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def calibrated(fused: float, calibration: tuple[float, float] | None = None) -> float:
+    slope, intercept = calibration or HYBRID_CALIBRATION
+    return 1.0 / (1.0 + math.exp(-(slope * fused + intercept)))
 
 
 def _hits(scope: QuerySet[Chunk], ranked: list[tuple[int, float]]) -> list[SearchHit]:
