@@ -2,7 +2,7 @@
 
 import pytest
 
-from analytics.models import MessageLog
+from analytics.models import ConversationHistory, MessageLog
 from analytics.services.message_logs import flush_log_outbox
 from chat.services.knowledge_chat import NO_CONTEXT_ANSWER
 from chat.tests.conftest import KNOWLEDGE_KEY
@@ -59,3 +59,16 @@ def test_the_floor_is_a_setting(alice_client, knowledge_corpus, settings):
     body = ask(alice_client, "환불 기간은?").json()
 
     assert body["answer"] == NO_CONTEXT_ANSWER
+
+
+def test_a_no_answer_conversation_is_always_kept_by_sampling(alice_client, knowledge_corpus, settings):
+    # Smart sampling keeps conversations whose lowest retrieval score is < 0.5: with absolute scores a
+    # no-answer turn's candidates (all below the floor) are exactly such a case.
+    settings.CONVERSATION_SAMPLE_RATE = 0.0
+
+    body = ask(alice_client, UNRELATED[0]).json()
+
+    flush_log_outbox()
+    history = ConversationHistory.objects.get(conversation_id=body["conversation_id"])
+    assert history.is_sampled
+    assert history.min_retrieval_score < settings.RAG_RELEVANCE_FLOOR

@@ -14,10 +14,10 @@ in the system message::
 
 A passage about the person asking (e.g. a partner session's warm-up health data) is marked
 `<source id="health" title="검진 결과" about="asker">`: questions about oneself ("내 상태 어떠니?") are
-answered from it. Build the block with `format_context(passages)`; the question is the last `user` message. For JSON tasks
-(graph extraction) the text to analyse may be wrapped in `<document>...</document>` inside the last
-user message; otherwise the whole last user message is the text. The local responder reads exactly
-this; any OpenAI-compatible model reads it as plain instructions.
+answered from it. Build the block with `format_context(passages)`; the question is the last `user`
+message. For JSON tasks (graph extraction) the text to analyse may be wrapped in
+`<document>...</document>` inside the last user message; otherwise the whole last user message is the
+text. The local responder reads exactly this; any OpenAI-compatible model reads it as plain instructions.
 """
 
 from __future__ import annotations
