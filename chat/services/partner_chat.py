@@ -50,7 +50,6 @@ MAX_HEALTH_CONTEXT_CHARS = 4000
 HISTORY_ENTRIES = 6  # earlier conversation entries sent to the LLM
 SEARCH_LIMIT = 5
 REFERER_MAX_LENGTH = 500
-HEALTH_PASSAGE_TITLE = "검진 결과"
 ABANDONED = "client disconnected before the answer finished"
 
 SYSTEM_PROMPT = (
@@ -265,7 +264,7 @@ def prepare_turn(*, partner_id: str, session_id: str, message: str, params: dict
     passages = []
     health = _recall_health_text(partner_id, session_id)
     if health:
-        passages.append({"id": "health", "title": HEALTH_PASSAGE_TITLE, "content": health, "about_asker": True})
+        passages.append({"id": "health", "title": "검진 결과", "content": health, "about_asker": True})
     passages += _retrieve(turn)
     # The warm-up data grounds an answer whatever the documents score; without it or a document
     # above the floor, the documents do not cover the question.
@@ -403,10 +402,10 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
     from rag.providers import get_llm
 
     started = time.monotonic()
-    if turn.final_text:  # nothing grounds an answer: no LLM call
-        yield StreamEvent("token", {"text": turn.final_text})
+    if turn.final_text:  # nothing grounds an answer: no LLM call; stored before it is sent
         result = {"answer": turn.final_text, "model": "", "usage": {}}
         message_count = await _afinish_turn(turn, **result, response_ms=round((time.monotonic() - started) * 1000))
+        yield StreamEvent("token", {"text": turn.final_text})
         yield StreamEvent("done", _done(turn, message_count, result))
         return
     llm = get_llm()

@@ -258,8 +258,8 @@ def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], text_we
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def calibrated(fused: float, calibration: tuple[float, float] | None = None) -> float:
-    slope, intercept = calibration or HYBRID_CALIBRATION
+def calibrated(fused: float) -> float:
+    slope, intercept = HYBRID_CALIBRATION
     return 1.0 / (1.0 + math.exp(-(slope * fused + intercept)))
 
 
