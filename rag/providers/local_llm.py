@@ -21,7 +21,7 @@ import math
 import re
 from collections import Counter
 
-from .local_embedder import get_kiwi, kiwi_morphemes, kiwi_morphemes_batch
+from .local_embedder import QUESTION_WORDS, get_kiwi, kiwi_morphemes, kiwi_morphemes_batch
 from .prompts import all_text, document_text, extract_passages, last_user_text
 
 ANSWER_LEAD = "자료에 따르면, "
@@ -31,11 +31,6 @@ MAX_ANSWER_SENTENCES = 3
 MAX_ANSWER_CHARS = 600
 RELEVANCE_RATIO = 0.5  # a sentence joins the answer when it scores at least half the best one
 
-# Question words that say nothing about the topic.
-_QUESTION_STOP = frozenset(
-    {"무엇", "뭐", "어떻다", "어떠하다", "알다", "알리다", "주다", "하다", "되다", "있다", "없다", "것", "수", "좀",
-     "때", "어디", "언제", "누구", "왜", "궁금하다", "말하다", "설명", "대하다", "관하다"}
-)  # fmt: skip
 _FIRST_PERSON = frozenset({"나", "저", "우리"})
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?。？！])\s+|\n+")
 
@@ -62,7 +57,7 @@ def answer(messages: list[dict]) -> str:
     question = last_user_text(messages)
     if not question:
         return NO_QUESTION_ANSWER
-    question_terms = set(kiwi_morphemes(question)) - _QUESTION_STOP
+    question_terms = set(kiwi_morphemes(question)) - QUESTION_WORDS
     passages = extract_passages(messages)
     about_asker = [passage for passage in passages if passage.about == "asker"]
     own_data = bool(about_asker) and asks_about_oneself(question)

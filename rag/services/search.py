@@ -368,10 +368,12 @@ def distances(vector, chunk_ids: list[int]) -> list[tuple[int, float]]:
 
 
 def query_terms(query: str) -> list[str]:
-    """The query's lexemes, exactly as the stored tsvectors spell them (Kiwi morphemes -> to_tsvector)."""
-    from rag.providers import kiwi_morphemes
+    """The query's lexemes, exactly as the stored tsvectors spell them (Kiwi morphemes -> to_tsvector),
+    without question words ("어떻게 되나요"): they say nothing about the topic, and in a short question
+    they would weigh down every chunk's share of the query."""
+    from rag.providers import QUESTION_WORDS, kiwi_morphemes
 
-    morphemes = " ".join(kiwi_morphemes(query))
+    morphemes = " ".join(m for m in kiwi_morphemes(query) if m not in QUESTION_WORDS)
     if not morphemes:
         return []
     with connection.cursor() as cursor:
