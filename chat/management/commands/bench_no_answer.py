@@ -11,8 +11,9 @@ through the knowledge chat (`knowledge_chat.chat`, local responder) twice:
     chunks (the sources, all at or above the relevance floor).
 
 Both are printed at settings.RAG_RELEVANCE_FLOOR, with the same two figures for other floors computed
-from the retrieval scores of the same searches. `--fit` refits search.HYBRID_CALIBRATION (logistic
-regression of "this candidate is a gold chunk" on the fused score of the top 20 candidates per question).
+from the retrieval scores of the same searches, and the replies to a few questions unrelated to the
+corpus. `--fit` refits search.HYBRID_CALIBRATION (logistic regression of "this candidate is a gold chunk"
+on the fused score of the top 20 candidates per question).
 """
 
 import math
@@ -35,6 +36,7 @@ from rag.services import search
 
 SWEEP = (0.005, 0.01, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, 0.1, 0.2, 0.3, 0.5)
 FIT_DEPTH = 20
+UNRELATED = ("전혀 관계없는 우주선 질문", "🚀", "은 는 이 가", "고양이 사료 추천해줘", "오늘 점심 뭐 먹지?")
 
 
 class Command(BaseCommand):
@@ -58,6 +60,7 @@ class Command(BaseCommand):
             rows = [self.ask(user, rag_key, question) for question in tqdm(questions, desc="ask", disable=None)]
             self.stdout.write(f"asked {2 * len(rows)} questions in {time.perf_counter() - started:.1f}s")
             self.report(rows)
+            self.report_unrelated(user, rag_key)
             if options["fit"]:
                 self.fit(user, rag_key, questions)
 
@@ -90,6 +93,13 @@ class Command(BaseCommand):
             a = sum(row["best_without_gold"] < candidate for row in rows) / count
             b = sum(row["gold_score"] is not None and row["gold_score"] >= candidate for row in rows) / count
             self.stdout.write(f"  {candidate:>7g}{a:>16.1%}{b:>18.1%}")
+
+    def report_unrelated(self, user, rag_key: str) -> None:
+        self.stdout.write("questions unrelated to the corpus (best score, reply):")
+        for query in UNRELATED:
+            best = max((hit.score for hit in retrieve(user, rag_key, query)), default=0.0)
+            no_answer = ask(user, rag_key, query).answer == knowledge_chat.NO_CONTEXT_ANSWER
+            self.stdout.write(f"  {query:<20} {best:8.4f}  {'no-answer' if no_answer else 'answered'}")
 
     def fit(self, user, rag_key: str, questions: list[dict]) -> None:
         """Logistic regression (Newton) of gold-or-not on the uncalibrated fused score of the candidates."""
