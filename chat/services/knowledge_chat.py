@@ -6,7 +6,9 @@ A turn runs in steps so that the plain API, the SSE stream and regeneration shar
    owner's), store the user's question and collect the conversation history for the prompt.
 2. `plan_answer()` decides how to answer: staff questions go through the SQL|RAG router and a
    successful SQL answer is final; otherwise the knowledge base is searched (isolation is enforced
-   by `rag.services.search.search`) and the prompt is built from the passages found.
+   by `rag.services.search.search`) and the prompt is built from the passages at or above the
+   relevance floor (`settings.RAG_RELEVANCE_FLOOR`); when none is, the answer says the documents do
+   not cover the question and the log marks the turn `retrieval_info.no_answer`.
 3. `answer_turn()` generates with `complete()`; `astream_turn()` streams with `astream()` and
    stores whatever was said when the client goes away (status "partial").
 4. `finish_turn()` stores the assistant message with its sources and usage and logs the exchange
@@ -22,6 +24,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -47,7 +50,7 @@ RETRIEVAL_LIMIT = 5
 HISTORY_MESSAGES = 10  # the last five exchanges go into the prompt
 TITLE_LENGTH = 50
 SQL_FALLBACK_NOTICE = "SQL로 답할 수 없어 문서 검색으로 답변합니다."
-NO_CONTEXT_ANSWER = "관련 문서를 찾지 못했습니다. 질문을 바꾸거나 문서를 먼저 등록해 주세요."
+NO_CONTEXT_ANSWER = "등록된 문서에는 이 질문에 답할 내용이 없습니다. 질문을 바꾸거나 문서를 먼저 등록해 주세요."
 SYSTEM_PROMPT = (
     "당신은 주어진 문서만 근거로 한국어로 답하는 지식 도우미입니다. "
     "문서에 없는 내용은 추측하지 말고 모른다고 답하세요. 답의 근거가 된 문서 번호를 [1]처럼 표시하세요."
@@ -140,6 +143,7 @@ class Plan:
     prefix: str = ""  # said before the generated text (the SQL fallback notice)
     final_text: str = ""  # a complete answer that needs no generation (SQL result, nothing found)
     reranking_used: bool = False
+    no_answer: bool = False  # retrieval found nothing at or above the relevance floor
 
     @property
     def needs_generation(self) -> bool:
@@ -288,19 +292,32 @@ def plan_answer(turn: Turn) -> Plan:
         limit=RETRIEVAL_LIMIT,
     )
     retrieval_ms = int((time.perf_counter() - started) * 1000)
+    grounding = above_relevance_floor(hits)
     plan = Plan(
         route=MessageRoute.RAG,
-        sources=[source_of(hit) for hit in hits],
-        scores=[round(float(hit.score), 4) for hit in hits],
+        sources=[source_of(hit) for hit in grounding],
+        scores=logged_scores(hits, grounding),
         retrieval_ms=retrieval_ms,
         prefix=prefix,
-        reranking_used=any(bool((hit.metadata or {}).get("reranked")) for hit in hits),
+        reranking_used=any(bool((hit.metadata or {}).get("reranked")) for hit in grounding),
+        no_answer=not grounding,
     )
-    if not hits:
+    if not grounding:
         plan.final_text = prefix + NO_CONTEXT_ANSWER
     else:
-        plan.messages = build_messages(turn.question, hits, turn.history, instructions=turn.instructions)
+        plan.messages = build_messages(turn.question, grounding, turn.history, instructions=turn.instructions)
     return plan
+
+
+def above_relevance_floor(hits) -> list:
+    """The hits good enough to answer from (score at or above settings.RAG_RELEVANCE_FLOOR), best first."""
+    return [hit for hit in hits if hit.score >= settings.RAG_RELEVANCE_FLOOR]
+
+
+def logged_scores(hits, grounding) -> list[float]:
+    """The log's `top_scores`: those of the grounding passages, or for a no-answer turn those of the
+    candidates that fell short (so "min retrieval score < 0.5" flags weakly grounded answers)."""
+    return [round(float(hit.score), 4) for hit in (grounding or hits)]
 
 
 def _try_sql(turn: Turn) -> SqlAnswer | None:
@@ -511,10 +528,12 @@ def _log_exchange(turn: Turn, plan: Plan | None, *, text, status, model, usage, 
         reasoning_level=turn.params.reasoning_level,
         retrieval_info={
             "query": turn.question,
-            "retrieved_count": len(scores),
+            "retrieved_count": len(plan.sources) if plan is not None else 0,
             "reranking_used": plan.reranking_used if plan is not None else False,
             "top_scores": scores,
             "route": plan.route if plan is not None else "",
+            "no_answer": plan.no_answer if plan is not None else False,
+            "relevance_floor": settings.RAG_RELEVANCE_FLOOR,
         },
         performance={
             "response_time_ms": turn.elapsed_ms(),

@@ -8,7 +8,9 @@ A partner's server warms a session up once, then streams messages:
   summary (has_health_data, health_summary_length, patient_info_keys), never the health data. The
   health text itself is needed to answer, so it is kept only in the cache for SESSION_CONTEXT_TTL.
 * `stream_turn()` answers a message (retrieval over the partner's shared documents - rag_key =
-  partner_id - plus the session's health context, then the LLM's token stream). When the stream
+  partner_id - kept at or above the relevance floor, plus the session's health context, then the
+  LLM's token stream; with neither, the no-answer reply of the knowledge chat, logged as
+  `retrieval_info.no_answer`, and no LLM call). When the stream
   completes, ONE UPDATE appends the user and assistant entries to `conversation` (jsonb `||`) and
   increments `message_count`, so concurrent messages never lose an entry; the same statement
   queues the exchange's analytics log (`enqueue_statement`, a CTE of the UPDATE). A failed or
@@ -31,13 +33,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from analytics.services.message_logs import enqueue_statement, record_exchange
 from chat.models import PartnerChatTuningLog
-from chat.services.knowledge_chat import StreamEvent
+from chat.services.knowledge_chat import NO_CONTEXT_ANSWER, StreamEvent, above_relevance_floor, logged_scores
 from config.db import execute_isolated
 from ml_training.services.masking import mask_text
 
@@ -77,6 +80,7 @@ class PreparedTurn:
     retrieval_ms: int = 0
     asked_at: datetime = field(default_factory=timezone.now)
     channel: str = "partner"  # the analytics channel the turn is logged under
+    final_text: str = ""  # an answer that needs no generation (nothing to ground it on)
 
 
 class SessionNotFound(Exception):
@@ -270,8 +274,14 @@ def prepare_turn(
     passages = []
     health = _recall_health_text(partner_id, session_id)
     if health:
-        passages.append({"id": "health", "title": "검진 결과", "content": health})
+        passages.append({"id": "health", "title": "검진 결과", "content": health, "about_asker": True})
     passages += _retrieve(turn)
+    # The warm-up data grounds an answer whatever the documents score; without it or a document
+    # above the floor, the documents do not cover the question.
+    turn.retrieval_info["no_answer"] = not passages
+    turn.retrieval_info["relevance_floor"] = settings.RAG_RELEVANCE_FLOOR
+    if not passages:
+        turn.final_text = NO_CONTEXT_ANSWER
     system = SYSTEM_PROMPT.format(partner=session.partner.name or partner_id)
     if instructions:
         system += "\n\n" + instructions
@@ -302,20 +312,21 @@ def _retrieve(turn: PreparedTurn) -> list[dict]:
         hits = []
         turn.retrieval_info["error"] = str(exc)[:300]
     turn.retrieval_ms = round((time.monotonic() - started) * 1000)
+    grounding = above_relevance_floor(hits)
     turn.sources = [
         {"document_id": h.document_id, "doc_id": h.doc_id, "chunk_id": h.chunk_id, "filename": h.filename,
          "score": round(h.score, 4)}
-        for h in hits
+        for h in grounding
     ]  # fmt: skip
     turn.retrieval_info.update(
         {
             "query": turn.message,
-            "retrieved_count": len(hits),
+            "retrieved_count": len(grounding),
             "reranking_used": False,
-            "top_scores": [round(h.score, 4) for h in hits],
+            "top_scores": logged_scores(hits, grounding),
         }
     )
-    return [{"id": str(h.chunk_id), "title": h.filename or h.doc_id, "content": h.content} for h in hits]
+    return [{"id": str(h.chunk_id), "title": h.filename or h.doc_id, "content": h.content} for h in grounding]
 
 
 def finish_turn(
@@ -410,6 +421,12 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
     from rag.providers import get_llm
 
     started = time.monotonic()
+    if turn.final_text:  # nothing grounds an answer: no LLM call; stored before it is sent
+        result = {"answer": turn.final_text, "model": "", "usage": {}}
+        message_count = await _afinish_turn(turn, **result, response_ms=round((time.monotonic() - started) * 1000))
+        yield StreamEvent("token", {"text": turn.final_text})
+        yield StreamEvent("done", _done(turn, message_count, result))
+        return
     llm = get_llm()
     stream = None
     outcome = ABANDONED
@@ -434,7 +451,11 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
         return
     result = _result_of(stream, llm, started)
     message_count = await _afinish_turn(turn, **result)
-    done = {
+    yield StreamEvent("done", _done(turn, message_count, result))
+
+
+def _done(turn: PreparedTurn, message_count: int | None, result: dict) -> dict:
+    return {
         "session_id": turn.session_id,
         "message_count": message_count,
         "answer": result["answer"],
@@ -442,7 +463,6 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
         "usage": result["usage"],
         "model": result["model"],
     }
-    yield StreamEvent("done", done)
 
 
 def _result_of(stream, llm, started: float) -> dict:

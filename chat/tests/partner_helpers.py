@@ -3,6 +3,7 @@
 import json
 import time
 
+import httpx
 from rest_framework.test import APIClient
 
 from chat.models import Partner, PartnerApiKey
@@ -37,3 +38,14 @@ def read_events(lines) -> list[tuple[str, dict, float]]:
         elif line.startswith("data: "):
             events.append((name, json.loads(line.removeprefix("data: ")), time.monotonic()))
     return events
+
+
+def stream_message(server, key, message="내 상태 어떠니?", session_id="sess-1", **extra):
+    """POST a partner message to a live server; its SSE events (see read_events)."""
+    with httpx.stream(
+        "POST", server.url + MESSAGE, json={"session_id": session_id, "message": message, **extra},
+        headers=auth(key), timeout=20,
+    ) as response:  # fmt: skip
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return read_events(response.iter_lines())

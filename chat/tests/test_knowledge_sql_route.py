@@ -97,7 +97,7 @@ def test_hostile_sql_from_the_llm_is_never_run_and_rag_answers(
 
     for statement in HOSTILE_SQL[batch::HOSTILE_BATCHES]:
         openai_server.chat_reply = llm(sql=statement)
-        response = ask(staff_client)
+        response = ask(staff_client, "환불은 며칠 안에 가능해?")  # a question the documents cover
         body = response.json()
         notice, _, answer = body.get("answer", "").partition("\n\n")
         # The router's own refusal notice proves the statement reached the guard (and was refused there).

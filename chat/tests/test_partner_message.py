@@ -12,27 +12,22 @@ from analytics.models import ConversationHistory, LogOutboxRecord, MessageLog
 from analytics.services.message_logs import flush_log_outbox
 from chat.models import PartnerChatTuningLog
 from chat.services import partner_chat
-from chat.tests.partner_helpers import MESSAGE, auth, key_client, partner_with_key, read_events
+from chat.tests.partner_helpers import MESSAGE, auth, key_client, partner_with_key, stream_message
 
 REPLY = "검진 결과를 보면 콜레스테롤이 약간 높지만 위험한 수치는 아니에요 식단을 조절해 보세요"
 
 
+HEALTH_DATA = "공복혈당 131 mg/dL로 높습니다. LDL 콜레스테롤 165 mg/dL로 경계 수준입니다."
+
+
 @pytest.fixture
 def session_key(transactional_db):
-    """medilinx's key, with session sess-1 warmed up."""
+    """medilinx's key, with session sess-1 warmed up with health data (what grounds its answers)."""
     _, key = partner_with_key("medilinx", "Medilinx")
-    partner_chat.warm_up(partner_id="medilinx", session_id="sess-1", user_uuid="user-abc")
+    partner_chat.warm_up(
+        partner_id="medilinx", session_id="sess-1", user_uuid="user-abc", initial_data={"health_data": HEALTH_DATA}
+    )
     return key
-
-
-def stream_message(server, key, message="내 상태 어떠니?", session_id="sess-1", **extra):
-    with httpx.stream(
-        "POST", server.url + MESSAGE, json={"session_id": session_id, "message": message, **extra},
-        headers=auth(key), timeout=20,
-    ) as response:  # fmt: skip
-        assert response.status_code == 200, response.read()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        return read_events(response.iter_lines())
 
 
 def session_row():

@@ -27,7 +27,7 @@ in `rag.tests.openai_server`).
 from .embeddings import get_embedder
 from .errors import ProviderError
 from .llm import PARAM_BOUNDS, REASONING_LEVELS, AsyncTextStream, Completion, TextStream, get_llm, validate_params
-from .local_embedder import kiwi_morphemes, kiwi_morphemes_batch, warm_up
+from .local_embedder import QUESTION_WORDS, kiwi_morphemes, kiwi_morphemes_batch, warm_up
 from .prompts import format_context
 from .vision import get_vision
 
@@ -37,6 +37,7 @@ __all__ = [
     "AsyncTextStream",
     "Completion",
     "ProviderError",
+    "QUESTION_WORDS",
     "TextStream",
     "format_context",
     "get_embedder",

@@ -33,6 +33,12 @@ _GLUE_TAGS = frozenset({"SL", "SN", "SH"})  # adjacent pieces of one identifier:
 
 # Equal weights measured best on the Korean AutoRAG set (720 chunks, 114 questions): vector-only
 # R@1 0.71, R@5 0.93, MRR 0.80 (morphemes alone MRR 0.76, n-grams alone 0.74).
+# Question words that say nothing about the topic ("어떻게 되나요", "알려 주세요"), as kiwi_morphemes spells them.
+# Not "대하다" ("~에 대해"): documents' "~에 대하여" phrases make it useful to BM25 (bench_retrieval).
+QUESTION_WORDS = frozenset(
+    {"무엇", "뭐", "어떻다", "어떠하다", "알다", "알리다", "주다", "하다", "되다", "있다", "없다", "것", "수", "좀",
+     "때", "어디", "언제", "누구", "왜", "궁금하다", "말하다", "설명", "관하다"}
+)  # fmt: skip
 MORPHEME_WEIGHT = 1.0
 NGRAM_WEIGHT = 1.0
 NGRAM_SIZES = (2, 3)

@@ -3,8 +3,9 @@
 * Answers: the question is the last user message; the passages are the `<context>` block (see
   `prompts`). Sentences of the passages are scored by shared Kiwi content morphemes with the
   question (rarer morphemes weigh more; earlier passages win ties), the best few are returned in
-  document order after "자료에 따르면, " with their sources. No passage or no overlap: a polite
-  "관련 자료를 찾지 못했어요" answer.
+  document order after "자료에 따르면, " with their sources. A question about oneself (a first-person
+  pronoun: "내 상태 어떠니?") with a passage about the asker (`about="asker"`) is answered from that
+  passage. No passage or no overlap: a polite "관련 자료를 찾지 못했어요" answer.
 * JSON (`complete_json`): a routing prompt (mentions `route` and `sql`) gets
   `{"route": "sql"|"rag", "reason": ...}` — sql when the question asks for counts/aggregates;
   a graph-extraction prompt (mentions `entities`/`summary`) gets `{"summary", "entities",
@@ -20,7 +21,7 @@ import math
 import re
 from collections import Counter
 
-from .local_embedder import get_kiwi, kiwi_morphemes, kiwi_morphemes_batch
+from .local_embedder import QUESTION_WORDS, get_kiwi, kiwi_morphemes, kiwi_morphemes_batch
 from .prompts import all_text, document_text, extract_passages, last_user_text
 
 ANSWER_LEAD = "자료에 따르면, "
@@ -30,11 +31,7 @@ MAX_ANSWER_SENTENCES = 3
 MAX_ANSWER_CHARS = 600
 RELEVANCE_RATIO = 0.5  # a sentence joins the answer when it scores at least half the best one
 
-# Question words that say nothing about the topic.
-_QUESTION_STOP = frozenset(
-    {"무엇", "뭐", "어떻다", "어떠하다", "알다", "알리다", "주다", "하다", "되다", "있다", "없다", "것", "수", "좀",
-     "때", "어디", "언제", "누구", "왜", "궁금하다", "말하다", "설명", "대하다", "관하다"}
-)  # fmt: skip
+_FIRST_PERSON = frozenset({"나", "저", "우리"})
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?。？！])\s+|\n+")
 
 _AGGREGATE_PATTERNS = [
@@ -60,9 +57,13 @@ def answer(messages: list[dict]) -> str:
     question = last_user_text(messages)
     if not question:
         return NO_QUESTION_ANSWER
-    question_terms = set(kiwi_morphemes(question)) - _QUESTION_STOP
+    question_terms = set(kiwi_morphemes(question)) - QUESTION_WORDS
     passages = extract_passages(messages)
-    if not question_terms or not passages:
+    about_asker = [passage for passage in passages if passage.about == "asker"]
+    own_data = bool(about_asker) and asks_about_oneself(question)
+    if own_data:  # answered from the asker's own data, even when no word of the question is in it
+        passages = about_asker
+    if not passages or not (question_terms or own_data):
         return NOT_FOUND_ANSWER
 
     sentences = [
@@ -80,6 +81,8 @@ def answer(messages: list[dict]) -> str:
         if shared:
             score = sum(math.log(1 + total / document_frequency[t]) for t in shared)
             scored.append((-score, p_index, s_index, sentence, passage))
+        elif own_data:
+            scored.append((0.0, p_index, s_index, sentence, passage))  # leading sentences first
     if not scored:
         return NOT_FOUND_ANSWER
 
@@ -100,6 +103,11 @@ def answer(messages: list[dict]) -> str:
         if label not in sources:
             sources.append(label)
     return f"{ANSWER_LEAD}{body}\n\n(출처: {', '.join(sources)})"
+
+
+def asks_about_oneself(question: str) -> bool:
+    """A first-person pronoun (나/내, 저/제, 우리): the question is about the asker."""
+    return any(token.tag == "NP" and token.form in _FIRST_PERSON for token in get_kiwi().tokenize(question))
 
 
 def route(messages: list[dict]) -> dict:

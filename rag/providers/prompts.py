@@ -12,10 +12,12 @@ in the system message::
     </source>
     </context>
 
-Build it with `format_context(passages)`; the question is the last `user` message. For JSON tasks
-(graph extraction) the text to analyse may be wrapped in `<document>...</document>` inside the last
-user message; otherwise the whole last user message is the text. The local responder reads exactly
-this; any OpenAI-compatible model reads it as plain instructions.
+A passage about the person asking (e.g. a partner session's warm-up health data) is marked
+`<source id="health" title="검진 결과" about="asker">`: questions about oneself ("내 상태 어떠니?") are
+answered from it. Build the block with `format_context(passages)`; the question is the last `user`
+message. For JSON tasks (graph extraction) the text to analyse may be wrapped in
+`<document>...</document>` inside the last user message; otherwise the whole last user message is the
+text. The local responder reads exactly this; any OpenAI-compatible model reads it as plain instructions.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from dataclasses import dataclass
 from html import escape, unescape
 
 _CONTEXT_RE = re.compile(r"<context>(.*?)</context>", re.DOTALL)
-_SOURCE_RE = re.compile(r'<source id="([^"]*)"(?: title="([^"]*)")?>\n?(.*?)\n?</source>', re.DOTALL)
+_SOURCE_RE = re.compile(
+    r'<source id="([^"]*)"(?: title="([^"]*)")?(?: about="([^"]*)")?>\n?(.*?)\n?</source>', re.DOTALL
+)
 _DOCUMENT_RE = re.compile(r"<document>(.*?)</document>", re.DOTALL)
 _QUESTION_RE = re.compile(r"<question>(.*?)</question>", re.DOTALL)
 
@@ -36,6 +40,7 @@ class Passage:
     id: str
     title: str
     content: str
+    about: str = ""  # "asker": the passage describes the person asking
 
 
 def _neutralise(text: str) -> str:
@@ -45,17 +50,21 @@ def _neutralise(text: str) -> str:
 
 def format_context(passages: Iterable[str | dict]) -> str:
     """The `<context>` block for `passages`: strings, or dicts with `content` and optional `title`
-    (or `filename`) and `id` (defaults to the 1-based position)."""
+    (or `filename`), `id` (defaults to the 1-based position) and `about_asker` (True: the passage
+    describes the person asking)."""
     blocks = []
     for position, passage in enumerate(passages, start=1):
         if isinstance(passage, dict):
             content = str(passage.get("content", ""))
             title = str(passage.get("title") or passage.get("filename") or "")
             source_id = str(passage.get("id") or position)
+            about_attr = ' about="asker"' if passage.get("about_asker") else ""
         else:
-            content, title, source_id = str(passage), "", str(position)
+            content, title, source_id, about_attr = str(passage), "", str(position), ""
         title_attr = f' title="{escape(title, quote=True)}"' if title else ""
-        blocks.append(f'<source id="{escape(source_id, quote=True)}"{title_attr}>\n{_neutralise(content)}\n</source>')
+        blocks.append(
+            f'<source id="{escape(source_id, quote=True)}"{title_attr}{about_attr}>\n{_neutralise(content)}\n</source>'
+        )
     return "<context>\n" + "\n".join(blocks) + "\n</context>"
 
 
@@ -73,7 +82,7 @@ def extract_passages(messages: list[dict]) -> list[Passage]:
         for block in _CONTEXT_RE.findall(_content_text(message)):
             sources = _SOURCE_RE.findall(block)
             if sources:
-                passages.extend(Passage(unescape(i), unescape(t or ""), c.strip()) for i, t, c in sources)
+                passages.extend(Passage(unescape(i), unescape(t or ""), c.strip(), a) for i, t, a, c in sources)
             elif block.strip():
                 passages.append(Passage(str(len(passages) + 1), "", block.strip()))
     return passages

@@ -17,12 +17,25 @@ the statistics). Candidates come from the GIN index for
 the rarer query terms; term frequencies from the tsvector positions; a MaxScore bound proves the top
 `limit` exact or widens the candidates to the essential terms.
 
-Hybrid: the union of both candidate lists gets both scores (BM25 candidates from the rarer query terms,
-bounded work; every vector candidate is BM25-scored too), each normalised to [0, 1] over the union, and a
-convex combination ranks them (TEXT_WEIGHT tuned on rag/tests/data and the autorag_ko benchmark).
+Scores are absolute: a chunk's score for a query depends only on the query, the chunk and the caller's
+collection statistics, never on the other candidates, so scores compare across queries and a relevance
+floor means the same thing for every question (chat/services/knowledge_chat.py, partner_chat.py):
+  * vector: the cosine similarity, clamped to [0, 1];
+  * text: BM25 / (the query's BM25 ceiling + a prior), the ceiling being sum(idf * (k1 + 1)) over the
+    query's lexemes (a lexeme absent from the collection counts like its rarest, df = 1) and the prior
+    BM25_PRIOR_TERMS such rarest lexemes: the share of the query a chunk explains, damped for queries
+    with little lexical content, the same for a collection of 3 chunks or of 100,000;
+  * hybrid: TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * vector over the union of both candidate lists (BM25
+    candidates from the rarer query terms, bounded work; every vector candidate is BM25-scored too),
+    mapped by a logistic calibration (HYBRID_CALIBRATION) to the probability that the chunk is the one
+    that answers the question: 0.5 means as likely as not.
+BM25_PRIOR_TERMS, TEXT_WEIGHT and HYBRID_CALIBRATION were fitted on the autorag_ko set with the local embedder
+(`bench_retrieval`; `bench_no_answer --fit` refits the calibration, e.g. for another embedding model).
+Words that are only particles ("은 는 이 가") carry no topic and are dropped from the query.
 """
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -40,7 +53,17 @@ CANDIDATE_FACTOR = 4
 
 BM25_K1 = 1.2
 BM25_B = 0.75
+SCORING_VERSION = 2  # part of the cache key: results cached under an older scoring are never served
+# Added to the query's BM25 ceiling, in lexemes as rare as any (df = 1): a query of a few common words
+# cannot look like a perfect match.
+BM25_PRIOR_TERMS = 0.6
 TEXT_WEIGHT = 0.7
+# Logistic (slope, intercept) from the fused score to P(the chunk answers the question).
+HYBRID_CALIBRATION = (13.93, -6.08)
+# A word made only of particles (josa) written on its own, e.g. "은", "를", "에서", "을를에서".
+_PARTICLES_ONLY = re.compile(
+    r"^(?:은|는|이|가|을|를|의|에|에서|에게|한테|께|도|만|로|으로|와|과|랑|이랑|하고|부터|까지|보다|처럼|요|이나|나)+$"
+)
 
 # The text path first scores chunks matching the query's rarer terms (summed df up to this many rows);
 # the commoner terms still count in the scores, and the top `limit` are verified exact (MaxScore).
@@ -102,14 +125,16 @@ def search(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
-    query = (query or "").strip()
+    query = topical_query(query or "")
     scope = scope_for(user=user, rag_key=rag_key, rag_type=rag_type, filters=filters)
     if not query:
         return []
 
     cache_key = None
     if rag_type == RagType.CHATBOT_SHARED:
-        cache_key = cache.result_key(rag_key, query=query, limit=limit, filters=filters or {}, mode=mode)
+        cache_key = cache.result_key(
+            rag_key, query=query, limit=limit, filters=filters or {}, mode=mode, scoring=SCORING_VERSION
+        )
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
@@ -117,6 +142,11 @@ def search(
     if cache_key is not None:
         cache.put(cache_key, hits)
     return hits
+
+
+def topical_query(query: str) -> str:
+    """The query without words that are only particles (nothing left: nothing to search for)."""
+    return " ".join(word for word in query.split() if not _PARTICLES_ONLY.match(word))
 
 
 def apply_filters(scope: QuerySet[Chunk], filters: dict) -> QuerySet[Chunk]:
@@ -161,16 +191,20 @@ def run_search(
     if mode in ("hybrid", "vector"):
         vector = query_vector if query_vector is not None else embed_query(query)
         vector_scores = {
-            cid: 1.0 - dist for cid, dist in vector_candidates(scope.chunks, vector, candidates, total)
+            cid: similarity(dist) for cid, dist in vector_candidates(scope.chunks, vector, candidates, total)
         }
     text_scores: dict[int, float] = {}
     if terms and mode in ("hybrid", "text"):
-        text_scores = dict(
-            bm25_search(
+        frequencies = document_frequencies(scope, list(dict.fromkeys(terms)))
+        ceiling = bm25_ceiling(terms, frequencies, total)
+        text_scores = {
+            cid: text_relevance(score, ceiling)
+            for cid, score in bm25_search(
                 scope, terms, candidates, limit, total, avgdl, list(vector_scores),
                 max_rows=HYBRID_TEXT_MAX_ROWS if mode == "hybrid" else None, exact=mode == "text",
+                frequencies=frequencies,
             )
-        )
+        }
 
     if mode == "vector":
         ranked = sorted(vector_scores.items(), key=lambda item: (-item[1], item[0]))
@@ -179,7 +213,7 @@ def run_search(
     else:
         missing = [cid for cid in text_scores if cid not in vector_scores]
         if missing:
-            vector_scores.update({cid: 1.0 - dist for cid, dist in distances(vector, missing)})
+            vector_scores.update({cid: similarity(dist) for cid, dist in distances(vector, missing)})
         ranked = fuse(vector_scores, text_scores)
     return _hits(scope.chunks, ranked[:limit])
 
@@ -193,23 +227,40 @@ def collection_stats(scope: Scope) -> tuple[int, float]:
     return chunks, (float(totals["tokens"] or 0) / chunks if chunks else 1.0)
 
 
+def similarity(cosine_distance: float) -> float:
+    """The vector score: cosine similarity, clamped to [0, 1] (an opposed vector is simply unrelated)."""
+    return min(1.0, max(0.0, 1.0 - cosine_distance))
+
+
+def bm25_ceiling(terms: list[str], frequencies: dict[str, int], total: int) -> float:
+    """The highest BM25 any chunk could reach for these terms (every lexeme's tf part tends to k1 + 1)
+    plus the prior; a lexeme the collection lacks counts like its rarest (df = 1), so unknown words lower
+    every score."""
+    unique = dict.fromkeys(terms)
+    return (BM25_K1 + 1) * (
+        sum(idf(total, frequencies.get(term, 1)) for term in unique) + BM25_PRIOR_TERMS * idf(total, 1)
+    )
+
+
+def text_relevance(bm25: float, ceiling: float) -> float:
+    """The text score in [0, 1): BM25 as a share of the query's ceiling."""
+    return bm25 / ceiling
+
+
 def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], text_weight: float | None = None):
-    """Convex combination of min-max normalised cosine similarity and max-normalised BM25."""
-    text_weight = TEXT_WEIGHT if text_weight is None else text_weight
-    ids = set(vector_scores) | set(text_scores)
-    if not ids:
-        return []
-    sims = [vector_scores.get(cid, 0.0) for cid in ids]
-    low, high = min(sims), max(sims)
-    spread = (high - low) or 1.0
-    top_text = max(text_scores.values(), default=0.0) or 1.0
-    weight = text_weight if text_scores else 0.0
+    """Fixed-weight combination of the absolute vector and text scores (a missing score counts as 0),
+    calibrated to a probability (`calibrated`)."""
+    weight = TEXT_WEIGHT if text_weight is None else text_weight
     fused = {
-        cid: weight * text_scores.get(cid, 0.0) / top_text
-        + (1.0 - weight) * (vector_scores.get(cid, low) - low) / spread
-        for cid in ids
+        cid: calibrated(weight * text_scores.get(cid, 0.0) + (1.0 - weight) * vector_scores.get(cid, 0.0))
+        for cid in set(vector_scores) | set(text_scores)
     }
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def calibrated(fused: float) -> float:
+    slope, intercept = HYBRID_CALIBRATION
+    return 1.0 / (1.0 + math.exp(-(slope * fused + intercept)))
 
 
 def _hits(scope: QuerySet[Chunk], ranked: list[tuple[int, float]]) -> list[SearchHit]:
@@ -317,10 +368,12 @@ def distances(vector, chunk_ids: list[int]) -> list[tuple[int, float]]:
 
 
 def query_terms(query: str) -> list[str]:
-    """The query's lexemes, exactly as the stored tsvectors spell them (Kiwi morphemes -> to_tsvector)."""
-    from rag.providers import kiwi_morphemes
+    """The query's lexemes, exactly as the stored tsvectors spell them (Kiwi morphemes -> to_tsvector),
+    without question words ("어떻게 되나요"): they say nothing about the topic, and in a short question
+    they would weigh down every chunk's share of the query."""
+    from rag.providers import QUESTION_WORDS, kiwi_morphemes
 
-    morphemes = " ".join(kiwi_morphemes(query))
+    morphemes = " ".join(m for m in kiwi_morphemes(query) if m not in QUESTION_WORDS)
     if not morphemes:
         return []
     with connection.cursor() as cursor:
@@ -356,13 +409,15 @@ def bm25_search(
     also: list[int] = (),
     max_rows: int | None = None,
     exact: bool = True,
+    frequencies: dict[str, int] | None = None,
 ) -> list[tuple[int, float]]:
     """Okapi BM25 over the scope: the best k chunks plus the scores of the `also` ids. IDF from the
     partitions' document frequencies (rag_termstat). exact=True guarantees the first `exact_top` (MaxScore);
     hybrid search passes exact=False: candidates then come from the rarer terms only (bounded work), the
     vector candidates being scored in any case. With max_rows, a query whose rarest term is in more chunks
-    than that scores only the `also` ids."""
-    frequencies = document_frequencies(scope, list(dict.fromkeys(terms)))
+    than that scores only the `also` ids. `frequencies`: the terms' document frequencies, if already read."""
+    if frequencies is None:
+        frequencies = document_frequencies(scope, list(dict.fromkeys(terms)))
     if not frequencies:
         return []  # no query term occurs in the scope
     weights = {term: idf(total, df) for term, df in frequencies.items()}

@@ -83,6 +83,31 @@ def test_local_answer_with_unrelated_passages_says_nothing_was_found(local_llm):
     assert completion.text == NOT_FOUND_ANSWER
 
 
+HEALTH = {"title": "검진 결과", "content": "공복혈당 131 mg/dL로 높습니다. 혈압은 정상입니다.", "about_asker": True}
+
+
+def test_format_context_marks_a_passage_about_the_asker():
+    passages = extract_passages(rag_messages("질문", [HEALTH, PASSAGES[0]]))
+
+    assert [p.about for p in passages] == ["asker", ""]
+    assert passages[0].content == HEALTH["content"]
+
+
+@pytest.mark.parametrize("question", ["내 상태 어떠니?", "제 결과 괜찮나요?", "나 괜찮아?"])
+def test_local_answer_to_a_question_about_oneself_comes_from_the_passage_about_the_asker(local_llm, question):
+    completion = local_llm.complete(rag_messages(question, [*PASSAGES, HEALTH]))
+
+    assert completion.text.startswith(ANSWER_LEAD)
+    assert "공복혈당 131 mg/dL로 높습니다." in completion.text
+    assert "검진 결과" in completion.text
+
+
+def test_local_answer_to_another_question_does_not_quote_the_asker_data(local_llm):
+    completion = local_llm.complete(rag_messages("양자역학의 불확정성 원리를 설명해 줘", [*PASSAGES, HEALTH]))
+
+    assert completion.text == NOT_FOUND_ANSWER
+
+
 def test_local_stream_yields_words_that_join_to_the_complete_answer(local_llm):
     messages = rag_messages("급식카드 잔액은 언제 충전되나요?")
 

@@ -40,6 +40,21 @@ def load_dataset(path: Path) -> tuple[list[dict], list[dict]]:
     return corpus, questions
 
 
+def ingest_corpus(corpus: list[dict], *, rag_key: str, owner=None, stdout=None) -> None:
+    """Every corpus row as a document of rag_key (shared, or `owner`'s isolated ones), chunked and embedded now."""
+    rag_type = RagType.CHATBOT_SHARED if owner is None else RagType.USER_ISOLATED
+    started = time.perf_counter()
+    for row in tqdm(corpus, desc="ingest", unit="doc", disable=None):
+        document = Document.objects.create(
+            owner=owner, rag_key=rag_key, rag_type=rag_type, filename=row["doc_id"][:255],
+            doc_id=row["doc_id"], content=row["contents"], content_hash=ingest.content_hash(row["contents"]),
+            source_type="benchmark",
+        )  # fmt: skip
+        ingest.process_document(document.pk, extract_graph=False)
+    if stdout is not None:
+        stdout.write(f"ingested in {time.perf_counter() - started:.1f}s")
+
+
 def evaluate(rag_key: str, questions: list[dict], mode: str, depth: int = 20) -> dict:
     reciprocal, hits_at = 0.0, dict.fromkeys(KS, 0)
     started = time.perf_counter()
@@ -77,15 +92,7 @@ class Command(BaseCommand):
         rag_key = f"bench-autorag-{uuid.uuid4().hex[:8]}"
         self.stdout.write(f"corpus {len(corpus)} chunks, {len(questions)} questions, rag_key {rag_key}")
         try:
-            started = time.perf_counter()
-            for row in tqdm(corpus, desc="ingest", unit="doc", disable=None):
-                document = Document.objects.create(
-                    owner=None, rag_key=rag_key, rag_type=RagType.CHATBOT_SHARED, filename=row["doc_id"][:255],
-                    doc_id=row["doc_id"], content=row["contents"], content_hash=ingest.content_hash(row["contents"]),
-                    source_type="benchmark",
-                )
-                ingest.process_document(document.pk, extract_graph=False)
-            self.stdout.write(f"ingested in {time.perf_counter() - started:.1f}s")
+            ingest_corpus(corpus, rag_key=rag_key, stdout=self.stdout)
             rows = [("vector", "vector", None), ("text (BM25)", "text", None)]
             weights = options["text_weight"] or [search.TEXT_WEIGHT]
             rows += [(f"hybrid w_text={w}", "hybrid", w) for w in weights]

@@ -1,0 +1,74 @@
+"""The knowledge chat knows when its documents do not answer: below the relevance floor it says so."""
+
+import pytest
+
+from analytics.models import ConversationHistory, MessageLog
+from analytics.services.message_logs import flush_log_outbox
+from chat.services.knowledge_chat import NO_CONTEXT_ANSWER
+from chat.tests.conftest import KNOWLEDGE_KEY
+
+URL = "/api/v1/rag/chat"
+UNRELATED = ["전혀 관계없는 우주선 질문", "🚀", "은 는 이 가"]
+
+
+def ask(client, message, **extra):
+    return client.post(URL, {"message": message, "rag_key": KNOWLEDGE_KEY, **extra}, format="json")
+
+
+def logged_retrieval(conversation_id) -> dict:
+    flush_log_outbox()
+    return MessageLog.objects.get(session_id=conversation_id, message_type="assistant").retrieval_info
+
+
+@pytest.mark.parametrize("question", UNRELATED)
+def test_an_unrelated_question_gets_the_no_answer_reply(alice_client, knowledge_corpus, openai_server, question):
+    response = ask(alice_client, question)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["answer"] == NO_CONTEXT_ANSWER
+    assert body["sources"] == []
+    assert openai_server.requests_to("/chat/completions") == []  # nothing to ground an answer on
+
+
+@pytest.mark.parametrize("question", UNRELATED)
+def test_an_unrelated_question_is_logged_as_no_answer(alice_client, knowledge_corpus, settings, question):
+    body = ask(alice_client, question).json()
+
+    info = logged_retrieval(body["conversation_id"])
+    assert info["no_answer"] is True
+    assert info["retrieved_count"] == 0
+    assert info["relevance_floor"] == settings.RAG_RELEVANCE_FLOOR
+    assert all(score < settings.RAG_RELEVANCE_FLOOR for score in info["top_scores"])
+
+
+def test_a_covered_question_is_answered_from_chunks_above_the_floor(alice_client, knowledge_corpus, settings):
+    body = ask(alice_client, "환불 기간은?").json()
+
+    assert body["answer"] != NO_CONTEXT_ANSWER
+    assert body["sources"][0]["filename"] == "refund.txt"
+    assert all(source["score"] >= settings.RAG_RELEVANCE_FLOOR for source in body["sources"])
+    info = logged_retrieval(body["conversation_id"])
+    assert info["no_answer"] is False
+    assert info["top_scores"] == [source["score"] for source in body["sources"]]
+
+
+def test_the_floor_is_a_setting(alice_client, knowledge_corpus, settings):
+    settings.RAG_RELEVANCE_FLOOR = 0.999
+
+    body = ask(alice_client, "환불 기간은?").json()
+
+    assert body["answer"] == NO_CONTEXT_ANSWER
+
+
+def test_a_no_answer_conversation_is_always_kept_by_sampling(alice_client, knowledge_corpus, settings):
+    # Smart sampling keeps conversations whose lowest retrieval score is < 0.5: with absolute scores a
+    # no-answer turn's candidates (all below the floor) are exactly such a case.
+    settings.CONVERSATION_SAMPLE_RATE = 0.0
+
+    body = ask(alice_client, UNRELATED[0]).json()
+
+    flush_log_outbox()
+    history = ConversationHistory.objects.get(conversation_id=body["conversation_id"])
+    assert history.is_sampled
+    assert history.min_retrieval_score < settings.RAG_RELEVANCE_FLOOR
