@@ -336,7 +336,7 @@ def test_a_partner_thread_continues_its_session_when_streamed(medilinx, openai_s
     ]
     openai_server.chat_reply = "네, 그렇습니다."
 
-    chunks = list(ask(medilinx, "그럼 110은?", model="rag:medilinx", history=history, stream=True))
+    chunks = list(ask(medilinx, "공복 혈당 110이면 괜찮아?", model="rag:medilinx", history=history, stream=True))
 
     extra = chunks[-1].model_extra["partner"]
     assert extra["session_id"] == first.model_extra["partner"]["session_id"]

@@ -19,6 +19,7 @@ def documents(alice_client, bob_client):
 
 
 def ids(response):
+    assert response.status_code == 200, response.json()
     return {row["id"] for row in response.json()["results"]}
 
 
