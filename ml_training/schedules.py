@@ -11,4 +11,12 @@ BEAT_SCHEDULE: dict = {
         "task": "ml_training.create_metric_partitions",
         "schedule": crontab(hour=3, minute=15),  # daily, so a missed run is made up long before the month turns
     },
+    "ml_training: train when the ready NLU data reaches the seed minimum": {
+        "task": "ml_training.threshold_training",
+        "schedule": crontab(hour=2, minute=30),  # after the daily preparation
+    },
+    "ml_training: weekly NLU training": {
+        "task": "ml_training.weekly_training",
+        "schedule": crontab(day_of_week=1, hour=3, minute=30),
+    },
 }

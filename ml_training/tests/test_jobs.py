@@ -1,0 +1,123 @@
+"""Training jobs: validated configs, the state machine run by a real Celery worker, progress,
+cancellation, failure reasons and the promotion that follows."""
+
+import threading
+import time
+
+import pytest
+
+from ml_training.models import ModelVersion, TrainingJob
+from ml_training.services import jobs, serving
+
+TERMINAL = ("completed", "failed", "cancelled")
+FAST = {"epochs": 60, "max_iter": 300}
+
+
+@pytest.fixture(autouse=True)
+def model_store(settings, tmp_path):
+    settings.MODEL_STORE_DIR = tmp_path / "models"
+    serving.forget()
+    yield settings.MODEL_STORE_DIR
+    serving.forget()
+
+
+def wait_for(job_id, statuses, timeout=120.0) -> TrainingJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = TrainingJob.objects.get(pk=job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job.status}: {job.log_tail}")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"epochs": 60, "learning_rat": 0.1}, "unknown key 'learning_rat'"),
+        ({"epochs": 5}, "epochs must be between 10 and 3000"),
+        ({"C": "big"}, "C must be a number"),
+        ({"candidates": ["bert"]}, "candidates must be a non-empty list"),
+        ({"auto_promote": 1}, "auto_promote must be true or false"),
+    ],
+)
+def test_a_bad_config_is_refused_before_any_job_exists(db, config, message):
+    with pytest.raises(jobs.JobConfigError, match=message):
+        jobs.schedule_job("nlu", config=config)
+    assert not TrainingJob.objects.exists()
+
+
+def test_a_model_type_without_a_trainer_is_refused(db):
+    with pytest.raises(jobs.JobConfigError, match="No trainer for model type 'rag'"):
+        jobs.schedule_job("rag")
+
+
+def test_one_unfinished_job_per_model_type(db):
+    jobs.schedule_job("nlu", config=FAST)
+
+    with pytest.raises(jobs.JobError, match="already scheduled or running"):
+        jobs.schedule_job("nlu", config=FAST)
+    assert jobs.weekly_training() is None
+
+
+def test_a_job_not_started_is_cancelled_at_once_and_never_runs(db):
+    job = jobs.schedule_job("nlu", config=FAST)  # inside the test transaction: not queued yet
+
+    assert jobs.cancel(job, by="staff").status == "cancelled"
+    assert jobs.run_job(job.pk).status == "cancelled"
+    assert not ModelVersion.objects.exists()
+    with pytest.raises(jobs.JobError, match="already cancelled"):
+        jobs.cancel(job, by="staff")
+
+
+def test_a_job_runs_in_the_worker_through_every_phase_and_registers_a_version(celery_worker_thread):
+    job = jobs.schedule_job("nlu", config=FAST, created_by="kim")
+
+    job = wait_for(job.pk, TERMINAL)
+
+    assert job.status == "completed", job.log_tail
+    assert job.progress_percent == 100 and job.end_time >= job.start_time
+    log = "\n".join(job.log_tail)
+    for phase in ("scheduled by kim", "preparing the data", "training the candidates", "linear: trained",
+                  "tfidf-logreg: trained", "evaluating", "gate:", "completed: version 0.1.0"):
+        assert phase in log
+    assert job.train_count > 0 and job.validation_count > 0 and job.test_count > 0
+    assert job.data_count == job.train_count + job.validation_count + job.test_count + job.metrics["data"]["frozen_test"]
+    frozen = job.metrics["frozen_test"]
+    assert set(frozen) >= {"accuracy", "macro_f1", "per_intent", "confusion_matrix", "most_confused", "ece",
+                           "budget_exact_match"}
+    assert job.promotion["decision"] in ("accepted", "inconclusive", "refused") and job.promotion["reason"]
+    version = ModelVersion.objects.get(training_job=job)
+    assert version.version == job.model_version == "0.1.0"
+    assert version.performance_metrics["winner"] in ("linear", "tfidf-logreg")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_cancelled_stops_at_its_next_checkpoint():
+    job = jobs.schedule_job("nlu", config={"epochs": 1500, "max_iter": 300})
+    TrainingJob.objects.filter(pk=job.pk).update(status="queued")
+    runner = threading.Thread(target=jobs.run_job, args=(job.pk,))
+    runner.start()
+    wait_for(job.pk, ("training",), timeout=60)
+
+    jobs.cancel(job, by="staff")
+    runner.join(timeout=120)
+
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.cancel_requested
+    assert "cancel requested by staff" in "\n".join(job.log_tail)
+    assert not ModelVersion.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_job_says_why(settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings.MODEL_STORE_DIR = blocker  # the artifact cannot be written
+    job = jobs.schedule_job("nlu", config=FAST)
+
+    job = jobs.run_job(job.pk)
+
+    assert job.status == "failed"
+    assert "Error" in job.error_message and "not-a-directory" in job.error_message
+    assert job.log_tail[-1].endswith(job.error_message)
