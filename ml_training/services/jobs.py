@@ -96,8 +96,7 @@ def schedule_job(
     """Create a job (validated config) and queue its Celery task once the transaction commits."""
     cleaned = validate_config(model_type, config or {})
     with transaction.atomic():
-        if TrainingJob.objects.select_for_update().filter(model_type=model_type, status__in=UNFINISHED).exists():
-            raise JobError(f"A {model_type} training job is already scheduled or running.")
+        ensure_none_unfinished(model_type, lock=True)
         now = timezone.now()
         job = TrainingJob.objects.create(
             job_name=f"{model_type}_training_{timezone.localtime(now):%Y%m%d_%H%M%S}",
@@ -111,6 +110,12 @@ def schedule_job(
         )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
+
+
+def ensure_none_unfinished(model_type: str, *, lock: bool = False) -> None:
+    unfinished = TrainingJob.objects.filter(model_type=model_type, status__in=UNFINISHED)
+    if (unfinished.select_for_update() if lock else unfinished).exists():
+        raise JobError(f"A {model_type} training job is already scheduled or running.")
 
 
 def _enqueue(job_id: int) -> None:

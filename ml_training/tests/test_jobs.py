@@ -82,7 +82,8 @@ def test_a_job_runs_in_the_worker_through_every_phase_and_registers_a_version(ce
                   "tfidf-logreg: trained", "evaluating", "gate:", "completed: version 0.1.0"):
         assert phase in log
     assert job.train_count > 0 and job.validation_count > 0 and job.test_count > 0
-    assert job.data_count == job.train_count + job.validation_count + job.test_count + job.metrics["data"]["frozen_test"]
+    split = job.train_count + job.validation_count + job.test_count
+    assert job.data_count == split + job.metrics["data"]["frozen_test"]
     frozen = job.metrics["frozen_test"]
     assert set(frozen) >= {"accuracy", "macro_f1", "per_intent", "confusion_matrix", "most_confused", "ece",
                            "budget_exact_match"}
