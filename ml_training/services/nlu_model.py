@@ -3,7 +3,7 @@
 Two kinds, both implementing chat's `IntentClassifier.predict(text, tokens)`:
 - "linear": today's `LinearIntentClassifier` (binary features, softmax regression, keyword-rule boosts);
 - "tfidf-logreg": scikit-learn's TF-IDF over the same Kiwi-morpheme / character n-gram / entity
-  features with a multinomial LogisticRegression, exported as vocabulary, idf, coefficients and
+  features plus keyword-rule cues, with a multinomial LogisticRegression, exported as vocabulary, idf, coefficients and
   intercept and scored here with numpy (no pickle, no sklearn at serving time).
 """
 
@@ -12,6 +12,17 @@ import numpy as np
 from chat.services.nlu import LinearIntentClassifier
 from chat.services.nlu.classifier import ModelFileError
 from chat.services.nlu.features import DEFAULT_FEATURE_CONFIG, extract_features
+from chat.services.nlu.intents import rule_boosts
+
+# The keyword rules enter the TF-IDF model as features ("r:<intent>" when a rule for it fires), not offsets.
+TFIDF_FEATURE_CONFIG = {**DEFAULT_FEATURE_CONFIG, "rule_cues": True}
+
+
+def tfidf_features(text: str, tokens: list[str], config: dict) -> set[str]:
+    features = extract_features(text, tokens, config)
+    if config.get("rule_cues"):
+        features.update(f"r:{intent}" for intent in rule_boosts(text))
+    return features
 
 
 class TfidfIntentClassifier:
@@ -23,13 +34,14 @@ class TfidfIntentClassifier:
         self.idf = np.asarray(idf, dtype=np.float64)
         self.coef = np.asarray(coef, dtype=np.float64)  # features x intents
         self.intercept = np.asarray(intercept, dtype=np.float64)
-        self.feature_config = dict(feature_config or DEFAULT_FEATURE_CONFIG)
+        self.feature_config = dict(feature_config or TFIDF_FEATURE_CONFIG)
         self.metadata = dict(metadata or {})
         if self.coef.shape != (len(self.vocabulary), len(self.intents)) or self.idf.shape != (len(self.vocabulary),):
             raise ModelFileError(f"coef {self.coef.shape} / idf {self.idf.shape} do not match the vocabulary")
 
     def probabilities(self, text: str, tokens: list[str]) -> np.ndarray:
-        rows = [self.vocabulary[f] for f in extract_features(text, tokens, self.feature_config) if f in self.vocabulary]
+        features = tfidf_features(text, tokens, self.feature_config)
+        rows = [self.vocabulary[f] for f in features if f in self.vocabulary]
         logits = self.intercept.copy()
         if rows:
             # Binary tf times idf, L2-normalised: what TfidfVectorizer(binary=True, norm="l2") computes.

@@ -2,7 +2,7 @@
 
 - "linear": today's numpy softmax regression with keyword-rule offsets (`LinearIntentClassifier.train`);
 - "tfidf-logreg": scikit-learn TfidfVectorizer (binary tf, idf, l2) over the same Kiwi morpheme /
-  character n-gram / entity features and a multinomial LogisticRegression with sample weights,
+  character n-gram / entity features plus keyword-rule cues, and a multinomial LogisticRegression with sample weights,
   exported to numpy arrays (`nlu_model.TfidfIntentClassifier`).
 
 The winner is the candidate with the higher macro-F1 on the validation split; its metrics on the
@@ -19,18 +19,17 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from chat.services.nlu import LinearIntentClassifier
 from chat.services.nlu.budget import extract_budget
-from chat.services.nlu.features import DEFAULT_FEATURE_CONFIG, extract_features
 from chat.services.nlu.intents import INTENTS
 from chat.services.nlu.tokenizer import tokenize
 from ml_training.services.nlu_data import Row
-from ml_training.services.nlu_model import TfidfIntentClassifier
+from ml_training.services.nlu_model import TFIDF_FEATURE_CONFIG, TfidfIntentClassifier, tfidf_features
 
 CANDIDATES = ("linear", "tfidf-logreg")
 ECE_BINS = 10
 
 
 def _features(text: str) -> list[str]:
-    return sorted(extract_features(text, tokenize(text), DEFAULT_FEATURE_CONFIG))
+    return sorted(tfidf_features(text, tokenize(text), TFIDF_FEATURE_CONFIG))
 
 
 def train_linear(rows: list[Row], config: dict) -> LinearIntentClassifier:
@@ -59,6 +58,7 @@ def train_tfidf(rows: list[Row], config: dict) -> TfidfIntentClassifier:
         idf=vectorizer.idf_,
         coef=coef,
         intercept=intercept,
+        feature_config=TFIDF_FEATURE_CONFIG,
         metadata={"trainer": "ml_training tfidf-logreg", "C": config["C"]},
     )
 
