@@ -10,8 +10,8 @@ from django.contrib import admin, messages
 from django.db.models import Case, IntegerField, OuterRef, Subquery, UUIDField, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
-from django.utils.html import format_html
 
+from analytics.admin import ReadOnlyAdmin, pretty_json
 from chat.models import Conversation, Intent
 from ml_training.models import (
     AnswerFeedback,
@@ -26,10 +26,6 @@ from ml_training.models import (
 )
 from ml_training.services import review
 from ml_training.services.masking import mask_text
-
-
-def pretty_json(value) -> str:
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
 
 
 def short(text, length: int = 60) -> str:
@@ -279,14 +275,6 @@ class ReviewItemAdmin(admin.ModelAdmin):
         if given["comment"]:
             parts.append(f"“{short(given['comment'], 40)}”")
         return " ".join(part for part in parts if part)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DataQueueItem)

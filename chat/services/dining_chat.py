@@ -368,7 +368,7 @@ def _persist_turn(
         bottleneck_component=max(stages, key=stages.get),
         created_at=now,
     )
-    try:
+    def write(collect) -> int | None:
         _, log_id = write_turn_log(
             conversation,
             log,
@@ -377,9 +377,20 @@ def _persist_turn(
             menu_ids=[menu.menu_id for shop in shops for menu in shop.menus],
             interaction_of=chat_user.pk,
             along_with=enqueue_statement(**message_log),
-            collect=dining_turn_statement(conversation),
+            collect=collect,
         )
-        return log_id, True
+        return log_id
+
+    collect = dining_turn_statement(conversation)
+    try:
+        try:
+            return write(collect), True
+        except Exception:
+            if collect is None:
+                raise
+            # The training-data queue must not cost the turn its log; the daily preparation backfills it.
+            logger.exception("dining chat turn of user %s: training-data collection failed", chat_user.pk)
+            return write(None), True
     except Exception:  # noqa: BLE001 - the answer must still reach the user
         logger.exception("dining chat turn of user %s could not be logged", chat_user.pk)
         record_exchange(**message_log)  # never raises

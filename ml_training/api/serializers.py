@@ -19,10 +19,6 @@ class FeedbackSerializer(serializers.Serializer):
         return attrs
 
 
-class DiningFeedbackSerializer(FeedbackSerializer):
-    pass
-
-
 class HelpfulSourceSerializer(serializers.Serializer):
     document_id = serializers.IntegerField(help_text="document_id of one of the answer's sources")
     chunk_id = serializers.IntegerField(required=False)
@@ -33,10 +29,6 @@ class KnowledgeFeedbackSerializer(FeedbackSerializer):
 
     rating = None
     helpful_source = HelpfulSourceSerializer(required=False)
-
-
-class PartnerFeedbackSerializer(FeedbackSerializer):
-    pass
 
 
 class FeedbackResultSerializer(serializers.ModelSerializer):

@@ -3,7 +3,7 @@
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -11,11 +11,10 @@ from rest_framework.views import APIView
 
 from config.api.permissions import IsPartner, IsStaff, is_partner_request
 from ml_training.api.serializers import (
-    DiningFeedbackSerializer,
     ExportQuerySerializer,
     FeedbackResultSerializer,
+    FeedbackSerializer,
     KnowledgeFeedbackSerializer,
-    PartnerFeedbackSerializer,
 )
 from ml_training.services import feedback
 from ml_training.services.export import CONTENT_TYPES, ExportQuery, export_records, render
@@ -61,59 +60,67 @@ class IsEndUser(BasePermission):
 
 
 class FeedbackView(APIView):
+    """POST validates the body with `serializer_class`, finds the caller's turn with `target()`
+    (404 for unknown or someone else's) and stores the feedback."""
+
     serializer_class = None
 
-    def respond(self, target, data) -> Response:
-        row, created = feedback.give_feedback(target, feedback.FeedbackInput(**data))
-        return Response(FeedbackResultSerializer(row).data, status=status.HTTP_201_CREATED if created else 200)
+    def target(self, request, **kwargs) -> feedback.FeedbackTarget:
+        raise NotImplementedError
 
-    def validated(self, request) -> dict:
+    def post(self, request, **kwargs):
         serializer = self.serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        given = feedback.FeedbackInput(**serializer.validated_data)
+        row, created = feedback.give_feedback(self.target(request, **kwargs), given)
+        return Response(FeedbackResultSerializer(row).data, status=status.HTTP_201_CREATED if created else 200)
 
 
+def feedback_schema(summary: str, description: str, serializer):
+    return extend_schema_view(
+        post=extend_schema(
+            summary=summary,
+            description=f"{FEEDBACK_DESCRIPTION} {description}",
+            request=serializer,
+            responses={200: FeedbackResultSerializer, 201: FeedbackResultSerializer},
+        )
+    )
+
+
+@feedback_schema(
+    "Rate a dining chat turn (thumbs, 1-5, comment)",
+    "A thumbs down or a rating of 1-2 puts the turn on the review queue.",
+    FeedbackSerializer,
+)
 class DiningTurnFeedbackView(FeedbackView):
     permission_classes = [IsEndUser]
-    serializer_class = DiningFeedbackSerializer
+    serializer_class = FeedbackSerializer
 
-    @extend_schema(
-        summary="Rate a dining chat turn (thumbs, 1-5, comment)",
-        description=FEEDBACK_DESCRIPTION + " A thumbs down or a rating of 1-2 puts the turn on the review queue.",
-        request=DiningFeedbackSerializer,
-        responses={200: FeedbackResultSerializer, 201: FeedbackResultSerializer},
-    )
-    def post(self, request, conversation_id):
-        data = self.validated(request)
-        return self.respond(feedback.check_dining_turn(user=request.user, conversation_id=conversation_id), data)
+    def target(self, request, conversation_id):
+        return feedback.check_dining_turn(user=request.user, conversation_id=conversation_id)
 
 
+@feedback_schema(
+    "Rate a knowledge chat answer (thumbs, comment, which source helped)",
+    "Votes move the answer's sources' quality scores.",
+    KnowledgeFeedbackSerializer,
+)
 class KnowledgeAnswerFeedbackView(FeedbackView):
     permission_classes = [IsEndUser]
     serializer_class = KnowledgeFeedbackSerializer
 
-    @extend_schema(
-        summary="Rate a knowledge chat answer (thumbs, comment, which source helped)",
-        description=FEEDBACK_DESCRIPTION + " Votes move the answer's sources' quality scores.",
-        request=KnowledgeFeedbackSerializer,
-        responses={200: FeedbackResultSerializer, 201: FeedbackResultSerializer},
-    )
-    def post(self, request, message_id):
-        data = self.validated(request)
-        return self.respond(feedback.check_knowledge_answer(user=request.user, message_id=message_id), data)
+    def target(self, request, message_id):
+        return feedback.check_knowledge_answer(user=request.user, message_id=message_id)
 
 
+@feedback_schema(
+    "Rate a partner chat session turn (with the partner key)",
+    "`turn` is the exchange number, 1 for the first question and answer.",
+    FeedbackSerializer,
+)
 class PartnerTurnFeedbackView(FeedbackView):
     permission_classes = [IsPartner]
-    serializer_class = PartnerFeedbackSerializer
+    serializer_class = FeedbackSerializer
 
-    @extend_schema(
-        summary="Rate a partner chat session turn (with the partner key)",
-        description=FEEDBACK_DESCRIPTION + " `turn` is the exchange number, 1 for the first question and answer.",
-        request=PartnerFeedbackSerializer,
-        responses={200: FeedbackResultSerializer, 201: FeedbackResultSerializer},
-    )
-    def post(self, request, session_id, turn):
-        data = self.validated(request)
-        target = feedback.check_partner_turn(partner=request.user.partner, session_id=session_id, turn=turn)
-        return self.respond(target, data)
+    def target(self, request, session_id, turn):
+        return feedback.check_partner_turn(partner=request.user.partner, session_id=session_id, turn=turn)

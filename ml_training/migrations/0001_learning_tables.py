@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
                 ("trained_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "priority",
-                    models.IntegerField(default=0, help_text="0-100, higher first; ≥ 50 waits for a human review"),
+                    models.IntegerField(default=0, help_text="0-100, higher first (review items 80-95)"),
                 ),
                 (
                     "review_reason",

@@ -10,8 +10,6 @@ from django.utils import timezone
 from chat.models import ChatUser, Intent
 from ml_training.models.choices import Channel, ModelType, QueueStatus, ReviewReason, between_0_and_1, one_of
 
-REVIEW_PRIORITY = 50  # a queued row at or above this priority is waiting for a human
-
 
 class ReviewQuerySet(models.QuerySet):
     def open(self):
@@ -43,7 +41,7 @@ class DataQueueItem(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True, help_text="Set by a trigger when it becomes ready")
     trained_at = models.DateTimeField(null=True, blank=True)
-    priority = models.IntegerField(default=0, help_text="0-100, higher first; ≥ 50 waits for a human review")
+    priority = models.IntegerField(default=0, help_text="0-100, higher first (review items 80-95)")
     # The review workflow (not in the seed): why a human should look, and the label they gave.
     review_reason = models.CharField(max_length=30, choices=ReviewReason.choices, blank=True, default="")
     label_intent = models.CharField(

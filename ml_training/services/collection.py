@@ -20,8 +20,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models import CharField, Exists, F, OuterRef
+from django.db.models.functions import Cast, Greatest
 from django.utils import timezone
 
 from chat.models import Conversation, Intent, RecommendationLog, UserProfile
@@ -40,7 +40,7 @@ from rag.models import Document
 
 AUTO_LABEL_ABOVE = 0.7  # seed §9.10: only confident turns become (weakly) labelled samples
 REVIEW_BELOW = 0.5
-REVIEW_PRIORITY = {  # higher first on the review page; all >= models.queue.REVIEW_PRIORITY
+REVIEW_PRIORITY = {  # higher first on the review page; auto-labelled samples have 0
     ReviewReason.NEGATIVE_FEEDBACK: 95,
     ReviewReason.UNKNOWN_INTENT: 90,
     ReviewReason.REGENERATED: 85,
@@ -112,6 +112,38 @@ def dining_turn_statement(conversation: Conversation) -> tuple[str, list] | None
         reason,
     ]
     return _DINING_INSERT, params
+
+
+def backfill_dining_turns(since) -> int:
+    """Queue the turns since `since` that should have been collected but were not (their
+    collection failed and the turn was logged without it); returns how many were added."""
+    if not collection_enabled():
+        return 0
+    queued = DataQueueItem.objects.filter(  # the unique (source_table, source_id, model_type) index
+        source_table=DINING_SOURCE, model_type=ModelType.NLU, source_id=Cast(OuterRef("pk"), CharField())
+    )
+    missing = Conversation.objects.filter(timestamp__gte=since).exclude(Exists(queued))
+    items = []
+    for conversation in missing.iterator(chunk_size=500):
+        reason = nlu_review_reason(conversation.extracted_intent, float(conversation.intent_confidence or 0))
+        if reason is None:
+            continue
+        items.append(
+            DataQueueItem(
+                model_type=ModelType.NLU,
+                raw_data=dining_raw_data(conversation),
+                quality_score=conversation.intent_confidence,
+                source_table=DINING_SOURCE,
+                source_id=str(conversation.pk),
+                channel=Channel.DINING,
+                user_id=conversation.user_id,
+                session_id=str(conversation.session_id),
+                created_at=conversation.timestamp,
+                priority=REVIEW_PRIORITY.get(reason, 0),
+                review_reason=reason,
+            )
+        )
+    return len(DataQueueItem.objects.bulk_create(items, ignore_conflicts=True))
 
 
 def flag_for_review(*, source_table: str, source_id: str, model_type: str, reason: str, defaults: dict) -> None:

@@ -60,11 +60,17 @@ def check_dining_turn(*, user, conversation_id: int) -> FeedbackTarget:
     conversation = Conversation.objects.filter(pk=conversation_id, user__auth_user=user).first()
     if conversation is None:
         raise NotFound("No such turn of yours.")
+    return dining_target(conversation, voter=f"user:{user.pk}", user=user)
+
+
+def dining_target(conversation: Conversation, *, voter: str, user=None) -> FeedbackTarget:
+    """A dining turn as a feedback target (`voter` e.g. "user:<auth id>", or "chat_user:<id>" for
+    users reached through other platforms, who have no Django account)."""
     return FeedbackTarget(
         channel=Channel.DINING,
         source_table=DINING_SOURCE,
         source_id=str(conversation.pk),
-        voter=f"user:{user.pk}",
+        voter=voter,
         links={"user": user, "conversation": conversation},
         conversation=conversation,
     )
@@ -150,14 +156,12 @@ def _validate(target: FeedbackTarget, given: FeedbackInput) -> None:
 def give_feedback(target: FeedbackTarget, given: FeedbackInput) -> tuple[AnswerFeedback, bool]:
     """Store (or update) the voter's feedback on the turn; returns (row, created)."""
     _validate(target, given)
-    for attempt in range(2):  # two first submissions racing: the loser updates the winner's row
-        try:
-            with transaction.atomic():
-                return _upsert(target, given)
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        with transaction.atomic():
+            return _upsert(target, given)
+    except IntegrityError:  # two first submissions raced on the unique key: the loser updates the winner's row
+        with transaction.atomic():
+            return _upsert(target, given)
 
 
 def _upsert(target: FeedbackTarget, given: FeedbackInput) -> tuple[AnswerFeedback, bool]:

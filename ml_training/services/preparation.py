@@ -2,7 +2,8 @@
 
 `prepare_daily_training_data()` moves pending rows to ready by the seed's thresholds (nlu quality
 > 0.6, recommendation > 0.5, rag > 0.5) or because a human labelled them, fills `processed_data`
-with the training-ready sample (a reviewer's label wins over the prediction), leaves open review
+with the training-ready sample (a reviewer's label wins over the prediction), first queues the
+recent dining turns whose collection failed (`backfill_dining_turns`), leaves open review
 items pending, and returns a per-model summary. Only pending rows change, so running it twice does
 nothing the second time; rows of any age are considered (a job that missed a night catches up).
 
@@ -21,10 +22,12 @@ from django.db.models.functions import Coalesce, JSONObject, NullIf
 from django.utils import timezone
 
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TriggeredBy
+from ml_training.services.collection import backfill_dining_turns
 from ml_training.services.quality import refresh_user_learning_data
 
 READY_ABOVE = {ModelType.NLU: Decimal("0.6"), ModelType.RECOMMENDATION: Decimal("0.5"), ModelType.RAG: Decimal("0.5")}
 MINIMUM_READY = {ModelType.NLU: 100, ModelType.RECOMMENDATION: 500, ModelType.RAG: 50}
+BACKFILL_WINDOW = dt.timedelta(days=2)  # turns whose collection failed are queued by the next run
 JOB_DELAY = dt.timedelta(minutes=10)  # seed: a job is scheduled 10 minutes after its creation
 
 
@@ -55,6 +58,7 @@ def prepare_daily_training_data(*, now: dt.datetime | None = None) -> list[Prepa
     now = now or timezone.now()
     summaries = []
     with transaction.atomic():
+        backfill_dining_turns(now - BACKFILL_WINDOW)
         for model_type, threshold in READY_ABOVE.items():
             prepared = (
                 DataQueueItem.objects.filter(model_type=model_type, status=QueueStatus.PENDING)

@@ -15,6 +15,7 @@ from chat.services.selections import record_selection
 from config.api.exceptions import ApiError
 from ml_training.models import DataQueueItem, RagEmbeddingQueueItem, RecommendationFeedback
 from ml_training.services.collection import bump_documents
+from ml_training.services.preparation import prepare_daily_training_data
 from ml_training.tests.conftest import dining_turn, knowledge_answer
 from rag.models import Document
 
@@ -67,15 +68,23 @@ def test_collection_can_be_switched_off(alice_client, kimbap):
     assert not DataQueueItem.objects.exists()
 
 
-def test_the_chat_answers_when_collection_fails(alice_client, kimbap, monkeypatch):
-    # The queue INSERT is refused by the database (an invalid priority): the turn is still answered.
+def test_when_collection_fails_the_turn_is_still_answered_and_logged_and_preparation_queues_it(
+    alice_client, monkeypatch
+):
+    # The queue INSERT is refused by the database (an invalid priority).
     from ml_training.services import collection
 
     monkeypatch.setitem(collection.REVIEW_PRIORITY, "low_confidence", 101)
     body = dining_turn(alice_client, "음")
 
     assert body["response"]
+    assert Conversation.objects.count() == 1
     assert not DataQueueItem.objects.exists()
+
+    monkeypatch.setitem(collection.REVIEW_PRIORITY, "low_confidence", 80)
+    prepare_daily_training_data()
+
+    assert DataQueueItem.objects.get().source_id == str(Conversation.objects.get().pk)
 
 
 class TestSelection:

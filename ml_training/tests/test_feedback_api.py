@@ -1,13 +1,18 @@
 """Feedback on answers: dining turns, knowledge answers, partner turns (ownership, validation,
 one per voter and turn) and what it feeds (review queue, document quality)."""
 
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from chat.models import Conversation, KnowledgeMessage, PartnerChatTuningLog
 from chat.services.partner_chat import append_exchange
 from chat.tests.partner_helpers import key_client, partner_with_key
 from ml_training.models import AnswerFeedback, DataQueueItem, RagEmbeddingQueueItem
+from ml_training.services.feedback import FeedbackInput, check_dining_turn, give_feedback
 from ml_training.tests.conftest import dining_turn, knowledge_answer
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +209,21 @@ class TestPartnerFeedback:
 
     def test_an_end_user_token_is_refused(self, session, alice_client):
         assert alice_client.post(partner_url("s-1", 1), {"vote": "up"}, format="json").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_feedback_on_one_turn_stores_one_row(alice_client, turn):
+    barrier = Barrier(10)
+
+    def vote(index):
+        try:
+            barrier.wait(timeout=20)
+            target = check_dining_turn(user=alice_client.user, conversation_id=turn.pk)
+            give_feedback(target, FeedbackInput(vote="up" if index % 2 else "down"))
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(vote, range(10)))
+
+    assert AnswerFeedback.objects.count() == 1

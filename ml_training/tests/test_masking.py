@@ -1,7 +1,11 @@
 """The masker on its labelled corpus of Korean strings, and on the forms the issue names."""
 
 import pytest
+from django.utils import timezone
 
+from chat.models import PartnerChatTuningLog
+from chat.services.partner_chat import append_exchange, export_tuning_jsonl
+from chat.tests.partner_helpers import partner_with_key
 from ml_training.services.masking import evaluate_corpus, mask_data, mask_text
 
 
@@ -48,3 +52,23 @@ def test_mask_data_masks_every_string_inside_json_and_keeps_the_rest():
     data = {"name": "김민수님", "items": [{"phone": "010-1234-5678", "count": 2}], "ok": True}
 
     assert mask_data(data) == {"name": "[NAME]님", "items": [{"phone": "[PHONE]", "count": 2}], "ok": True}
+
+
+@pytest.mark.django_db
+def test_the_partner_tuning_log_export_masks_personal_data_in_the_messages():
+    partner, _ = partner_with_key("medilinx")
+    PartnerChatTuningLog.objects.create(partner=partner, session_id="s-1")
+    now = timezone.now()
+    append_exchange(
+        partner_id="medilinx",
+        session_id="s-1",
+        user_message="저는 김민수입니다. 010-1234-5678로 결과 보내 주세요",
+        assistant_message="김민수님, 서울시 광진구 화양동 12-3 병원으로 오세요",
+        asked_at=now,
+        answered_at=now,
+    )
+
+    exported = "".join(export_tuning_jsonl(PartnerChatTuningLog.objects.all()))
+
+    assert "김민수" not in exported and "010-1234-5678" not in exported and "화양동 12-3" not in exported
+    assert "[NAME]" in exported and "[PHONE]" in exported and "[ADDRESS]" in exported
