@@ -225,6 +225,7 @@ NLU_INTENT_MODEL_PATH = env_str("NLU_INTENT_MODEL_PATH", "")  # trained intent m
 ML_TRAINING_COLLECT = env_bool("ML_TRAINING_COLLECT", True)  # chat turns feed the training-data queue
 MODEL_STORE_DIR = Path(env_str("MODEL_STORE_DIR", str(VAR_DIR / "models")))  # registry artifacts (JSON + .npy)
 NLU_PROMOTION_MIN_F1_GAIN = env_float("NLU_PROMOTION_MIN_F1_GAIN", 0.01)  # gate: macro-F1 gain δ on the frozen split
+NLU_DROP_MARGIN = env_float("NLU_DROP_MARGIN", 0.10)  # retrain when low-confidence / negative rates rise this much
 
 ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")

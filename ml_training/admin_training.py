@@ -4,10 +4,11 @@ N %, stop, roll back). Every action calls `services.jobs` / `services.registry`.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.utils import timezone
 
 from ml_training.admin import pretty_json
 from ml_training.models import ModelType, ModelVersion, TrainingJob
-from ml_training.services import jobs, registry
+from ml_training.services import jobs, metrics, registry
 
 
 class TrainNowForm(forms.ModelForm):
@@ -105,9 +106,10 @@ class ABShareForm(ActionForm):
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["model_type", "version", "is_active", "ab_test_group", "traffic_percentage",
-                    "deployment_status", "frozen_macro_f1", "frozen_accuracy", "gate", "deployed_at", "deployed_by",
-                    "retired_at"]  # fmt: skip
+                    "deployment_status", "frozen_macro_f1", "frozen_accuracy", "last_24h", "gate", "deployed_at",
+                    "deployed_by", "retired_at"]  # fmt: skip
     list_filter = ["model_type", "is_active", "deployment_status", "ab_test_group"]
+    ordering = ["model_type", "-is_active", "-ab_test_group", "-created_at"]  # champion, then challenger, on top
     search_fields = ["version", "version_name", "notes"]
     action_form = ABShareForm
     actions = ["activate", "start_ab", "stop_ab", "roll_back"]
@@ -126,6 +128,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="frozen accuracy")
     def frozen_accuracy(self, version):
         return (version.performance_metrics.get("frozen_test") or {}).get("accuracy")
+
+    @admin.display(description="last 24 h (requests, avg confidence, low-conf., UNKNOWN, negative)")
+    def last_24h(self, version):
+        if not (version.is_active or version.ab_test_group):
+            return ""
+        m = metrics.summary(version.pk, since=timezone.now() - metrics.RECENT)
+        return (f"{m['requests']} · {m['avg_confidence']:.3f} · {m['low_confidence_ratio']:.1%} · "
+                f"{m['unknown_ratio']:.1%} · {m['negative_feedback_rate']:.1%}")  # fmt: skip
 
     @admin.display(description="gate")
     def gate(self, version):

@@ -19,4 +19,12 @@ BEAT_SCHEDULE: dict = {
         "task": "ml_training.weekly_training",
         "schedule": crontab(day_of_week=1, hour=3, minute=30),
     },
+    "ml_training: hourly performance metrics per model version": {
+        "task": "ml_training.roll_up_performance_metrics",
+        "schedule": crontab(minute=5),
+    },
+    "ml_training: retrain when the champion's metrics drop": {
+        "task": "ml_training.performance_drop_training",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }

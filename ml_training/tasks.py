@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from ml_training.services import jobs
+from ml_training.services import jobs, metrics
 from ml_training.services.partitions import ensure_partitions
 from ml_training.services.preparation import prepare_daily_training_data
 
@@ -33,4 +33,15 @@ def weekly_training() -> int | None:
 @shared_task(name="ml_training.threshold_training")
 def threshold_training() -> int | None:
     job = jobs.threshold_training()
+    return job.pk if job else None
+
+
+@shared_task(name="ml_training.roll_up_performance_metrics")
+def roll_up_performance_metrics() -> int:
+    return len(metrics.roll_up_previous_hour())
+
+
+@shared_task(name="ml_training.performance_drop_training")
+def performance_drop_training() -> int | None:
+    job = metrics.drop_training()
     return job.pk if job else None

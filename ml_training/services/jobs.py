@@ -288,7 +288,7 @@ def _line(text: str) -> str:
 # --- triggers ------------------------------------------------------------------------------------------
 
 
-def _trigger(model_type: str, triggered_by: str) -> TrainingJob | None:
+def trigger(model_type: str, triggered_by: str) -> TrainingJob | None:
     try:
         return schedule_job(model_type, triggered_by=triggered_by, created_by=f"trigger:{triggered_by}")
     except JobError:
@@ -296,7 +296,7 @@ def _trigger(model_type: str, triggered_by: str) -> TrainingJob | None:
 
 
 def weekly_training() -> TrainingJob | None:
-    return _trigger(ModelType.NLU, TriggeredBy.SCHEDULED)
+    return trigger(ModelType.NLU, TriggeredBy.SCHEDULED)
 
 
 def threshold_training() -> TrainingJob | None:
@@ -304,4 +304,4 @@ def threshold_training() -> TrainingJob | None:
     ready = DataQueueItem.objects.filter(model_type=ModelType.NLU, status=QueueStatus.READY).count()
     if ready < MINIMUM_READY[ModelType.NLU]:
         return None
-    return _trigger(ModelType.NLU, TriggeredBy.THRESHOLD)
+    return trigger(ModelType.NLU, TriggeredBy.THRESHOLD)
