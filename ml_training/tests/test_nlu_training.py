@@ -47,8 +47,8 @@ def test_the_rest_is_split_70_20_10_within_each_intent(db):
 
 
 def test_augmented_rows_only_ever_enter_training(db):
-    originals = [label(f"5천원으로 {food} 먹을래", "BUDGET_INQUIRY") for food in ("떡볶이", "김밥", "라면", "순대",
-                                                                                "쫄면", "우동", "만두", "피자")]  # fmt: skip
+    foods = ("떡볶이", "김밥", "라면", "순대", "쫄면", "우동", "만두", "피자")
+    originals = [label(f"5천원으로 {food} 먹을래", "BUDGET_INQUIRY") for food in foods]
     for original in originals:
         augment(original)
 
