@@ -27,4 +27,8 @@ BEAT_SCHEDULE: dict = {
         "task": "ml_training.performance_drop_training",
         "schedule": crontab(hour=4, minute=0),
     },
+    "ml_training: queue the training jobs that are due": {
+        "task": "ml_training.enqueue_due_training_jobs",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -45,3 +45,8 @@ def roll_up_performance_metrics() -> int:
 def performance_drop_training() -> int | None:
     job = metrics.drop_training()
     return job.pk if job else None
+
+
+@shared_task(name="ml_training.enqueue_due_training_jobs")
+def enqueue_due_training_jobs() -> list[int]:
+    return jobs.enqueue_due_jobs()

@@ -164,7 +164,8 @@ def run_job(job_id: int) -> TrainingJob:
 
 
 def _run_nlu(job: TrainingJob) -> None:
-    config = job.training_config
+    # Jobs made elsewhere (e.g. `create_training_job`) reach here unvalidated: a bad config fails the job.
+    config = validate_config(job.model_type, job.training_config)
     progress = Progress(job)
     progress("preparing the data: curated set, human labels, augmentations", 5)
     splits = build_splits(weak_label_weight=config["weak_label_weight"])
@@ -293,6 +294,17 @@ def trigger(model_type: str, triggered_by: str) -> TrainingJob | None:
         return schedule_job(model_type, triggered_by=triggered_by, created_by=f"trigger:{triggered_by}")
     except JobError:
         return None  # one already running: the trigger fires again next time
+
+
+def enqueue_due_jobs(now=None) -> list[int]:
+    """Queue the scheduled jobs whose time has come (jobs created with a delay, seed §9.12)."""
+    due = list(
+        TrainingJob.objects.filter(status=S.SCHEDULED, scheduled_at__lte=now or timezone.now(), cancel_requested=False)
+        .values_list("pk", flat=True)
+    )
+    for job_id in due:
+        _enqueue(job_id)
+    return due
 
 
 def weekly_training() -> TrainingJob | None:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ml_training.models import ModelVersion, TrainingJob
+from ml_training.models import DataQueueItem, ModelVersion, TrainingJob
 from ml_training.services import jobs, serving
 
 TERMINAL = ("completed", "failed", "cancelled")
@@ -122,3 +122,27 @@ def test_a_failed_job_says_why(settings, tmp_path):
     assert job.status == "failed"
     assert "Error" in job.error_message and "not-a-directory" in job.error_message
     assert job.log_tail[-1].endswith(job.error_message)
+
+
+def test_a_job_made_by_create_training_job_is_queued_when_due_and_runs(celery_worker_thread):
+    from ml_training.services.preparation import create_training_job
+
+    for i in range(100):
+        DataQueueItem.objects.create(model_type="nlu", raw_data={"input_text": f"점심 {i}"}, status="ready",
+                                     source_table="conversations", source_id=str(i))  # fmt: skip
+    job = create_training_job("nlu", training_config=FAST)
+    assert jobs.enqueue_due_jobs() == []  # scheduled 10 minutes ahead
+
+    assert jobs.enqueue_due_jobs(now=job.scheduled_at) == [job.pk]
+
+    assert wait_for(job.pk, TERMINAL).status == "completed"
+    assert set(DataQueueItem.objects.values_list("status", flat=True)) == {"completed"}
+
+
+def test_a_job_with_an_invalid_stored_config_fails_with_the_reason(db):
+    job = TrainingJob.objects.create(job_name="x", model_type="nlu", data_count=0, status="queued",
+                                     training_config={"epochs": 1})  # fmt: skip
+
+    job = jobs.run_job(job.pk)
+
+    assert job.status == "failed" and "epochs must be between 10 and 3000" in job.error_message
