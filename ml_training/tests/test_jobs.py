@@ -7,18 +7,13 @@ import time
 import pytest
 
 from ml_training.models import DataQueueItem, ModelVersion, TrainingJob
-from ml_training.services import jobs, serving
+from ml_training.services import jobs
 
 TERMINAL = ("completed", "failed", "cancelled")
 FAST = {"epochs": 60, "max_iter": 300}
 
 
-@pytest.fixture(autouse=True)
-def model_store(settings, tmp_path):
-    settings.MODEL_STORE_DIR = tmp_path / "models"
-    serving.forget()
-    yield settings.MODEL_STORE_DIR
-    serving.forget()
+pytestmark = pytest.mark.usefixtures("model_store")
 
 
 def wait_for(job_id, statuses, timeout=120.0) -> TrainingJob:

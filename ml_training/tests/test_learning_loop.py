@@ -5,16 +5,10 @@ import pytest
 
 from chat.models import Conversation
 from ml_training.models import ModelVersion
-from ml_training.services import registry, serving, simulation
+from ml_training.services import registry, simulation
 from ml_training.tests.test_jobs import TERMINAL, wait_for
 
-
-@pytest.fixture(autouse=True)
-def model_store(settings, tmp_path):
-    settings.MODEL_STORE_DIR = tmp_path / "models"
-    serving.forget()
-    yield
-    serving.forget()
+pytestmark = pytest.mark.usefixtures("model_store")
 
 
 def test_the_loop_trains_a_better_version_serves_it_and_refuses_a_worse_one(celery_worker_thread):

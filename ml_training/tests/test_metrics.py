@@ -12,16 +12,12 @@ from ml_training.services.partitions import ensure_partitions
 from ml_training.tests.conftest import dining_turn
 from ml_training.tests.registry_factories import nlu_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("model_store")]
 
 
 @pytest.fixture(autouse=True)
-def model_store(settings, tmp_path, monkeypatch):
-    settings.MODEL_STORE_DIR = tmp_path / "models"
+def refresh_every_call(monkeypatch):
     monkeypatch.setattr(serving, "CHECK_INTERVAL_S", 0.0)
-    serving.forget()
-    yield
-    serving.forget()
 
 
 def test_each_turn_records_the_version_that_served_it_and_the_hour_rolls_up_per_version(
@@ -95,3 +91,13 @@ def test_no_job_while_the_champion_stays_within_the_margin():
 
     assert metrics.drop_training(margin=0.1) is None
     assert not TrainingJob.objects.exists()
+
+
+def test_each_knowledge_answer_records_the_retrieval_version_that_served_it(alice_client, knowledge_corpus):
+    from chat.models import KnowledgeMessage
+    from ml_training.tests.conftest import knowledge_answer
+
+    knowledge_answer(alice_client)
+
+    answer = KnowledgeMessage.objects.get(role="assistant")
+    assert answer.model_versions == {"rag": {"version_id": None, "version": "builtin", "group": "champion"}}

@@ -10,13 +10,7 @@ from ml_training.models import ModelVersion
 from ml_training.services import artifacts, registry, serving
 from ml_training.tests.registry_factories import FOOD, nlu_version
 
-
-@pytest.fixture(autouse=True)
-def model_store(settings, tmp_path):
-    settings.MODEL_STORE_DIR = tmp_path / "models"
-    serving.forget()
-    yield settings.MODEL_STORE_DIR
-    serving.forget()
+pytestmark = pytest.mark.usefixtures("model_store")
 
 
 @pytest.fixture

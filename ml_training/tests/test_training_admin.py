@@ -10,9 +10,7 @@ JOBS = "/admin/ml_training/trainingjob/"
 VERSIONS = "/admin/ml_training/modelversion/"
 
 
-@pytest.fixture(autouse=True)
-def model_store(settings, tmp_path):
-    settings.MODEL_STORE_DIR = tmp_path / "models"
+pytestmark = pytest.mark.usefixtures("model_store")
 
 
 def test_train_now_with_an_unknown_key_shows_the_reason_and_creates_no_job(admin_client, db):

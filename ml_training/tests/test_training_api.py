@@ -6,12 +6,7 @@ from ml_training.models import TrainingJob
 from ml_training.services import jobs
 from ml_training.tests.registry_factories import nlu_version
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def model_store(settings, tmp_path):
-    settings.MODEL_STORE_DIR = tmp_path / "models"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("model_store")]
 
 
 def test_train_now_creates_a_manual_job(staff_client):
