@@ -90,25 +90,32 @@ def _refresh() -> None:
         if now - _state["checked_at"] < CHECK_INTERVAL_S:
             return
         _state["checked_at"] = now
-        current = registry.generation()
-        if current == _state["generation"]:
-            return
-        champions, challengers = dict(_state["champions"]), dict(_state["challengers"])
-        rows = ModelVersion.objects.filter(is_active=True) | ModelVersion.objects.filter(
-            ab_test_group=registry.CHALLENGER
-        )
-        live_champions = {row.model_type for row in rows if row.is_active}
-        live_challengers = {row.model_type for row in rows if not row.is_active}
-        for row in rows:
-            slot = champions if row.is_active else challengers
-            served = _load(row, slot.get(row.model_type))
-            if served is not None:
-                slot[row.model_type] = served
-        for model_type in set(challengers) - live_challengers:
-            del challengers[model_type]
-        for model_type in set(champions) - live_champions:
-            del champions[model_type]
-        _state.update(generation=current, champions=champions, challengers=challengers)
+        try:
+            _reload()
+        except Exception:  # noqa: BLE001 - Redis or the database down: keep serving what is loaded
+            logger.warning("model registry check failed; serving the loaded versions", exc_info=True)
+
+
+def _reload() -> None:
+    current = registry.generation()
+    if current == _state["generation"]:
+        return
+    champions, challengers = dict(_state["champions"]), dict(_state["challengers"])
+    rows = ModelVersion.objects.filter(is_active=True) | ModelVersion.objects.filter(
+        ab_test_group=registry.CHALLENGER
+    )
+    live_champions = {row.model_type for row in rows if row.is_active}
+    live_challengers = {row.model_type for row in rows if not row.is_active}
+    for row in rows:
+        slot = champions if row.is_active else challengers
+        served = _load(row, slot.get(row.model_type))
+        if served is not None:
+            slot[row.model_type] = served
+    for model_type in set(challengers) - live_challengers:
+        del challengers[model_type]
+    for model_type in set(champions) - live_champions:
+        del champions[model_type]
+    _state.update(generation=current, champions=champions, challengers=challengers)
 
 
 def _load(row: ModelVersion, serving: Served | None) -> Served | None:

@@ -187,3 +187,17 @@ def test_bucket_is_sha256_of_experiment_and_user():
 
     expected = int(hashlib.sha256(b"nlu-ab-7:42").hexdigest(), 16) % 10000
     assert serving.bucket("nlu-ab-7", 42) == expected
+
+
+def test_with_redis_down_the_loaded_champion_keeps_serving(
+    db, settings, tmp_path, refresh_every_call, django_capture_on_commit_callbacks, caplog
+):
+    champion = nlu_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(champion, by="staff")
+    assert serving.nlu_classifier_for(7)[1]["version"] == champion.version
+    dead = f"{tmp_path}/no-redis.sock"
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": f"unix://{dead}?db=1"}}
+
+    assert serving.nlu_classifier_for(7)[1]["version"] == champion.version
+    assert "model registry check failed" in caplog.text
