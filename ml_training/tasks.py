@@ -21,7 +21,8 @@ def create_metric_partitions() -> list[str]:
 
 @shared_task(name="ml_training.run_training_job")
 def run_training_job(job_id: int) -> str:
-    return jobs.run_job(job_id).status
+    job = jobs.run_job(job_id)
+    return job.status if job else "missing"
 
 
 @shared_task(name="ml_training.weekly_training")

@@ -140,13 +140,13 @@ def cancel(job: TrainingJob, *, by: str) -> TrainingJob:
     return job
 
 
-def run_job(job_id: int) -> TrainingJob:
+def run_job(job_id: int) -> TrainingJob | None:
     claimed = TrainingJob.objects.filter(pk=job_id, status__in=(S.SCHEDULED, S.QUEUED), cancel_requested=False).update(
         status=S.PREPARING, start_time=timezone.now(), progress_percent=1
     )
-    job = TrainingJob.objects.get(pk=job_id)
+    job = TrainingJob.objects.filter(pk=job_id).first()
     if not claimed:
-        return job  # cancelled before it started, or a redelivered task
+        return job  # cancelled before it started, a redelivered task, or a deleted job (None)
     queue = DataQueueItem.objects.filter(model_type=job.model_type)
     queue.filter(status=QueueStatus.READY).update(status=QueueStatus.TRAINING)
     try:

@@ -141,3 +141,7 @@ def test_a_job_with_an_invalid_stored_config_fails_with_the_reason(db):
     job = jobs.run_job(job.pk)
 
     assert job.status == "failed" and "epochs must be between 10 and 3000" in job.error_message
+
+
+def test_a_task_for_a_deleted_job_does_nothing(db):
+    assert jobs.run_job(987654) is None
