@@ -43,6 +43,7 @@ REVIEW_BELOW = 0.5
 REVIEW_PRIORITY = {  # higher first on the review page; auto-labelled samples have 0
     ReviewReason.NEGATIVE_FEEDBACK: 95,
     ReviewReason.UNKNOWN_INTENT: 90,
+    ReviewReason.USER_CORRECTION: 88,
     ReviewReason.REGENERATED: 85,
     ReviewReason.LOW_CONFIDENCE: 80,
 }
@@ -144,6 +145,26 @@ def backfill_dining_turns(since) -> int:
             )
         )
     return len(DataQueueItem.objects.bulk_create(items, ignore_conflicts=True))
+
+
+# A next message that says the previous answer misunderstood: "아니 그게 아니라", "말고", "틀렸어"...
+CORRECTION_START = r"^\s*(아니|아뇨|그게 아니|그거 말고|그건 말고|말고|틀렸|잘못 알아|다시 말하면|내 말은)"
+
+
+def flag_user_corrections(since) -> int:
+    """Queue for review each dining turn whose next turn in the session (since `since`) corrects it."""
+    corrections = Conversation.objects.filter(
+        timestamp__gte=since, conversation_turn__gt=1, input_text__regex=CORRECTION_START
+    ).values_list("session_id", "conversation_turn")
+    flagged = 0
+    for session_id, turn in corrections.iterator(chunk_size=500):
+        previous = (
+            Conversation.objects.filter(session_id=session_id, conversation_turn=turn - 1).order_by("-id").first()
+        )
+        if previous is not None:
+            flag_dining_turn(previous, ReviewReason.USER_CORRECTION)
+            flagged += 1
+    return flagged
 
 
 def flag_for_review(*, source_table: str, source_id: str, model_type: str, reason: str, defaults: dict) -> None:

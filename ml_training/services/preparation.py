@@ -3,7 +3,8 @@
 `prepare_daily_training_data()` moves pending rows to ready by the seed's thresholds (nlu quality
 > 0.6, recommendation > 0.5, rag > 0.5) or because a human labelled them, fills `processed_data`
 with the training-ready sample (a reviewer's label wins over the prediction), first queues the
-recent dining turns whose collection failed (`backfill_dining_turns`), leaves open review
+recent dining turns whose collection failed (`backfill_dining_turns`) and the turns the user's next
+message corrected ("아니 그게 아니라…", `flag_user_corrections`) for review, leaves open review
 items pending, and returns a per-model summary. Only pending rows change, so running it twice does
 nothing the second time; rows of any age are considered (a job that missed a night catches up).
 
@@ -22,7 +23,7 @@ from django.db.models.functions import Coalesce, JSONObject, NullIf
 from django.utils import timezone
 
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TriggeredBy
-from ml_training.services.collection import backfill_dining_turns
+from ml_training.services.collection import backfill_dining_turns, flag_user_corrections
 from ml_training.services.quality import refresh_user_learning_data
 
 READY_ABOVE = {ModelType.NLU: Decimal("0.6"), ModelType.RECOMMENDATION: Decimal("0.5"), ModelType.RAG: Decimal("0.5")}
@@ -59,6 +60,7 @@ def prepare_daily_training_data(*, now: dt.datetime | None = None) -> list[Prepa
     summaries = []
     with transaction.atomic():
         backfill_dining_turns(now - BACKFILL_WINDOW)
+        flag_user_corrections(now - BACKFILL_WINDOW)
         for model_type, threshold in READY_ABOVE.items():
             prepared = (
                 DataQueueItem.objects.filter(model_type=model_type, status=QueueStatus.PENDING)

@@ -172,3 +172,14 @@ def test_a_changed_document_needs_reembedding_but_negative_feedback_does_not(ali
 
     item = RagEmbeddingQueueItem.objects.get()
     assert (item.needs_reembedding, item.reembedding_reason, item.search_count) == (True, "content changed", 2)
+
+
+def test_a_turn_the_user_corrects_next_is_queued_for_review_by_the_preparation(alice_client, kimbap):
+    first = dining_turn(alice_client, "5천원으로 점심 뭐 먹지?")
+    dining_turn(alice_client, "아니 그게 아니라 쿠폰 물어본 거야", session_id=first["session_info"]["session_id"])
+
+    prepare_daily_training_data()
+
+    corrected = Conversation.objects.get(conversation_turn=1)
+    item = DataQueueItem.objects.get(source_id=str(corrected.pk))
+    assert (item.review_reason, item.priority, item.reviewed_at) == ("user_correction", 88, None)
