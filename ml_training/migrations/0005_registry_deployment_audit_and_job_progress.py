@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ml_training', '0003_user_learning_data'),
+        ('ml_training', '0004_user_correction_review_reason'),
     ]
 
     operations = [
