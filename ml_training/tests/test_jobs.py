@@ -145,3 +145,22 @@ def test_a_job_with_an_invalid_stored_config_fails_with_the_reason(db):
 
 def test_a_task_for_a_deleted_job_does_nothing(db):
     assert jobs.run_job(987654) is None
+
+
+def test_an_inconclusive_gain_starts_a_small_ab_test_instead_of_promoting(db):
+    from chat.services.nlu import get_classifier
+    from ml_training.models import NluTrainingData
+    from ml_training.services import registry, simulation
+
+    for text, intent in simulation.slang_messages(200, get_classifier()):
+        NluTrainingData.objects.create(input_text=text, normalized_text=text, true_intent=intent,
+                                       label_source="corrected")  # fmt: skip
+    job = jobs.schedule_job("nlu", config={**FAST, "min_f1_gain": 0.5, "ab_percentage_if_inconclusive": 10})
+
+    job = jobs.run_job(job.pk)
+
+    assert job.promotion["decision"] == "inconclusive" and "below δ 0.5" in job.promotion["reason"]
+    assert job.promotion["action"] == "A/B at 10.0 %"
+    challenger = registry.challenger("nlu")
+    assert challenger.version == job.model_version and challenger.traffic_percentage == 10
+    assert registry.champion("nlu") is None  # the curated model stays the champion
