@@ -101,3 +101,20 @@ def test_each_knowledge_answer_records_the_retrieval_version_that_served_it(alic
 
     answer = KnowledgeMessage.objects.get(role="assistant")
     assert answer.model_versions == {"rag": {"version_id": None, "version": "builtin", "group": "champion"}}
+
+
+def test_a_user_in_the_challenger_share_gets_it_on_every_turn_and_it_is_recorded(
+    alice_client, kimbap, django_capture_on_commit_callbacks
+):
+    champion, challenger = nlu_version(), nlu_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(champion, by="staff")
+        registry.start_ab(challenger, 100, by="staff")
+
+    first = dining_turn(alice_client, "점심 뭐 먹지")
+    dining_turn(alice_client, "김밥 어때", session_id=first["session_info"]["session_id"])
+    dining_turn(alice_client, "저녁 추천해줘")  # a new session
+
+    assert [row.model_versions["nlu"] for row in Conversation.objects.order_by("pk")] == [
+        {"version_id": challenger.pk, "version": challenger.version, "group": "challenger"}
+    ] * 3
