@@ -267,6 +267,9 @@ CONVERSATION_COMPRESS_AFTER_DAYS = env_int("CONVERSATION_COMPRESS_AFTER_DAYS", 7
 MESSAGE_LOG_RETENTION_DAYS = env_int("MESSAGE_LOG_RETENTION_DAYS", 90)  # then archived to var/archive and deleted
 NLU_INTENT_MODEL_PATH = env_str("NLU_INTENT_MODEL_PATH", "")  # trained intent model JSON; empty = baseline
 ML_TRAINING_COLLECT = env_bool("ML_TRAINING_COLLECT", True)  # chat turns feed the training-data queue
+MODEL_STORE_DIR = Path(env_str("MODEL_STORE_DIR", str(VAR_DIR / "models")))  # registry artifacts (JSON + .npy)
+NLU_PROMOTION_MIN_F1_GAIN = env_float("NLU_PROMOTION_MIN_F1_GAIN", 0.01)  # gate: macro-F1 gain δ on the frozen split
+NLU_DROP_MARGIN = env_float("NLU_DROP_MARGIN", 0.10)  # retrain when low-confidence / negative rates rise this much
 
 ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
 ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")

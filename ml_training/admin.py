@@ -16,14 +16,12 @@ from chat.models import Conversation, Intent
 from ml_training.models import (
     AnswerFeedback,
     DataQueueItem,
-    ModelVersion,
     NluTrainingData,
     PerformanceMetric,
     RagEmbeddingQueueItem,
     RecommendationFeedback,
     ReviewItem,
     ReviewReason,
-    TrainingJob,
     UserLearningData,
 )
 from ml_training.services import review
@@ -381,18 +379,6 @@ class UserLearningDataAdmin(ReadOnlyAdmin):
     search_fields = ["user__external_user_id", "user__nickname"]
 
 
-@admin.register(TrainingJob)
-class TrainingJobAdmin(ReadOnlyAdmin):
-    list_display = ["job_name", "model_type", "status", "data_count", "triggered_by", "start_time", "duration_seconds"]
-    list_filter = ["model_type", "status", "triggered_by"]
-
-
-@admin.register(ModelVersion)
-class ModelVersionAdmin(ReadOnlyAdmin):
-    list_display = ["model_type", "version", "is_active", "deployment_status", "traffic_percentage", "created_at"]
-    list_filter = ["model_type", "is_active", "deployment_status"]
-
-
 @admin.register(PerformanceMetric)
 class PerformanceMetricAdmin(ReadOnlyAdmin):
     list_display = [
@@ -405,3 +391,6 @@ class PerformanceMetricAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["model_type", ("measured_at", admin.DateFieldListFilter)]
     show_full_result_count = False
+
+
+from ml_training import admin_training  # noqa: E402, F401  (training jobs and the model registry)

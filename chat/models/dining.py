@@ -629,6 +629,9 @@ class Conversation(models.Model):
     recommended_shop_ids = ArrayField(models.IntegerField(), default=list, blank=True)
     selected_shop = models.ForeignKey(Shop, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     applied_coupon_ids = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    model_versions = models.JSONField(
+        null=True, blank=True, help_text="{model type: {version_id, version, group}} that served it (ml_training)"
+    )
 
     class Meta:
         verbose_name = "식사 대화"

@@ -80,6 +80,9 @@ class KnowledgeMessage(models.Model):
     error = models.TextField(blank=True)
     route = models.CharField(max_length=3, choices=MessageRoute.choices, blank=True, help_text="How an answer was made")
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    model_versions = models.JSONField(
+        null=True, blank=True, help_text="{model type: {version_id, version, group}} that served it (ml_training)"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

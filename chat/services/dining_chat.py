@@ -40,6 +40,7 @@ from chat.services.user_context import get_session_context, get_user_context, sa
 from config.api.exceptions import ApiError
 from ml_training.services.collection import dining_turn_statement
 from ml_training.services.quality import turn_quality_score
+from ml_training.services.serving import nlu_classifier_for
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,8 @@ def handle_turn(
     user_ctx = get_user_context(chat_user)
 
     nlu_timer = Timer.start()
-    nlu = understand(text, context=session["last"])
+    classifier, nlu_version = nlu_classifier_for(chat_user.pk)
+    nlu = understand(text, context=session["last"], classifier=classifier)
     nlu_ms = nlu_timer.ms()
     entities = dict(nlu.entities)
     extra = context or {}
@@ -342,6 +344,7 @@ def handle_turn(
         timings={"nlu": nlu_ms, "rag": rag_ms, "response": response_ms, "total": processing_ms},
         now=now,
         message_log=_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms, channel),
+        model_versions={"nlu": nlu_version},
     )
     _learn(chat_user, entities, user_ctx["profile"], counted=logged)
     save_session_context(sid, {"owner": chat_user.pk, "turn": turn, "last": {"intent": intent, "entities": entities}})
@@ -379,7 +382,7 @@ def handle_turn(
 
 def _persist_turn(
     *, chat_user, sid, text, answer, nlu, entities, turn, previous_intent, strategy, result, point, timings, now,
-    message_log,
+    message_log, model_versions,
 ) -> tuple[int | None, int | None, bool, int]:  # fmt: skip
     """Conversation + RecommendationLog + PerformanceLog, the recommendation counters, the user's
     interaction count and the analytics message log (`message_log`, fields of `record_exchange`),
@@ -406,6 +409,7 @@ def _persist_turn(
         rag_time_ms=timings["rag"],
         response_time_ms=timings["response"],
         recommended_shop_ids=[shop.shop_id for shop in shops],
+        model_versions=model_versions,
         applied_coupon_ids=sorted({c for shop in shops for c in shop.applicable_coupons}),
         response_quality_score=turn_quality_score(
             confidence=nlu.confidence, response_ms=timings["total"], has_recommendations=bool(shops), response=answer

@@ -35,6 +35,7 @@ from chat.models import KnowledgeConversation, KnowledgeMessage, MessageRole, Me
 from chat.services.router import SqlAnswer, answer_with_sql, decide_route
 from config.api.exceptions import ApiError
 from ml_training.services.feedback import record_regeneration
+from ml_training.services.serving import attribution_for
 from rag.providers import get_llm
 from rag.providers.prompts import format_context
 from rag.services.search import search
@@ -504,6 +505,7 @@ def finish_turn(
                 error=error,
                 route=route,
                 latency_ms=latency_ms,
+                model_versions=attribution_for(["rag"], turn.user.pk),
             )
         conversation.updated_at = timezone.now()
         conversation.save(update_fields=["regeneration_count", "updated_at"])

@@ -1,9 +1,10 @@
 """Training jobs (seed 003 §9.4), model versions (§9.5) and performance metrics (§9.6).
 
-The jobs' runner, the registry's serving and the metrics rollup are the next issue; these tables
-hold their state. `performance_metrics` is partitioned by month: PostgreSQL needs the partition key
-in the primary key, so migration 0002 creates the table with RunSQL and tells Django's state about
-it (SeparateDatabaseAndState): Django manages it (test flushes truncate it) but never alters it.
+The jobs' runner is `ml_training.services.jobs`, the registry `services.registry` and its serving
+`services.serving`; these tables hold their state. `performance_metrics` is partitioned by month:
+PostgreSQL needs the partition key in the primary key, so migration 0002 creates the table with
+RunSQL and tells Django's state about it (SeparateDatabaseAndState): Django manages it (test
+flushes truncate it) but never alters it.
 """
 
 from django.contrib.postgres.indexes import GinIndex
@@ -69,6 +70,10 @@ class TrainingJob(models.Model):
     created_by = models.CharField(max_length=100, default="system")
     triggered_by = models.CharField(max_length=50, choices=TriggeredBy.choices, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    progress_percent = models.SmallIntegerField(default=0)
+    log_tail = models.JSONField(default=list, blank=True, help_text="The job's last log lines")
+    cancel_requested = models.BooleanField(default=False, help_text="Checked by the runner between steps")
+    promotion = models.JSONField(null=True, blank=True, help_text="The promotion gate's decision and reason")
 
     class Meta:
         db_table = "ml_training_training_jobs"
@@ -144,7 +149,9 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.CharField(max_length=100, default="system")
     deployed_at = models.DateTimeField(null=True, blank=True)
+    deployed_by = models.CharField(max_length=100, blank=True, default="")
     retired_at = models.DateTimeField(null=True, blank=True)
+    retired_by = models.CharField(max_length=100, blank=True, default="")
     notes = models.TextField(blank=True, default="")
 
     class Meta:
@@ -163,6 +170,16 @@ class ModelVersion(models.Model):
                 condition=Q(traffic_percentage__gte=0, traffic_percentage__lte=100), name="ml_version_traffic_0_100"
             ),
             models.UniqueConstraint(fields=["model_type"], condition=Q(is_active=True), name="ml_version_one_active"),
+            models.UniqueConstraint(
+                fields=["model_type"], condition=Q(ab_test_group="challenger"), name="ml_version_one_challenger"
+            ),
+            models.CheckConstraint(
+                condition=one_of("ab_test_group", ["champion", "challenger"], blank=True),
+                name="ml_version_ab_group_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(is_active=True, ab_test_group="challenger"), name="ml_version_challenger_not_active"
+            ),
         ]
         indexes = [
             models.Index(fields=["deployment_status"], name="ml_version_deployment"),

@@ -28,3 +28,14 @@ def knowledge_answer(client, message="환불은 며칠 안에 신청할 수 있�
     response = client.post("/api/v1/rag/chat", {"message": message, "rag_key": KNOWLEDGE_KEY}, format="json")
     assert response.status_code == 200, response.content
     return response.json()
+
+
+@pytest.fixture
+def model_store(settings, tmp_path):
+    """A fresh MODEL_STORE_DIR and no models loaded by this process's serving."""
+    from ml_training.services import serving
+
+    settings.MODEL_STORE_DIR = tmp_path / "models"
+    serving.forget()
+    yield settings.MODEL_STORE_DIR
+    serving.forget()

@@ -64,18 +64,19 @@ class NluResult:
         return asdict(self)
 
 
-def understand(text: str, context: dict | None = None) -> NluResult:
+def understand(text: str, context: dict | None = None, classifier: IntentClassifier | None = None) -> NluResult:
     """Intent (one of INTENTS, with confidence) and entities (every key of ENTITY_KEYS) of a Korean message.
 
     `context` may be the previous turn's `{"intent": ..., "entities": {...}}`; a follow-up such as
     "그럼 8천원이면?" then keeps the previous food type, location etc. and takes only the new budget.
+    `classifier` overrides `get_classifier()`: the registry's version serving this user (ml_training).
     """
     normalized = normalize(text)[:MAX_TEXT_CHARS]
     if not normalized:
         return NluResult(Intent.UNKNOWN, 1.0, _empty_entities(), normalized, [])
     tokens = tokenize(normalized)
     entities = _copy_entities(cached_entities(normalized))
-    intent, confidence = get_classifier().predict(normalized, tokens)
+    intent, confidence = (classifier or get_classifier()).predict(normalized, tokens)
 
     carried: tuple[str, ...] = ()
     previous = context or {}

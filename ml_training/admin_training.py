@@ -1,0 +1,185 @@
+"""Admin of training jobs ("Train now", progress, cancel) and of the model registry (activate, A/B at
+N %, stop, roll back). Every action calls `services.jobs` / `services.registry`."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.utils import timezone
+
+from ml_training.admin import pretty_json
+from ml_training.models import ModelType, ModelVersion, TrainingJob
+from ml_training.services import jobs, metrics, registry
+
+
+class TrainNowForm(forms.ModelForm):
+    """Staff's "Train now": the model type and the config as JSON, validated before any job exists."""
+
+    training_config = forms.JSONField(
+        required=False, initial=dict, help_text=f"JSON object; keys for nlu: {', '.join(jobs.NLU_CONFIG)}"
+    )
+
+    class Meta:
+        model = TrainingJob
+        fields = ["model_type", "training_config"]
+
+    def clean(self):
+        cleaned = super().clean()
+        model_type = cleaned.get("model_type") or ""
+        try:
+            cleaned["training_config"] = jobs.validate_config(model_type, cleaned.get("training_config") or {})
+            jobs.ensure_none_unfinished(model_type)
+        except (jobs.JobConfigError, jobs.JobError) as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return cleaned
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    list_display = ["job_name", "model_type", "status", "progress_percent", "last_log_line", "data_count",
+                    "triggered_by", "promotion_decision", "start_time", "duration_seconds"]  # fmt: skip
+    list_filter = ["model_type", "status", "triggered_by"]
+    search_fields = ["job_name", "created_by"]
+    actions = ["cancel_jobs"]
+    readonly_fields = ["job_name", "model_type", "status", "progress_percent", "log", "triggered_by", "created_by",
+                       "data_count", "train_count", "validation_count", "test_count", "start_time", "end_time",
+                       "duration_seconds", "error_message", "promotion_pretty", "metrics_pretty", "model_version",
+                       "model_path", "training_config"]  # fmt: skip
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = TrainNowForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ["model_type", "training_config"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        job = jobs.schedule_job(
+            form.cleaned_data["model_type"],
+            config=form.cleaned_data["training_config"],
+            created_by=request.user.get_username(),
+        )
+        obj.pk, obj.job_name = job.pk, job.job_name
+
+    @admin.action(description="Cancel the selected jobs")
+    def cancel_jobs(self, request, queryset):
+        for job in queryset:
+            try:
+                jobs.cancel(job, by=request.user.get_username())
+                self.message_user(request, f"{job}: cancel requested.")
+            except jobs.JobError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+
+    @admin.display(description="log")
+    def last_log_line(self, job):
+        return job.log_tail[-1] if job.log_tail else ""
+
+    @admin.display(description="log tail")
+    def log(self, job):
+        return pretty_json(job.log_tail)
+
+    @admin.display(description="gate")
+    def promotion_decision(self, job):
+        return (job.promotion or {}).get("decision", "")
+
+    @admin.display(description="promotion gate")
+    def promotion_pretty(self, job):
+        return pretty_json(job.promotion)
+
+    @admin.display(description="metrics")
+    def metrics_pretty(self, job):
+        return pretty_json(job.metrics)
+
+
+class ABShareForm(ActionForm):
+    percentage = forms.DecimalField(
+        required=False, min_value=0, max_value=100, decimal_places=2, help_text="A/B share in % (start A/B)"
+    )
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["model_type", "version", "is_active", "ab_test_group", "traffic_percentage",
+                    "deployment_status", "frozen_macro_f1", "frozen_accuracy", "last_24h", "gate", "deployed_at",
+                    "deployed_by", "retired_at"]  # fmt: skip
+    list_filter = ["model_type", "is_active", "deployment_status", "ab_test_group"]
+    ordering = ["model_type", "-is_active", "-ab_test_group", "-created_at"]  # champion, then challenger, on top
+    search_fields = ["version", "version_name", "notes"]
+    action_form = ABShareForm
+    actions = ["activate", "start_ab", "stop_ab", "roll_back"]
+    readonly_fields = [field.name for field in ModelVersion._meta.fields] + ["metrics_pretty"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="frozen macro-F1")
+    def frozen_macro_f1(self, version):
+        return (version.performance_metrics.get("frozen_test") or {}).get("macro_f1")
+
+    @admin.display(description="frozen accuracy")
+    def frozen_accuracy(self, version):
+        return (version.performance_metrics.get("frozen_test") or {}).get("accuracy")
+
+    @admin.display(description="last 24 h (requests, avg confidence, low-conf., UNKNOWN, negative)")
+    def last_24h(self, version):
+        if not (version.is_active or version.ab_test_group):
+            return ""
+        m = metrics.summary(version.pk, since=timezone.now() - metrics.RECENT)
+        return (f"{m['requests']} · {m['avg_confidence']:.3f} · {m['low_confidence_ratio']:.1%} · "
+                f"{m['unknown_ratio']:.1%} · {m['negative_feedback_rate']:.1%}")  # fmt: skip
+
+    @admin.display(description="gate")
+    def gate(self, version):
+        promotion = (version.training_job.promotion or {}) if version.training_job_id else {}
+        return f"{promotion.get('decision', '')}: {promotion.get('reason', '')}" if promotion else ""
+
+    @admin.display(description="performance metrics")
+    def metrics_pretty(self, version):
+        return pretty_json(version.performance_metrics)
+
+    def _one(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return None
+        return queryset.get()
+
+    def _run(self, request, action, *args):
+        try:
+            result = action(*args, by=request.user.get_username())
+        except registry.RegistryError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"Done: {result or 'nothing to stop'}.")
+
+    @admin.action(description="Activate (make champion)")
+    def activate(self, request, queryset):
+        if version := self._one(request, queryset):
+            self._run(request, registry.activate, version)
+
+    @admin.action(description="Start A/B at the given share (%%)")
+    def start_ab(self, request, queryset):
+        percentage = request.POST.get("percentage") or ""
+        if version := self._one(request, queryset):
+            if not percentage:
+                self.message_user(request, "Give the A/B share in %.", messages.ERROR)
+                return
+            self._run(request, registry.start_ab, version, percentage)
+
+    @admin.action(description="Stop the A/B test of the selected versions' model types")
+    def stop_ab(self, request, queryset):
+        for model_type in sorted(set(queryset.values_list("model_type", flat=True))):
+            self._run(request, registry.stop_ab, model_type)
+
+    @admin.action(description="Roll back to the previous champion")
+    def roll_back(self, request, queryset):
+        for model_type in sorted(set(queryset.values_list("model_type", flat=True)) & set(ModelType.values)):
+            self._run(request, registry.rollback, model_type)

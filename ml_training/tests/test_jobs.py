@@ -1,0 +1,166 @@
+"""Training jobs: validated configs, the state machine run by a real Celery worker, progress,
+cancellation, failure reasons and the promotion that follows."""
+
+import threading
+import time
+
+import pytest
+
+from ml_training.models import DataQueueItem, ModelVersion, TrainingJob
+from ml_training.services import jobs
+
+TERMINAL = ("completed", "failed", "cancelled")
+FAST = {"epochs": 60, "max_iter": 300}
+
+
+pytestmark = pytest.mark.usefixtures("model_store")
+
+
+def wait_for(job_id, statuses, timeout=120.0) -> TrainingJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = TrainingJob.objects.get(pk=job_id)
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job.status}: {job.log_tail}")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"epochs": 60, "learning_rat": 0.1}, "unknown key 'learning_rat'"),
+        ({"epochs": 5}, "epochs must be between 10 and 3000"),
+        ({"C": "big"}, "C must be a number"),
+        ({"candidates": ["bert"]}, "candidates must be a non-empty list"),
+        ({"auto_promote": 1}, "auto_promote must be true or false"),
+    ],
+)
+def test_a_bad_config_is_refused_before_any_job_exists(db, config, message):
+    with pytest.raises(jobs.JobConfigError, match=message):
+        jobs.schedule_job("nlu", config=config)
+    assert not TrainingJob.objects.exists()
+
+
+def test_a_model_type_without_a_trainer_is_refused(db):
+    with pytest.raises(jobs.JobConfigError, match="No trainer for model type 'rag'"):
+        jobs.schedule_job("rag")
+
+
+def test_one_unfinished_job_per_model_type(db):
+    jobs.schedule_job("nlu", config=FAST)
+
+    with pytest.raises(jobs.JobError, match="already scheduled or running"):
+        jobs.schedule_job("nlu", config=FAST)
+    assert jobs.weekly_training() is None
+
+
+def test_a_job_not_started_is_cancelled_at_once_and_never_runs(db):
+    job = jobs.schedule_job("nlu", config=FAST)  # inside the test transaction: not queued yet
+
+    assert jobs.cancel(job, by="staff").status == "cancelled"
+    assert jobs.run_job(job.pk).status == "cancelled"
+    assert not ModelVersion.objects.exists()
+    with pytest.raises(jobs.JobError, match="already cancelled"):
+        jobs.cancel(job, by="staff")
+
+
+def test_a_job_runs_in_the_worker_through_every_phase_and_registers_a_version(celery_worker_thread):
+    job = jobs.schedule_job("nlu", config=FAST, created_by="kim")
+
+    job = wait_for(job.pk, TERMINAL)
+
+    assert job.status == "completed", job.log_tail
+    assert job.progress_percent == 100 and job.end_time >= job.start_time
+    log = "\n".join(job.log_tail)
+    for phase in ("scheduled by kim", "preparing the data", "training the candidates", "linear: trained",
+                  "tfidf-logreg: trained", "evaluating", "gate:", "completed: version 0.1.0"):
+        assert phase in log
+    assert job.train_count > 0 and job.validation_count > 0 and job.test_count > 0
+    split = job.train_count + job.validation_count + job.test_count
+    assert job.data_count == split + job.metrics["data"]["frozen_test"]
+    frozen = job.metrics["frozen_test"]
+    assert set(frozen) >= {"accuracy", "macro_f1", "per_intent", "confusion_matrix", "most_confused", "ece",
+                           "budget_exact_match"}
+    assert job.promotion["decision"] in ("accepted", "inconclusive", "refused") and job.promotion["reason"]
+    version = ModelVersion.objects.get(training_job=job)
+    assert version.version == job.model_version == "0.1.0"
+    assert version.performance_metrics["winner"] in ("linear", "tfidf-logreg")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_cancelled_stops_at_its_next_checkpoint():
+    job = jobs.schedule_job("nlu", config={"epochs": 1500, "max_iter": 300})
+    TrainingJob.objects.filter(pk=job.pk).update(status="queued")
+    runner = threading.Thread(target=jobs.run_job, args=(job.pk,))
+    runner.start()
+    wait_for(job.pk, ("training",), timeout=60)
+
+    jobs.cancel(job, by="staff")
+    runner.join(timeout=120)
+
+    job.refresh_from_db()
+    assert job.status == "cancelled" and job.cancel_requested
+    assert "cancel requested by staff" in "\n".join(job.log_tail)
+    assert not ModelVersion.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_job_says_why(settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings.MODEL_STORE_DIR = blocker  # the artifact cannot be written
+    job = jobs.schedule_job("nlu", config=FAST)
+
+    job = jobs.run_job(job.pk)
+
+    assert job.status == "failed"
+    assert "Error" in job.error_message and "not-a-directory" in job.error_message
+    assert job.log_tail[-1].endswith(job.error_message)
+
+
+def test_a_job_made_by_create_training_job_is_queued_when_due_and_runs(celery_worker_thread):
+    from ml_training.services.preparation import create_training_job
+
+    for i in range(100):
+        DataQueueItem.objects.create(model_type="nlu", raw_data={"input_text": f"점심 {i}"}, status="ready",
+                                     source_table="conversations", source_id=str(i))  # fmt: skip
+    job = create_training_job("nlu", training_config=FAST)
+    assert jobs.enqueue_due_jobs() == []  # scheduled 10 minutes ahead
+
+    assert jobs.enqueue_due_jobs(now=job.scheduled_at) == [job.pk]
+
+    assert wait_for(job.pk, TERMINAL).status == "completed"
+    assert set(DataQueueItem.objects.values_list("status", flat=True)) == {"completed"}
+
+
+def test_a_job_with_an_invalid_stored_config_fails_with_the_reason(db):
+    job = TrainingJob.objects.create(job_name="x", model_type="nlu", data_count=0, status="queued",
+                                     training_config={"epochs": 1})  # fmt: skip
+
+    job = jobs.run_job(job.pk)
+
+    assert job.status == "failed" and "epochs must be between 10 and 3000" in job.error_message
+
+
+def test_a_task_for_a_deleted_job_does_nothing(db):
+    assert jobs.run_job(987654) is None
+
+
+def test_an_inconclusive_gain_starts_a_small_ab_test_instead_of_promoting(db):
+    from chat.services.nlu import get_classifier
+    from ml_training.models import NluTrainingData
+    from ml_training.services import registry, simulation
+
+    for text, intent in simulation.slang_messages(200, get_classifier()):
+        NluTrainingData.objects.create(input_text=text, normalized_text=text, true_intent=intent,
+                                       label_source="corrected")  # fmt: skip
+    job = jobs.schedule_job("nlu", config={**FAST, "min_f1_gain": 0.5, "ab_percentage_if_inconclusive": 10})
+
+    job = jobs.run_job(job.pk)
+
+    assert job.promotion["decision"] == "inconclusive" and "below δ 0.5" in job.promotion["reason"]
+    assert job.promotion["action"] == "A/B at 10.0 %"
+    challenger = registry.challenger("nlu")
+    assert challenger.version == job.model_version and challenger.traffic_percentage == 10
+    assert registry.champion("nlu") is None  # the curated model stays the champion

@@ -1,0 +1,77 @@
+"""Training jobs and the registry through the real admin (Django test client, staff session)."""
+
+import pytest
+
+from ml_training.models import ModelVersion, TrainingJob
+from ml_training.services import jobs, registry
+from ml_training.tests.registry_factories import nlu_version
+
+JOBS = "/admin/ml_training/trainingjob/"
+VERSIONS = "/admin/ml_training/modelversion/"
+
+
+pytestmark = pytest.mark.usefixtures("model_store")
+
+
+def test_train_now_with_an_unknown_key_shows_the_reason_and_creates_no_job(admin_client, db):
+    response = admin_client.post(f"{JOBS}add/", {"model_type": "nlu", "training_config": '{"epoch": 10}'})
+
+    assert response.status_code == 200
+    assert "unknown key &#x27;epoch&#x27;" in response.content.decode()
+    assert not TrainingJob.objects.exists()
+
+
+def test_train_now_schedules_a_manual_job_with_the_validated_config(admin_client, admin_user, db):
+    response = admin_client.post(f"{JOBS}add/", {"model_type": "nlu", "training_config": '{"epochs": 50}'})
+
+    assert response.status_code == 302
+    job = TrainingJob.objects.get()
+    assert (job.status, job.triggered_by, job.created_by) == ("scheduled", "manual", admin_user.username)
+    assert job.training_config["epochs"] == 50 and job.training_config["C"] == jobs.NLU_CONFIG["C"][3]
+
+
+def test_a_second_train_now_while_one_is_unfinished_is_refused(admin_client, db):
+    jobs.schedule_job("nlu")
+
+    response = admin_client.post(f"{JOBS}add/", {"model_type": "nlu", "training_config": "{}"})
+
+    assert "already scheduled or running" in response.content.decode()
+    assert TrainingJob.objects.count() == 1
+
+
+def test_a_job_page_shows_its_progress_and_log_tail(admin_client, db):
+    job = jobs.schedule_job("nlu", created_by="kim")
+
+    page = admin_client.get(f"{JOBS}{job.pk}/change/").content.decode()
+    listing = admin_client.get(JOBS).content.decode()
+
+    assert "scheduled by kim (manual)" in page and "scheduled by kim" in listing
+
+
+def test_the_cancel_action_cancels_a_job_not_started(admin_client, db):
+    job = jobs.schedule_job("nlu")
+
+    admin_client.post(JOBS, {"action": "cancel_jobs", "_selected_action": [job.pk]})
+
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+
+
+def test_activate_start_ab_stop_and_roll_back_from_the_version_list(admin_client, db):
+    first, second, third = nlu_version(), nlu_version(), nlu_version()
+
+    def act(action, version, **extra):
+        return admin_client.post(VERSIONS, {"action": action, "_selected_action": [version.pk], **extra}, follow=True)
+
+    act("activate", first)
+    act("activate", second)
+    assert registry.champion("nlu").pk == second.pk
+    act("start_ab", third, percentage="15")
+    assert registry.challenger("nlu").pk == third.pk
+    assert ModelVersion.objects.get(pk=third.pk).traffic_percentage == 15
+    act("stop_ab", third)
+    assert registry.challenger("nlu") is None
+    act("roll_back", second)
+    assert registry.champion("nlu").pk == first.pk
+    refused = act("start_ab", first, percentage="15").content.decode()
+    assert "is the champion" in refused
