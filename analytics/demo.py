@@ -1,7 +1,5 @@
 """Demo analytics for `make run`: a few logged conversations on every channel and their statistics."""
 
-from django.utils import timezone
-
 from analytics.models import MessageLog
 from analytics.services import statistics
 from analytics.services.message_logs import record_exchange
@@ -37,6 +35,5 @@ def load(stdout) -> None:
                 performance={"response_time_ms": 800 + 150 * number, "token_count": 40, "retrieval_time_ms": 60},
                 error=error,
             )
-    statistics.aggregate_hour(timezone.now())
-    statistics.aggregate_day(timezone.localdate())
+    statistics.roll_up()
     stdout.write(f"  analytics: {len(CONVERSATIONS)} demo conversations logged, statistics for this hour and day")

@@ -8,6 +8,7 @@ row per conversation (smart-sampled: `is_sampled` decides how long it is retaine
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -174,7 +175,13 @@ class ConversationHistory(models.Model):
 
 
 class ChatStatistics(models.Model):
-    """Hourly or daily aggregate per channel and collection (seed 002 §3.3, table chat_statistics)."""
+    """Hourly or daily rollup per channel and collection (seed 002 §3.3, table chat_statistics).
+
+    Counts and sums are exact; response times are a mergeable histogram
+    (`analytics.services.histogram`), so the percentiles of any range are read from the merged
+    counts. The p50/p95/p99 columns are the row's own, for the seed's record shape.
+    Written by `analytics.services.statistics.roll_up` (never by hand).
+    """
 
     class Period(models.TextChoices):
         HOUR = "hour", "Hourly"
@@ -186,15 +193,28 @@ class ChatStatistics(models.Model):
     hour = models.SmallIntegerField(null=True, blank=True, help_text="0-23 for hourly rows, empty for daily")
     channel = models.CharField(max_length=20, choices=Channel.choices)
     collection_name = models.CharField(max_length=255)
-    total_queries = models.IntegerField(default=0)
+    total_queries = models.IntegerField(default=0, help_text="answered questions; a regeneration is not a new one")
     unique_sessions = models.IntegerField(default=0)
+    active_users = models.IntegerField(default=0, help_text="distinct hashed users (anonymous sessions not counted)")
     avg_response_time_ms = models.FloatField(null=True, blank=True)
     p50_response_time_ms = models.FloatField(null=True, blank=True)
     p95_response_time_ms = models.FloatField(null=True, blank=True)
     p99_response_time_ms = models.FloatField(null=True, blank=True)
+    response_count = models.IntegerField(default=0, help_text="answers that reported a response time")
+    response_time_sum_ms = models.FloatField(default=0)
+    response_time_histogram = ArrayField(
+        models.IntegerField(), default=list, blank=True, help_text="counts per log-spaced bucket (1 % error)"
+    )
     total_tokens = models.BigIntegerField(default=0)
-    error_count = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0, help_text="failed answers (partial answers not included)")
+    partial_count = models.IntegerField(default=0, help_text="answers cut short by a client disconnect")
     regeneration_count = models.IntegerField(default=0)
+    no_answer_count = models.IntegerField(default=0, help_text="answers with nothing retrieved or flagged no_answer")
+    scored_count = models.IntegerField(default=0, help_text="answers that reported retrieval scores")
+    top_score_sum = models.FloatField(default=0)
+    top_score_histogram = ArrayField(
+        models.IntegerField(), default=list, blank=True, help_text="top retrieval score per answer, 0.05 wide buckets"
+    )
     top_queries = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
@@ -224,3 +244,44 @@ class ChatStatistics(models.Model):
     @property
     def error_rate(self) -> float:
         return self.error_count / self.total_queries if self.total_queries else 0.0
+
+
+class SessionDay(models.Model):
+    """One conversation's activity on one local day: exact unique sessions and active users for any
+    range of days (count the distinct rows), and session length. Written by the rollup."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    collection_name = models.CharField(max_length=255)
+    session_id = models.CharField(max_length=255)
+    user_hash = models.CharField(max_length=64, blank=True)
+    exchanges = models.IntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # The rollup's ON CONFLICT target; its index also serves "WHERE day BETWEEN ? AND ?".
+            models.UniqueConstraint(
+                fields=["day", "channel", "collection_name", "session_id"], name="analytics_sessionday_uniq"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.channel}/{self.collection_name}/{self.session_id}"
+
+
+class RollupWatermark(models.Model):
+    """How far the rollup has read the message logs: every log with id <= last_log_id is in a rollup.
+
+    Ids are only handed out by the (single, advisory-locked) log flush, so a log id below the
+    watermark can never show up later: late logs and hours missed while the worker was down all
+    have ids above it and are rolled up by the next run.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    last_log_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.name}: log #{self.last_log_id}"

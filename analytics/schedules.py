@@ -3,13 +3,12 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict = {
-    "analytics: stats for the past hour": {
-        "task": "analytics.aggregate_previous_hour",
-        "schedule": crontab(minute=5),  # a few minutes late so that the hour's last logs have landed
-    },
-    "analytics: stats for yesterday": {
-        "task": "analytics.aggregate_previous_day",
-        "schedule": crontab(hour=2, minute=0),
+    "analytics: hourly and daily rollups of new logs": {
+        "task": "analytics.roll_up",
+        # Only the hours new logs fall in are rolled up, so a run is cheap; a missed run is caught
+        # up by the next one (the watermark), so late runs need not be replayed.
+        "schedule": crontab(minute="*/5"),
+        "options": {"expire_seconds": 240},
     },
     "analytics: retention and archive of old history and logs": {
         "task": "analytics.apply_retention",

@@ -8,14 +8,9 @@ from analytics.services import retention, statistics
 from analytics.services.message_logs import flush_log_outbox
 
 
-@shared_task(name="analytics.aggregate_previous_hour")
-def aggregate_previous_hour() -> int:
-    return statistics.aggregate_previous_hour()
-
-
-@shared_task(name="analytics.aggregate_previous_day")
-def aggregate_previous_day() -> int:
-    return statistics.aggregate_previous_day()
+@shared_task(name="analytics.roll_up")
+def roll_up() -> dict:
+    return asdict(statistics.roll_up())
 
 
 @shared_task(name="analytics.apply_retention")

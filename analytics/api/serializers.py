@@ -52,11 +52,14 @@ class ChatStatisticsSerializer(serializers.ModelSerializer):
         return {
             "total_queries": obj.total_queries,
             "unique_sessions": obj.unique_sessions,
+            "active_users": obj.active_users,
             "avg_response_time_ms": obj.avg_response_time_ms,
             "total_tokens": obj.total_tokens,
             "error_count": obj.error_count,
             "error_rate": obj.error_rate,
+            "partial_count": obj.partial_count,
             "regeneration_count": obj.regeneration_count,
+            "no_answer_count": obj.no_answer_count,
         }
 
     def get_performance_percentiles(self, obj) -> dict:

@@ -1,50 +1,113 @@
-"""Hourly and daily usage statistics per channel and collection (seed 002 §3.3, §4.3, §7.1).
+"""Hourly and daily rollups per channel and collection (seed 002 §3.3, §4.3, §7.1).
 
-Each period is aggregated from the raw message logs in one INSERT ... SELECT ... ON CONFLICT DO
-UPDATE, so re-running a period (a retried task, a late log replayed from the outbox) overwrites
-its row instead of duplicating it. Daily percentiles are computed from the day's raw rows, not
-from hourly rows (percentiles do not add up).
+`roll_up()` (every few minutes, and `aggregate_chat_stats`) reads the message logs above the
+watermark (`RollupWatermark`), re-aggregates every local hour and day those logs fall in, and
+moves the watermark, all in one transaction. So an hour is rolled up again when a late log lands
+in it, and hours missed while the worker was down are filled by the next run; the current hour is
+rolled up as far as it goes and again when more logs arrive.
+
+Each period is aggregated from the raw logs of its window (hour or day) in one INSERT ... SELECT
+after deleting the period's old rows, so a re-run replaces them. What a row holds (per exchange,
+i.e. per assistant message):
+
+- total_queries: answers that are not regenerations (a regeneration answers the same question again);
+- errors: answers with an error, partial ones (the client disconnected) counted apart;
+- no-answers: nothing retrieved (`retrieved_count` 0) or flagged `no_answer` by the chat;
+- response times and top retrieval scores as mergeable histograms (`histogram`); tokens, sums;
+- unique sessions and active users (hashed user of the conversation) of the window, exact;
+  `SessionDay` keeps each session's day so that ranges of days count them exactly too.
+
+Feedback (thumbs) is not in the message logs yet, so no rollup counts it (see the README).
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from analytics.models import ChatStatistics, MessageLog
-from analytics.services.message_logs import flush_log_outbox
+from analytics.models import ChatStatistics, ConversationHistory, MessageLog, RollupWatermark, SessionDay
+from analytics.services import histogram
+from analytics.services.message_logs import FLUSH_LOCK_KEY, flush_log_outbox
 
 TOP_QUERIES = 5
 TOP_QUERY_LENGTH = 200
+WATERMARK = "message-logs"
+PARTIAL_ERROR_PREFIX = "client disconnected"  # the knowledge and partner chats' partial-answer errors
 
-# A number from the performance JSON, or NULL when the caller sent none / something else.
-_NUMBER = "CASE WHEN jsonb_typeof(performance -> '{key}') = 'number' THEN (performance ->> '{key}')::float END"
+# A number from a JSON column, or NULL when the caller sent none / something else.
+_NUMBER = "CASE WHEN jsonb_typeof({column} -> '{key}') = 'number' THEN ({column} ->> '{key}')::float END"
+_TOP_SCORE = """(
+    SELECT max(score::text::float) FROM jsonb_array_elements(
+        CASE WHEN jsonb_typeof(retrieval_info -> 'top_scores') = 'array' THEN retrieval_info -> 'top_scores'
+             ELSE '[]'::jsonb END) AS score
+    WHERE jsonb_typeof(score) = 'number'
+)"""
+
+# Every log of the window, with the per-answer facts the rollup and the reports count.
+LOGS_CTE = f"""
+logs AS (
+    SELECT l.channel, l.collection_name, l.session_id, l.message_type, l.content, l.regenerated, l.created_at,
+           coalesce(h.user_hash, '') AS user_hash,
+           l.message_type = 'assistant' AS answer,
+           coalesce(l.llm_params ->> 'status' = 'partial' OR l.error LIKE '{PARTIAL_ERROR_PREFIX}%%', false) AS partial,
+           l.error <> '' AS failed,
+           ({_NUMBER.format(column="l.retrieval_info", key="retrieved_count")} = 0
+            OR l.retrieval_info ->> 'no_answer' = 'true') IS TRUE AND l.error = '' AS no_answer,
+           {_NUMBER.format(column="l.performance", key="response_time_ms")} AS response_time_ms,
+           {_NUMBER.format(column="l.performance", key="token_count")} AS token_count,
+           {_TOP_SCORE} AS top_score
+    FROM {MessageLog._meta.db_table} l
+    LEFT JOIN {ConversationHistory._meta.db_table} h
+        ON h.channel = l.channel AND h.collection_name = l.collection_name AND h.conversation_id = l.session_id
+    WHERE l.created_at >= %(start)s AND l.created_at < %(end)s
+)"""
+
+
+def _dense(name: str, bucket: str, column: str, size: int) -> str:
+    """CTEs `<name>` and `<name>_array`: per group of `base`, how many answers fall in each `bucket`
+    (a 1-based SQL expression over `column`), as an int[] of `size`."""
+    return f"""
+{name} AS (
+    SELECT channel, collection_name, {bucket} AS bucket, count(*) AS n
+    FROM logs WHERE answer AND {column} IS NOT NULL
+    GROUP BY 1, 2, 3
+), {name}_array AS (
+    SELECT b.channel, b.collection_name, array_agg(coalesce(h.n, 0) ORDER BY i)::int[] AS counts
+    FROM base b CROSS JOIN generate_series(1, {size}) AS i
+    LEFT JOIN {name} h ON h.channel = b.channel AND h.collection_name = b.collection_name AND h.bucket = i
+    GROUP BY 1, 2
+)"""
+
+
+_LATENCY_CTES = _dense(
+    "latency", histogram.LATENCY_BUCKET_SQL.format(ms="response_time_ms"), "response_time_ms", histogram.LATENCY_BUCKETS
+)
+_SCORE_CTES = _dense(
+    "scores", histogram.SCORE_BUCKET_SQL.format(score="top_score"), "top_score", histogram.SCORE_BUCKETS
+)
 
 _AGGREGATE = f"""
-WITH logs AS (
-    SELECT channel, collection_name, session_id, message_type, content, error, regenerated,
-           {_NUMBER.format(key="response_time_ms")} AS response_time_ms,
-           {_NUMBER.format(key="token_count")} AS token_count
-    FROM {MessageLog._meta.db_table}
-    WHERE created_at >= %(start)s AND created_at < %(end)s
-),
+WITH {LOGS_CTE},
 base AS (
     SELECT channel, collection_name,
-           count(*) FILTER (WHERE message_type = 'user') AS total_queries,
+           count(*) FILTER (WHERE answer AND NOT regenerated) AS total_queries,
            count(DISTINCT session_id) AS unique_sessions,
-           avg(response_time_ms) FILTER (WHERE message_type = 'assistant') AS avg_ms,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms)
-               FILTER (WHERE message_type = 'assistant') AS p50_ms,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms)
-               FILTER (WHERE message_type = 'assistant') AS p95_ms,
-           percentile_cont(0.99) WITHIN GROUP (ORDER BY response_time_ms)
-               FILTER (WHERE message_type = 'assistant') AS p99_ms,
-           coalesce(sum(token_count) FILTER (WHERE message_type = 'assistant'), 0)::bigint AS total_tokens,
-           count(*) FILTER (WHERE message_type = 'assistant' AND error <> '') AS error_count,
-           count(*) FILTER (WHERE message_type = 'assistant' AND regenerated) AS regeneration_count
+           count(DISTINCT nullif(user_hash, '')) AS active_users,
+           count(response_time_ms) FILTER (WHERE answer) AS response_count,
+           coalesce(sum(response_time_ms) FILTER (WHERE answer), 0) AS response_time_sum_ms,
+           avg(response_time_ms) FILTER (WHERE answer) AS avg_ms,
+           coalesce(sum(token_count) FILTER (WHERE answer), 0)::bigint AS total_tokens,
+           count(*) FILTER (WHERE answer AND failed AND NOT partial) AS error_count,
+           count(*) FILTER (WHERE answer AND partial) AS partial_count,
+           count(*) FILTER (WHERE answer AND regenerated) AS regeneration_count,
+           count(*) FILTER (WHERE answer AND no_answer) AS no_answer_count,
+           count(top_score) FILTER (WHERE answer) AS scored_count,
+           coalesce(sum(top_score) FILTER (WHERE answer), 0) AS top_score_sum
     FROM logs
     GROUP BY channel, collection_name
-),
+),{_LATENCY_CTES},{_SCORE_CTES},
 ranked AS (
     SELECT channel, collection_name, left(content, {TOP_QUERY_LENGTH}) AS query,
            row_number() OVER (PARTITION BY channel, collection_name
@@ -58,28 +121,40 @@ top AS (
     FROM ranked WHERE rank <= {TOP_QUERIES}
     GROUP BY channel, collection_name
 )
-INSERT INTO {ChatStatistics._meta.db_table} AS s (
-    period, period_start, date, hour, channel, collection_name, total_queries, unique_sessions,
-    avg_response_time_ms, p50_response_time_ms, p95_response_time_ms, p99_response_time_ms,
-    total_tokens, error_count, regeneration_count, top_queries, computed_at
+INSERT INTO {ChatStatistics._meta.db_table} (
+    period, period_start, date, hour, channel, collection_name, total_queries, unique_sessions, active_users,
+    avg_response_time_ms, response_count, response_time_sum_ms, response_time_histogram, total_tokens,
+    error_count, partial_count, regeneration_count, no_answer_count, scored_count, top_score_sum,
+    top_score_histogram, top_queries, computed_at
 )
 SELECT %(period)s, %(start)s, %(date)s, %(hour)s, b.channel, b.collection_name, b.total_queries,
-       b.unique_sessions, b.avg_ms, b.p50_ms, b.p95_ms, b.p99_ms, b.total_tokens, b.error_count,
-       b.regeneration_count, coalesce(t.top_queries, '[]'::jsonb), now()
-FROM base b LEFT JOIN top t USING (channel, collection_name)
-ON CONFLICT (period, period_start, channel, collection_name) DO UPDATE SET
-    total_queries = EXCLUDED.total_queries,
-    unique_sessions = EXCLUDED.unique_sessions,
-    avg_response_time_ms = EXCLUDED.avg_response_time_ms,
-    p50_response_time_ms = EXCLUDED.p50_response_time_ms,
-    p95_response_time_ms = EXCLUDED.p95_response_time_ms,
-    p99_response_time_ms = EXCLUDED.p99_response_time_ms,
-    total_tokens = EXCLUDED.total_tokens,
-    error_count = EXCLUDED.error_count,
-    regeneration_count = EXCLUDED.regeneration_count,
-    top_queries = EXCLUDED.top_queries,
-    computed_at = EXCLUDED.computed_at
+       b.unique_sessions, b.active_users, b.avg_ms, b.response_count, b.response_time_sum_ms, l.counts,
+       b.total_tokens, b.error_count, b.partial_count, b.regeneration_count, b.no_answer_count, b.scored_count,
+       b.top_score_sum, s.counts, coalesce(t.top_queries, '[]'::jsonb), now()
+FROM base b
+JOIN latency_array l USING (channel, collection_name)
+JOIN scores_array s USING (channel, collection_name)
+LEFT JOIN top t USING (channel, collection_name)
+RETURNING id, response_time_histogram
 """
+
+_SESSIONS = f"""
+WITH {LOGS_CTE}
+INSERT INTO {SessionDay._meta.db_table} (
+    day, channel, collection_name, session_id, user_hash, exchanges, first_at, last_at
+)
+SELECT %(date)s, channel, collection_name, session_id, max(user_hash), count(*) FILTER (WHERE answer),
+       min(created_at), max(created_at)
+FROM logs
+GROUP BY channel, collection_name, session_id
+"""
+
+
+@dataclass
+class RollupResult:
+    hours: int = 0
+    days: int = 0
+    logs: int = 0  # new logs read above the watermark
 
 
 def day_start(day: date) -> datetime:
@@ -87,46 +162,90 @@ def day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
-def aggregate_hour(hour_start: datetime) -> int:
-    """Aggregate the hour starting at `hour_start` (aware); returns the number of rows written."""
+def hour_start(moment: datetime) -> datetime:
+    return timezone.localtime(moment).replace(minute=0, second=0, microsecond=0)
+
+
+def roll_up() -> RollupResult:
+    """Roll up every hour and day with logs above the watermark, then move the watermark past them."""
     flush_log_outbox()  # count the exchanges still queued in the log outbox too
-    return _aggregate_hour(hour_start)
+    high = _highest_committed_log_id()
+    result = RollupResult()
+    with transaction.atomic():
+        watermark, _ = RollupWatermark.objects.select_for_update().get_or_create(name=WATERMARK)
+        if high <= watermark.last_log_id:
+            return result
+        new_logs = MessageLog.objects.filter(id__gt=watermark.last_log_id, id__lte=high)
+        result.logs = new_logs.count()
+        touched = new_logs.annotate(hour=TruncHour("created_at")).values_list("hour", flat=True).distinct()
+        hours = sorted({hour_start(moment) for moment in touched.order_by()})
+        days = sorted({hour.date() for hour in hours})
+        for hour in hours:
+            aggregate_hour(hour)
+        for day in days:
+            aggregate_day(day)
+        result.hours, result.days = len(hours), len(days)
+        RollupWatermark.objects.filter(pk=WATERMARK).update(last_log_id=high, updated_at=timezone.now())
+    return result
 
 
-def aggregate_day(day: date) -> int:
-    """Aggregate the local calendar day `day` (TIME_ZONE); returns the number of rows written."""
+def rebuild_days(first: date, last: date) -> RollupResult:
+    """Aggregate every hour and day from `first` to `last` again (a manual repair; roll_up needs none)."""
     flush_log_outbox()
-    return _aggregate_day(day)
+    result = RollupResult()
+    day = first
+    with transaction.atomic():
+        while day <= last:
+            for offset in range(24):
+                aggregate_hour(day_start(day) + timedelta(hours=offset))
+            aggregate_day(day)
+            result.hours, result.days = result.hours + 24, result.days + 1
+            day += timedelta(days=1)
+    return result
 
 
-def aggregate_day_and_hours(day: date) -> tuple[int, int]:
-    """Re-aggregate a whole local day: its 24 hourly rows, then the daily rows. Returns (hourly, daily)."""
-    flush_log_outbox()
-    start = day_start(day)
-    hourly = sum(_aggregate_hour(start + timedelta(hours=hour)) for hour in range(24))
-    return hourly, _aggregate_day(day)
-
-
-def aggregate_previous_hour(now: datetime | None = None) -> int:
-    current = timezone.localtime(now or timezone.now()).replace(minute=0, second=0, microsecond=0)
-    return aggregate_hour(current - timedelta(hours=1))
-
-
-def aggregate_previous_day(now: datetime | None = None) -> int:
-    return aggregate_day(timezone.localdate(now or timezone.now()) - timedelta(days=1))
-
-
-def _aggregate_hour(hour_start: datetime) -> int:
-    start = timezone.localtime(hour_start).replace(minute=0, second=0, microsecond=0)
+def aggregate_hour(start: datetime) -> int:
+    """Replace the rollup rows of the local hour starting at `start`; returns the rows written."""
+    start = hour_start(start)
     return _aggregate(ChatStatistics.Period.HOUR, start, start + timedelta(hours=1), start.hour)
 
 
-def _aggregate_day(day: date) -> int:
-    return _aggregate(ChatStatistics.Period.DAY, day_start(day), day_start(day + timedelta(days=1)), None)
+def aggregate_day(day: date) -> int:
+    """Replace the daily rollup rows and the session rows of the local day `day`."""
+    start, end = day_start(day), day_start(day + timedelta(days=1))
+    SessionDay.objects.filter(day=day).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(_SESSIONS, {"start": start, "end": end, "date": day})
+    return _aggregate(ChatStatistics.Period.DAY, start, end, None)
 
 
 def _aggregate(period: str, start: datetime, end: datetime, hour: int | None) -> int:
+    ChatStatistics.objects.filter(period=period, period_start=start).delete()
     params = {"period": period, "start": start, "end": end, "date": timezone.localdate(start), "hour": hour}
     with connection.cursor() as cursor:
         cursor.execute(_AGGREGATE, params)
-        return cursor.rowcount
+        written = cursor.fetchall()
+    rows = []
+    for pk, counts in written:
+        merged = histogram.merge([counts], histogram.LATENCY_BUCKETS)
+        rows.append(
+            ChatStatistics(
+                pk=pk,
+                p50_response_time_ms=histogram.quantile(merged, 0.5),
+                p95_response_time_ms=histogram.quantile(merged, 0.95),
+                p99_response_time_ms=histogram.quantile(merged, 0.99),
+            )
+        )
+    ChatStatistics.objects.bulk_update(rows, ["p50_response_time_ms", "p95_response_time_ms", "p99_response_time_ms"])
+    return len(rows)
+
+
+def _highest_committed_log_id() -> int:
+    """The highest log id, read while no flush is writing: no lower id can be committed later."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [FLUSH_LOCK_KEY])
+        try:
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {MessageLog._meta.db_table}")
+            return cursor.fetchone()[0]
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [FLUSH_LOCK_KEY])

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def admin_browser(client, admin_user):
     client.force_login(admin_user)
     exchange(user_message="<b>질문</b>")
-    statistics.aggregate_previous_hour()
+    statistics.roll_up()
     return client
 
 
