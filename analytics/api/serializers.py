@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from analytics.models import ChatStatistics, ConversationHistory, MessageLog
+from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
+from analytics.services import exports, reports
 
 
 class MessageLogSerializer(serializers.ModelSerializer):
@@ -64,3 +65,124 @@ class ChatStatisticsSerializer(serializers.ModelSerializer):
 
     def get_performance_percentiles(self, obj) -> dict:
         return {"p50": obj.p50_response_time_ms, "p95": obj.p95_response_time_ms, "p99": obj.p99_response_time_ms}
+
+
+class RangeQuerySerializer(serializers.Serializer):
+    """The query of the summary, timeline, top-queries and knowledge-gaps endpoints.
+
+    `validate` resolves it into `reports.Range` (key `range`): the last `days`, or the local days
+    `date_from`..`date_to`. A reversed range, or an hourly one longer than 31 days, is refused.
+    """
+
+    period = serializers.ChoiceField(choices=[reports.HOURLY, reports.DAILY], default=reports.DAILY)
+    days = serializers.IntegerField(required=False, min_value=1, max_value=reports.MAX_DAYS)
+    date_from = serializers.DateField(required=False, help_text="first local day, YYYY-MM-DD")
+    date_to = serializers.DateField(required=False, help_text="last local day, YYYY-MM-DD")
+    collection = serializers.CharField(required=False, default="", help_text="rag_key, chatbot or partner id")
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default="")
+
+    def validate(self, attrs):
+        attrs["range"] = reports.resolve_range(
+            period=attrs["period"], days=attrs.get("days"), date_from=attrs.get("date_from"),
+            date_to=attrs.get("date_to"),
+        )  # fmt: skip
+        return attrs
+
+
+class ResponseTimeSerializer(serializers.Serializer):
+    avg = serializers.FloatField(allow_null=True)
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+
+
+class ScoreBucketSerializer(serializers.Serializer):
+    lower = serializers.FloatField(help_text="lower edge of the 0.05 wide bucket")
+    count = serializers.IntegerField()
+
+
+class TopScoreSerializer(serializers.Serializer):
+    avg = serializers.FloatField(allow_null=True)
+    histogram = ScoreBucketSerializer(many=True)
+
+
+class MetricsSerializer(serializers.Serializer):
+    queries = serializers.IntegerField(help_text="questions answered; a regeneration is not a new question")
+    answers = serializers.IntegerField(help_text="answers given, regenerations included")
+    response_time_ms = ResponseTimeSerializer(help_text="percentiles from merged histograms, within 1 %")
+    tokens = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    error_rate = serializers.FloatField(allow_null=True)
+    partial_answers = serializers.IntegerField(help_text="answers cut short by a client disconnect (not errors)")
+    partial_rate = serializers.FloatField(allow_null=True)
+    regenerations = serializers.IntegerField()
+    regeneration_ratio = serializers.FloatField(allow_null=True, help_text="regenerations per query")
+    no_answers = serializers.IntegerField()
+    no_answer_rate = serializers.FloatField(allow_null=True)
+
+
+class CollectionMetricsSerializer(MetricsSerializer):
+    channel = serializers.CharField()
+    collection_name = serializers.CharField()
+    top_score = TopScoreSerializer()
+
+
+class FeedbackSerializer(serializers.Serializer):
+    thumbs_up = serializers.IntegerField(allow_null=True)
+    thumbs_down = serializers.IntegerField(allow_null=True)
+    feedback_rate = serializers.FloatField(allow_null=True)
+
+
+class RangeSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class SummarySerializer(MetricsSerializer):
+    range = RangeSerializer()
+    collection = serializers.CharField()
+    channel = serializers.CharField()
+    top_score = TopScoreSerializer()
+    unique_sessions = serializers.IntegerField()
+    active_users = serializers.IntegerField()
+    avg_session_length = serializers.FloatField(allow_null=True, help_text="answers per session")
+    feedback = FeedbackSerializer(help_text="null until thumbs are logged with the messages")
+    by_collection = CollectionMetricsSerializer(many=True)
+
+
+class TimelinePointSerializer(MetricsSerializer):
+    start = serializers.DateTimeField()
+    unique_sessions = serializers.IntegerField()
+    active_users = serializers.IntegerField(allow_null=True, help_text="daily points only")
+
+
+class TimelineSerializer(serializers.Serializer):
+    range = RangeSerializer()
+    points = TimelinePointSerializer(many=True)
+
+
+class TopQuerySerializer(serializers.Serializer):
+    query = serializers.CharField()
+    count = serializers.IntegerField()
+    sessions = serializers.IntegerField()
+    last_asked_at = serializers.DateTimeField()
+
+
+class GapReasonsSerializer(serializers.Serializer):
+    no_answer = serializers.IntegerField()
+    error = serializers.IntegerField()
+    low_score = serializers.IntegerField()
+    regenerated = serializers.IntegerField()
+
+
+class KnowledgeGapSerializer(serializers.Serializer):
+    question = serializers.CharField()
+    count = serializers.IntegerField()
+    reasons = GapReasonsSerializer()
+    last_asked_at = serializers.DateTimeField()
+    collections = serializers.ListField(child=serializers.CharField())
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    output = serializers.ChoiceField(choices=exports.FORMATS, default=exports.CSV, help_text="csv or json")

@@ -9,5 +9,11 @@ router.register("analytics/conversations", views.ConversationHistoryViewSet, bas
 
 urlpatterns = [
     path("analytics/stats", views.ChatStatisticsView.as_view(), name="analytics-stats"),
+    path("analytics/summary", views.SummaryView.as_view(), name="analytics-summary"),
+    path("analytics/timeline", views.TimelineView.as_view(), name="analytics-timeline"),
+    path("analytics/top-queries", views.TopQueriesView.as_view(), name="analytics-top-queries"),
+    path("analytics/knowledge-gaps", views.KnowledgeGapsView.as_view(), name="analytics-knowledge-gaps"),
+    path("analytics/export/logs", views.MessageLogExportView.as_view(), name="analytics-export-logs"),
+    path("analytics/export/statistics", views.ChatStatisticsExportView.as_view(), name="analytics-export-statistics"),
     path("", include(router.urls)),
 ]

@@ -138,7 +138,7 @@ def _metrics(sums: dict, latency, scores) -> dict:
         "top_score": {
             "avg": _ratio(sums["top_score_sum"], sums["scored_count"]),
             "histogram": [
-                {"from": edge, "count": int(count)}
+                {"lower": edge, "count": int(count)}
                 for edge, count in zip(histogram.score_bucket_edges(), scores, strict=True)
             ],
         },
