@@ -3,10 +3,14 @@
 import json
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
-from analytics.models import ChatStatistics, ConversationHistory, LogOutboxRecord, MessageLog
-from analytics.services import message_logs
+from analytics.api.serializers import RangeQuerySerializer
+from analytics.models import Channel, ChatStatistics, ConversationHistory, Dashboard, LogOutboxRecord, MessageLog
+from analytics.services import dashboard, message_logs
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -139,3 +143,55 @@ class LogOutboxRecordAdmin(ReadOnlyAdmin):
     def retry(self, request, queryset):
         count = message_logs.retry_stuck(queryset)
         self.message_user(request, f"{count} stuck record(s) will be tried again.")
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The staff dashboard (seed 002 §7.2) in place of a change list: cards, charts with their
+    tables, top and unanswered questions, read through the API's report functions."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.dashboard_view)
+        return [path("", view, name="analytics_dashboard_changelist")]
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        chosen = {name: request.GET.get(name, "") for name in ("preset", "date_from", "date_to", "collection",
+                                                                 "channel")}  # fmt: skip
+        chosen["preset"] = (
+            "" if chosen["date_from"] or chosen["date_to"] else chosen["preset"] or dashboard.DEFAULT_PRESET
+        )
+        query = RangeQuerySerializer(
+            data={
+                **dashboard.range_params(chosen["preset"], chosen["date_from"], chosen["date_to"]),
+                "collection": chosen["collection"],
+                "channel": chosen["channel"],
+            }  # fmt: skip
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Analytics dashboard",
+            "opts": self.model._meta,
+            "chosen": chosen,
+            "presets": list(dashboard.PRESETS),
+            "collections": dashboard.collections(),
+            "channels": Channel.choices,
+        }
+        if query.is_valid():
+            params = query.validated_data
+            context["data"] = dashboard.build(params["range"], collection=params["collection"],
+                                              channel=params["channel"])  # fmt: skip
+        else:
+            context["errors"] = [f"{field}: {' '.join(messages)}" for field, messages in query.errors.items()]
+        status = 200 if query.is_valid() else 400
+        return TemplateResponse(request, "admin/analytics/dashboard.html", context, status=status)

@@ -285,3 +285,13 @@ class RollupWatermark(models.Model):
 
     def __str__(self):
         return f"{self.name}: log #{self.last_log_id}"
+
+
+class Dashboard(ChatStatistics):
+    """No data of its own: gives the staff dashboard its admin index entry and URL
+    (/admin/analytics/dashboard/, `analytics.admin.DashboardAdmin`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dashboard"
+        verbose_name_plural = "dashboard"

@@ -78,8 +78,10 @@ class RangeQuerySerializer(serializers.Serializer):
     days = serializers.IntegerField(required=False, min_value=1, max_value=reports.MAX_DAYS)
     date_from = serializers.DateField(required=False, help_text="first local day, YYYY-MM-DD")
     date_to = serializers.DateField(required=False, help_text="last local day, YYYY-MM-DD")
-    collection = serializers.CharField(required=False, default="", help_text="rag_key, chatbot or partner id")
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default="")
+    collection = serializers.CharField(
+        required=False, default="", allow_blank=True, help_text="rag_key, chatbot or partner id"
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default="", allow_blank=True)
 
     def validate(self, attrs):
         attrs["range"] = reports.resolve_range(
