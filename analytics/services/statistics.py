@@ -1,14 +1,14 @@
 """Hourly and daily rollups per channel and collection (seed 002 §3.3, §4.3, §7.1).
 
 `roll_up()` (every few minutes, and `aggregate_chat_stats`) reads the message logs above the
-watermark (`RollupWatermark`), re-aggregates every local hour and day those logs fall in, and
-moves the watermark, all in one transaction. So an hour is rolled up again when a late log lands
-in it, and hours missed while the worker was down are filled by the next run; the current hour is
-rolled up as far as it goes and again when more logs arrive.
+watermark (`RollupWatermark`), re-aggregates every local day those logs fall in (its hours, the
+day and its sessions) and moves the watermark, all in one transaction. So an hour is rolled up
+again when a late log lands in it, and hours missed while the worker was down are filled by the
+next run; the current hour is rolled up as far as it goes and again when more logs arrive.
 
-Each period is aggregated from the raw logs of its window (hour or day) in one INSERT ... SELECT
-after deleting the period's old rows, so a re-run replaces them. What a row holds (per exchange,
-i.e. per assistant message):
+The hours (or days) of a run of days are aggregated from their raw logs in one INSERT ... SELECT
+after deleting their old rows, so a re-run replaces them. What a row holds (per exchange, i.e.
+per assistant message):
 
 - total_queries: answers that are not regenerations (a regeneration answers the same question again);
 - errors: answers with an error, partial ones (the client disconnected) counted apart;
@@ -23,8 +23,9 @@ Feedback (thumbs) is not in the message logs yet, so no rollup counts it (see th
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.functions import TruncHour
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.models import ChatStatistics, ConversationHistory, MessageLog, RollupWatermark, SessionDay
@@ -66,18 +67,22 @@ logs AS (
 
 
 def _dense(name: str, bucket: str, column: str, size: int) -> str:
-    """CTEs `<name>` and `<name>_array`: per group of `base`, how many answers fall in each `bucket`
-    (a 1-based SQL expression over `column`), as an int[] of `size`."""
+    """CTE `<name>`: per group, how many answers fall in each `bucket` (a 1-based SQL expression over
+    `column`), as an int[] of `size`. Written as array text from the non-empty buckets with the zeros
+    between them repeated in, which costs per non-empty bucket rather than per bucket."""
     return f"""
-{name} AS (
-    SELECT channel, collection_name, {bucket} AS bucket, count(*) AS n
-    FROM logs WHERE answer AND {column} IS NOT NULL
+{name}_buckets AS (
+    SELECT slot, channel, collection_name, {bucket} AS bucket, count(*) AS n
+    FROM slotted WHERE answer AND {column} IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+), {name} AS MATERIALIZED (
+    SELECT slot, channel, collection_name,
+           ('{{' || string_agg(repeat('0,', bucket - previous - 1) || n, ',' ORDER BY bucket)
+                 || repeat(',0', {size} - max(bucket)) || '}}')::int[] AS counts
+    FROM (SELECT *, coalesce(lag(bucket) OVER (PARTITION BY slot, channel, collection_name ORDER BY bucket), 0)
+                    AS previous
+          FROM {name}_buckets) AS spaced
     GROUP BY 1, 2, 3
-), {name}_array AS (
-    SELECT b.channel, b.collection_name, array_agg(coalesce(h.n, 0) ORDER BY i)::int[] AS counts
-    FROM base b CROSS JOIN generate_series(1, {size}) AS i
-    LEFT JOIN {name} h ON h.channel = b.channel AND h.collection_name = b.collection_name AND h.bucket = i
-    GROUP BY 1, 2
 )"""
 
 
@@ -88,10 +93,14 @@ _SCORE_CTES = _dense(
     "scores", histogram.SCORE_BUCKET_SQL.format(score="top_score"), "top_score", histogram.SCORE_BUCKETS
 )
 
+# Every hour (or day) of [start, end) at once: `slot` is the local hour or day a log falls in.
 _AGGREGATE = f"""
 WITH {LOGS_CTE},
-base AS (
-    SELECT channel, collection_name,
+slotted AS MATERIALIZED (
+    SELECT *, date_trunc(%(unit)s, created_at AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s AS slot FROM logs
+),
+base AS MATERIALIZED (
+    SELECT slot, channel, collection_name,
            count(*) FILTER (WHERE answer AND NOT regenerated) AS total_queries,
            count(DISTINCT session_id) AS unique_sessions,
            count(DISTINCT nullif(user_hash, '')) AS active_users,
@@ -105,21 +114,21 @@ base AS (
            count(*) FILTER (WHERE answer AND no_answer) AS no_answer_count,
            count(top_score) FILTER (WHERE answer) AS scored_count,
            coalesce(sum(top_score) FILTER (WHERE answer), 0) AS top_score_sum
-    FROM logs
-    GROUP BY channel, collection_name
+    FROM slotted
+    GROUP BY slot, channel, collection_name
 ),{_LATENCY_CTES},{_SCORE_CTES},
 ranked AS (
-    SELECT channel, collection_name, left(content, {TOP_QUERY_LENGTH}) AS query,
-           row_number() OVER (PARTITION BY channel, collection_name
+    SELECT slot, channel, collection_name, left(content, {TOP_QUERY_LENGTH}) AS query,
+           row_number() OVER (PARTITION BY slot, channel, collection_name
                               ORDER BY count(*) DESC, left(content, {TOP_QUERY_LENGTH})) AS rank
-    FROM logs
+    FROM slotted
     WHERE message_type = 'user' AND content <> ''
-    GROUP BY channel, collection_name, left(content, {TOP_QUERY_LENGTH})
+    GROUP BY slot, channel, collection_name, left(content, {TOP_QUERY_LENGTH})
 ),
-top AS (
-    SELECT channel, collection_name, jsonb_agg(query ORDER BY rank) AS top_queries
+top AS MATERIALIZED (
+    SELECT slot, channel, collection_name, jsonb_agg(query ORDER BY rank) AS top_queries
     FROM ranked WHERE rank <= {TOP_QUERIES}
-    GROUP BY channel, collection_name
+    GROUP BY slot, channel, collection_name
 )
 INSERT INTO {ChatStatistics._meta.db_table} (
     period, period_start, date, hour, channel, collection_name, total_queries, unique_sessions, active_users,
@@ -127,14 +136,17 @@ INSERT INTO {ChatStatistics._meta.db_table} (
     error_count, partial_count, regeneration_count, no_answer_count, scored_count, top_score_sum,
     top_score_histogram, top_queries, computed_at
 )
-SELECT %(period)s, %(start)s, %(date)s, %(hour)s, b.channel, b.collection_name, b.total_queries,
-       b.unique_sessions, b.active_users, b.avg_ms, b.response_count, b.response_time_sum_ms, l.counts,
-       b.total_tokens, b.error_count, b.partial_count, b.regeneration_count, b.no_answer_count, b.scored_count,
-       b.top_score_sum, s.counts, coalesce(t.top_queries, '[]'::jsonb), now()
+SELECT %(period)s, b.slot, (b.slot AT TIME ZONE %(tz)s)::date,
+       CASE WHEN %(period)s = 'hour' THEN extract(hour FROM b.slot AT TIME ZONE %(tz)s)::int END,
+       b.channel, b.collection_name, b.total_queries,
+       b.unique_sessions, b.active_users, b.avg_ms, b.response_count, b.response_time_sum_ms,
+       coalesce(l.counts, array_fill(0, ARRAY[{histogram.LATENCY_BUCKETS}])), b.total_tokens, b.error_count,
+       b.partial_count, b.regeneration_count, b.no_answer_count, b.scored_count, b.top_score_sum,
+       coalesce(s.counts, array_fill(0, ARRAY[{histogram.SCORE_BUCKETS}])), coalesce(t.top_queries, '[]'::jsonb), now()
 FROM base b
-JOIN latency_array l USING (channel, collection_name)
-JOIN scores_array s USING (channel, collection_name)
-LEFT JOIN top t USING (channel, collection_name)
+LEFT JOIN latency l USING (slot, channel, collection_name)
+LEFT JOIN scores s USING (slot, channel, collection_name)
+LEFT JOIN top t USING (slot, channel, collection_name)
 RETURNING id, response_time_histogram
 """
 
@@ -143,16 +155,16 @@ WITH {LOGS_CTE}
 INSERT INTO {SessionDay._meta.db_table} (
     day, channel, collection_name, session_id, user_hash, exchanges, first_at, last_at
 )
-SELECT %(date)s, channel, collection_name, session_id, max(user_hash), count(*) FILTER (WHERE answer),
-       min(created_at), max(created_at)
+SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, channel, collection_name, session_id, max(user_hash),
+       count(*) FILTER (WHERE answer), min(created_at), max(created_at)
 FROM logs
-GROUP BY channel, collection_name, session_id
+GROUP BY 1, channel, collection_name, session_id
 """
 
 
 @dataclass
 class RollupResult:
-    hours: int = 0
+    hours: int = 0  # hourly rows written
     days: int = 0
     logs: int = 0  # new logs read above the watermark
 
@@ -167,7 +179,8 @@ def hour_start(moment: datetime) -> datetime:
 
 
 def roll_up() -> RollupResult:
-    """Roll up every hour and day with logs above the watermark, then move the watermark past them."""
+    """Roll up every local day with logs above the watermark (all its hours, the day and its
+    sessions), then move the watermark past them."""
     flush_log_outbox()  # count the exchanges still queued in the log outbox too
     high = _highest_committed_log_id()
     result = RollupResult()
@@ -177,67 +190,69 @@ def roll_up() -> RollupResult:
             return result
         new_logs = MessageLog.objects.filter(id__gt=watermark.last_log_id, id__lte=high)
         result.logs = new_logs.count()
-        touched = new_logs.annotate(hour=TruncHour("created_at")).values_list("hour", flat=True).distinct()
-        hours = sorted({hour_start(moment) for moment in touched.order_by()})
-        days = sorted({hour.date() for hour in hours})
-        for hour in hours:
-            aggregate_hour(hour)
-        for day in days:
-            aggregate_day(day)
-        result.hours, result.days = len(hours), len(days)
+        touched = new_logs.annotate(day=TruncDate("created_at")).values_list("day", flat=True).distinct()
+        for first, last in _runs(sorted(touched.order_by())):
+            result.hours += aggregate_days(first, last)
+            result.days += (last - first).days + 1
         RollupWatermark.objects.filter(pk=WATERMARK).update(last_log_id=high, updated_at=timezone.now())
     return result
 
 
 def rebuild_days(first: date, last: date) -> RollupResult:
-    """Aggregate every hour and day from `first` to `last` again (a manual repair; roll_up needs none)."""
+    """Aggregate the local days `first`..`last` again (a manual repair; roll_up needs none)."""
     flush_log_outbox()
-    result = RollupResult()
-    day = first
     with transaction.atomic():
-        while day <= last:
-            for offset in range(24):
-                aggregate_hour(day_start(day) + timedelta(hours=offset))
-            aggregate_day(day)
-            result.hours, result.days = result.hours + 24, result.days + 1
-            day += timedelta(days=1)
-    return result
+        hours = aggregate_days(first, last)
+    return RollupResult(hours=hours, days=(last - first).days + 1)
 
 
-def aggregate_hour(start: datetime) -> int:
-    """Replace the rollup rows of the local hour starting at `start`; returns the rows written."""
-    start = hour_start(start)
-    return _aggregate(ChatStatistics.Period.HOUR, start, start + timedelta(hours=1), start.hour)
-
-
-def aggregate_day(day: date) -> int:
-    """Replace the daily rollup rows and the session rows of the local day `day`."""
-    start, end = day_start(day), day_start(day + timedelta(days=1))
-    SessionDay.objects.filter(day=day).delete()
+def aggregate_days(first: date, last: date) -> int:
+    """Replace the hourly, daily and session rows of the local days `first`..`last` by those
+    computed from their logs; returns the hourly rows written."""
+    start, end = day_start(first), day_start(last + timedelta(days=1))
+    SessionDay.objects.filter(day__gte=first, day__lte=last).delete()
     with connection.cursor() as cursor:
-        cursor.execute(_SESSIONS, {"start": start, "end": end, "date": day})
-    return _aggregate(ChatStatistics.Period.DAY, start, end, None)
+        cursor.execute(_SESSIONS, {"start": start, "end": end, "tz": settings.TIME_ZONE})
+    _aggregate(ChatStatistics.Period.DAY, start, end)
+    return _aggregate(ChatStatistics.Period.HOUR, start, end)
 
 
-def _aggregate(period: str, start: datetime, end: datetime, hour: int | None) -> int:
-    ChatStatistics.objects.filter(period=period, period_start=start).delete()
-    params = {"period": period, "start": start, "end": end, "date": timezone.localdate(start), "hour": hour}
+def _aggregate(period: str, start: datetime, end: datetime) -> int:
+    ChatStatistics.objects.filter(period=period, period_start__gte=start, period_start__lt=end).delete()
+    unit = "hour" if period == ChatStatistics.Period.HOUR else "day"
+    params = {"period": period, "start": start, "end": end, "unit": unit, "tz": settings.TIME_ZONE}
     with connection.cursor() as cursor:
         cursor.execute(_AGGREGATE, params)
         written = cursor.fetchall()
-    rows = []
-    for pk, counts in written:
-        merged = histogram.merge([counts], histogram.LATENCY_BUCKETS)
-        rows.append(
-            ChatStatistics(
-                pk=pk,
-                p50_response_time_ms=histogram.quantile(merged, 0.5),
-                p95_response_time_ms=histogram.quantile(merged, 0.95),
-                p99_response_time_ms=histogram.quantile(merged, 0.99),
-            )
-        )
-    ChatStatistics.objects.bulk_update(rows, ["p50_response_time_ms", "p95_response_time_ms", "p99_response_time_ms"])
-    return len(rows)
+        ids, percentiles = [], {0.5: [], 0.95: [], 0.99: []}
+        for pk, counts in written:
+            merged = histogram.merge([counts], histogram.LATENCY_BUCKETS)
+            ids.append(pk)
+            for q, values in percentiles.items():
+                values.append(histogram.quantile(merged, q))
+        cursor.execute(_SET_PERCENTILES, [ids, *percentiles.values()])
+    return len(ids)
+
+
+# The row's own percentiles, read from its histogram in Python (`histogram.quantile`, the one
+# implementation the reports use too), written back in one statement.
+_SET_PERCENTILES = f"""
+UPDATE {ChatStatistics._meta.db_table} AS s
+SET p50_response_time_ms = v.p50, p95_response_time_ms = v.p95, p99_response_time_ms = v.p99
+FROM unnest(%s::bigint[], %s::float8[], %s::float8[], %s::float8[]) AS v(id, p50, p95, p99)
+WHERE s.id = v.id
+"""
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) runs: each run is aggregated by one set of statements."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and day - runs[-1][1] == timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def _highest_committed_log_id() -> int:

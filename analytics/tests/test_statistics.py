@@ -12,6 +12,7 @@ from analytics.tests.factories import exchange
 pytestmark = pytest.mark.django_db
 
 HOUR = timezone.make_aware(datetime(2026, 2, 9, 10, 0))  # 10:00 Asia/Seoul
+DAY = HOUR.date()
 
 
 def answer(*, at, session="s1", collection="handbook", question="질문", ms=None, tokens=None, scores=(), **extra):
@@ -62,7 +63,7 @@ def hourly(collection="handbook"):
 
 
 def test_hourly_row_counts_match_the_hand_computed_fixture(busy_hour):
-    statistics.aggregate_hour(HOUR)
+    statistics.aggregate_days(DAY, DAY)
 
     row = hourly()
     assert (row.date.isoformat(), row.hour) == ("2026-02-09", 10)
@@ -75,7 +76,7 @@ def test_hourly_row_counts_match_the_hand_computed_fixture(busy_hour):
 
 
 def test_top_retrieval_score_of_each_answer_goes_into_the_score_histogram(busy_hour):
-    statistics.aggregate_hour(HOUR)
+    statistics.aggregate_days(DAY, DAY)
 
     row = hourly()
     assert row.scored_count == 5
@@ -85,7 +86,7 @@ def test_top_retrieval_score_of_each_answer_goes_into_the_score_histogram(busy_h
 
 
 def test_response_times_are_summed_exactly_and_bucketed_within_one_percent(busy_hour):
-    statistics.aggregate_hour(HOUR)
+    statistics.aggregate_days(DAY, DAY)
 
     row = hourly()
     assert (row.response_count, row.response_time_sum_ms) == (6, sum(busy_hour))
@@ -95,24 +96,24 @@ def test_response_times_are_summed_exactly_and_bucketed_within_one_percent(busy_
     assert row.p99_response_time_ms == pytest.approx(5000, rel=0.01)
 
 
-def test_each_collection_gets_its_own_row(busy_hour):
-    written = statistics.aggregate_hour(HOUR)
+def test_each_hour_and_collection_gets_its_own_row(busy_hour):
+    written = statistics.aggregate_days(DAY, DAY)
 
-    assert written == 2
+    assert written == 3  # handbook at 10:00 and 11:00, other at 10:00
     assert hourly("other").total_queries == 1
 
 
 def test_top_queries_are_the_most_asked_first(busy_hour):
-    statistics.aggregate_hour(HOUR)
+    statistics.aggregate_days(DAY, DAY)
 
     assert hourly().top_queries == ["연차", "휴가"]
 
 
 def test_re_aggregating_an_hour_replaces_its_rows(busy_hour):
-    statistics.aggregate_hour(HOUR)
+    statistics.aggregate_days(DAY, DAY)
     answer(at=HOUR + timedelta(minutes=59))
 
-    statistics.aggregate_hour(HOUR)
+    statistics.aggregate_days(DAY, DAY)
 
     assert ChatStatistics.objects.filter(period="hour", period_start=HOUR).count() == 2
     assert hourly().total_queries == 6
@@ -131,7 +132,7 @@ def test_daily_row_equals_the_merge_of_its_hours(busy_hour):
 
 
 def test_a_day_keeps_one_session_row_per_conversation(busy_hour):
-    statistics.aggregate_day(HOUR.date())
+    statistics.aggregate_days(DAY, DAY)
 
     rows = SessionDay.objects.filter(collection_name="handbook").order_by("session_id")
     assert [(r.session_id, r.user_hash, r.exchanges) for r in rows] == [
