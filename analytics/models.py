@@ -179,7 +179,9 @@ class ChatStatistics(models.Model):
 
     Counts and sums are exact; response times are a mergeable histogram
     (`analytics.services.histogram`), so the percentiles of any range are read from the merged
-    counts. The p50/p95/p99 columns are the row's own, for the seed's record shape.
+    counts. The p50/p95/p99 columns are the row's own, for the seed's record shape. Distinct
+    sessions and users are exact per row and kept as HyperLogLog sketches (`analytics.services.hll`)
+    for ranges of rows.
     Written by `analytics.services.statistics.roll_up` (never by hand).
     """
 
@@ -215,6 +217,8 @@ class ChatStatistics(models.Model):
     top_score_histogram = ArrayField(
         models.IntegerField(), default=list, blank=True, help_text="top retrieval score per answer, 0.05 wide buckets"
     )
+    session_sketch = models.BinaryField(default=b"", help_text="HyperLogLog registers of the sessions")
+    user_sketch = models.BinaryField(default=b"", help_text="HyperLogLog registers of the users")
     top_queries = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
@@ -244,31 +248,6 @@ class ChatStatistics(models.Model):
     @property
     def error_rate(self) -> float:
         return self.error_count / self.total_queries if self.total_queries else 0.0
-
-
-class SessionDay(models.Model):
-    """One conversation's activity on one local day: exact unique sessions and active users for any
-    range of days (count the distinct rows), and session length. Written by the rollup."""
-
-    day = models.DateField()
-    channel = models.CharField(max_length=20, choices=Channel.choices)
-    collection_name = models.CharField(max_length=255)
-    session_id = models.CharField(max_length=255)
-    user_hash = models.CharField(max_length=64, blank=True)
-    exchanges = models.IntegerField(default=0)
-    first_at = models.DateTimeField()
-    last_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            # The rollup's ON CONFLICT target; its index also serves "WHERE day BETWEEN ? AND ?".
-            models.UniqueConstraint(
-                fields=["day", "channel", "collection_name", "session_id"], name="analytics_sessionday_uniq"
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.day} {self.channel}/{self.collection_name}/{self.session_id}"
 
 
 class RollupWatermark(models.Model):

@@ -81,7 +81,6 @@ WITH params AS (
               ELSE '' END,
          l.regenerated, l.answered_at)
     ) AS m(message_type, content, llm_params, retrieval_info, performance, error, regenerated, created_at)
-    RETURNING 1
 )
 INSERT INTO {ConversationHistory._meta.db_table} (
     conversation_id, channel, collection_name, user_hash, messages, total_turns, is_sampled, retention_priority,

@@ -146,8 +146,8 @@ class SummarySerializer(MetricsSerializer):
     collection = serializers.CharField()
     channel = serializers.CharField()
     top_score = TopScoreSerializer()
-    unique_sessions = serializers.IntegerField()
-    active_users = serializers.IntegerField()
+    unique_sessions = serializers.IntegerField(help_text="exact for one rollup row, else HyperLogLog (1.6 %)")
+    active_users = serializers.IntegerField(help_text="exact for one rollup row, else HyperLogLog (1.6 %)")
     avg_session_length = serializers.FloatField(allow_null=True, help_text="answers per session")
     feedback = FeedbackSerializer(help_text="null until thumbs are logged with the messages")
     by_collection = CollectionMetricsSerializer(many=True)
@@ -156,7 +156,7 @@ class SummarySerializer(MetricsSerializer):
 class TimelinePointSerializer(MetricsSerializer):
     start = serializers.DateTimeField()
     unique_sessions = serializers.IntegerField()
-    active_users = serializers.IntegerField(allow_null=True, help_text="daily points only")
+    active_users = serializers.IntegerField()
 
 
 class TimelineSerializer(serializers.Serializer):

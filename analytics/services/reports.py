@@ -1,8 +1,9 @@
 """What staff read (seed 002 §4.4, §7): summary, timeline, top queries, knowledge gaps.
 
 The API and the admin dashboard both call these functions. Summary and timeline read only the
-rollups (`ChatStatistics`, `SessionDay`): sums add up, response-time percentiles come from the
-merged histograms. Top queries and knowledge gaps group the raw logs of the range (one indexed
+rollups (`ChatStatistics`): sums add up, response-time percentiles come from the merged
+histograms, distinct sessions and users from the merged HyperLogLog sketches (exact when the
+range is a single rollup row). Top queries and knowledge gaps group the raw logs of the range (one indexed
 range scan), since question texts are not rolled up.
 """
 
@@ -10,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max
 from django.db.models.functions import Left
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from analytics.models import ChatStatistics, MessageLog, SessionDay
-from analytics.services import histogram
+from analytics.models import ChatStatistics, MessageLog
+from analytics.services import histogram, hll
 from analytics.services.statistics import LOGS_CTE, day_start, hour_start
 
 HOURLY = "hourly"
@@ -31,6 +32,10 @@ _SUMS = (
     "total_queries", "response_count", "response_time_sum_ms", "total_tokens", "error_count", "partial_count",
     "regeneration_count", "no_answer_count", "scored_count", "top_score_sum",
 )  # fmt: skip
+_ROW_VALUES = (
+    *_SUMS, "unique_sessions", "active_users", "response_time_histogram", "top_score_histogram", "session_sketch",
+    "user_sketch",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,14 +45,6 @@ class Range:
     period: str
     start: datetime
     end: datetime
-
-    @property
-    def first_day(self) -> date:
-        return timezone.localdate(self.start)
-
-    @property
-    def last_day(self) -> date:
-        return timezone.localdate(self.end - timedelta(microseconds=1))
 
     @property
     def rollup_period(self) -> str:
@@ -98,15 +95,11 @@ def _rollups(range_: Range, collection: str = "", channel: str = ""):
     return rows
 
 
-def _sessions(range_: Range, collection: str = "", channel: str = ""):
-    rows = SessionDay.objects.filter(
-        day__gte=range_.first_day, day__lte=range_.last_day, first_at__lt=range_.end, last_at__gte=range_.start
-    )
-    if collection:
-        rows = rows.filter(collection_name=collection)
-    if channel:
-        rows = rows.filter(channel=channel)
-    return rows
+def _distinct(rows: list[dict], exact: str, sketch: str) -> int:
+    """Distinct sessions or users of rollup rows: a row's own exact count, else the merged sketches'."""
+    if len(rows) == 1:
+        return rows[0][exact]
+    return hll.estimate(hll.merge(row[sketch] for row in rows))
 
 
 def _ratio(part, whole) -> float | None:
@@ -155,15 +148,9 @@ def _merge(rows) -> dict:
 
 def summary(range_: Range, *, collection: str = "", channel: str = "") -> dict:
     """The range's numbers in one object, plus the same per channel and collection."""
-    rows = list(
-        _rollups(range_, collection, channel).values(
-            "channel", "collection_name", "response_time_histogram", "top_score_histogram", *_SUMS
-        )
-    )
-    sessions = _sessions(range_, collection, channel)
-    session_counts = sessions.aggregate(exchanges=Sum("exchanges"))
-    unique_sessions = sessions.values("channel", "collection_name", "session_id").distinct().count()
-    active_users = sessions.exclude(user_hash="").values("user_hash").distinct().count()
+    rows = list(_rollups(range_, collection, channel).values("channel", "collection_name", *_ROW_VALUES))
+    metrics = _merge(rows)
+    unique_sessions = _distinct(rows, "unique_sessions", "session_sketch")
     groups: dict[tuple, list] = {}
     for row in rows:
         groups.setdefault((row["channel"], row["collection_name"]), []).append(row)
@@ -171,10 +158,10 @@ def summary(range_: Range, *, collection: str = "", channel: str = "") -> dict:
         "range": range_.as_dict(),
         "collection": collection,
         "channel": channel,
-        **_merge(rows),
+        **metrics,
         "unique_sessions": unique_sessions,
-        "active_users": active_users,
-        "avg_session_length": _ratio(session_counts["exchanges"], unique_sessions),
+        "active_users": _distinct(rows, "active_users", "user_sketch"),
+        "avg_session_length": _ratio(metrics["answers"], unique_sessions),
         # Feedback is not in the message logs yet (the feedback tables are another app's); never faked.
         "feedback": {"thumbs_up": None, "thumbs_down": None, "feedback_rate": None},
         "by_collection": [
@@ -185,28 +172,11 @@ def summary(range_: Range, *, collection: str = "", channel: str = "") -> dict:
 
 
 def timeline(range_: Range, *, collection: str = "", channel: str = "") -> list[dict]:
-    """One point per hour or day of the range (empty periods included), each merged over collections.
-
-    Unique sessions add up over collections (a session belongs to one); active users are counted
-    per day from `SessionDay` and left out (None) of hourly points.
-    """
-    rows = _rollups(range_, collection, channel).values(
-        "period_start", "unique_sessions", "response_time_histogram", "top_score_histogram", *_SUMS
-    )
+    """One point per hour or day of the range (empty periods included), each merged over collections."""
     by_start: dict[datetime, list] = {}
-    for row in rows:
+    for row in _rollups(range_, collection, channel).values("period_start", *_ROW_VALUES):
         by_start.setdefault(row["period_start"], []).append(row)
-    users_by_day = {}
-    if range_.period == DAILY:
-        users_by_day = {
-            row["day"]: row["users"]
-            for row in _sessions(range_, collection, channel)
-            .exclude(user_hash="")
-            .values("day")
-            .annotate(users=Count("user_hash", distinct=True))
-        }
-    points, step = [], timedelta(hours=1) if range_.period == HOURLY else None
-    start = range_.start
+    points, start = [], range_.start
     while start < range_.end:
         group = by_start.get(start, [])
         metrics = _merge(group)
@@ -215,11 +185,14 @@ def timeline(range_: Range, *, collection: str = "", channel: str = "") -> list[
             {
                 "start": timezone.localtime(start).isoformat(),
                 **metrics,
-                "unique_sessions": sum(row["unique_sessions"] for row in group),
-                "active_users": users_by_day.get(start.date(), 0) if step is None else None,
+                "unique_sessions": _distinct(group, "unique_sessions", "session_sketch"),
+                "active_users": _distinct(group, "active_users", "user_sketch"),
             }
         )
-        start = start + step if step else day_start(timezone.localdate(start) + timedelta(days=1))
+        if range_.period == HOURLY:
+            start += timedelta(hours=1)
+        else:
+            start = day_start(timezone.localdate(start) + timedelta(days=1))
     return points
 
 

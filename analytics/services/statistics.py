@@ -14,8 +14,8 @@ per assistant message):
 - errors: answers with an error, partial ones (the client disconnected) counted apart;
 - no-answers: nothing retrieved (`retrieved_count` 0) or flagged `no_answer` by the chat;
 - response times and top retrieval scores as mergeable histograms (`histogram`); tokens, sums;
-- unique sessions and active users (hashed user of the conversation) of the window, exact;
-  `SessionDay` keeps each session's day so that ranges of days count them exactly too.
+- unique sessions and active users (hashed user of the conversation) of the window, exact, and
+  as HyperLogLog sketches (`hll`) that merge into distinct counts over any range.
 
 Feedback (thumbs) is not in the message logs yet, so no rollup counts it (see the README).
 """
@@ -28,8 +28,8 @@ from django.db import connection, transaction
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from analytics.models import ChatStatistics, ConversationHistory, MessageLog, RollupWatermark, SessionDay
-from analytics.services import histogram
+from analytics.models import ChatStatistics, ConversationHistory, MessageLog, RollupWatermark
+from analytics.services import histogram, hll
 from analytics.services.message_logs import FLUSH_LOCK_KEY, flush_log_outbox
 
 TOP_QUERIES = 5
@@ -38,7 +38,7 @@ WATERMARK = "message-logs"
 PARTIAL_ERROR_PREFIX = "client disconnected"  # the knowledge and partner chats' partial-answer errors
 
 # A number from a JSON column, or NULL when the caller sent none / something else.
-_NUMBER = "CASE WHEN jsonb_typeof({column} -> '{key}') = 'number' THEN ({column} ->> '{key}')::float END"
+JSON_NUMBER = "CASE WHEN jsonb_typeof({column} -> '{key}') = 'number' THEN ({column} ->> '{key}')::float END"
 _TOP_SCORE = """(
     SELECT max(score::text::float) FROM jsonb_array_elements(
         CASE WHEN jsonb_typeof(retrieval_info -> 'top_scores') = 'array' THEN retrieval_info -> 'top_scores'
@@ -54,10 +54,10 @@ logs AS (
            l.message_type = 'assistant' AS answer,
            coalesce(l.llm_params ->> 'status' = 'partial' OR l.error LIKE '{PARTIAL_ERROR_PREFIX}%%', false) AS partial,
            l.error <> '' AS failed,
-           ({_NUMBER.format(column="l.retrieval_info", key="retrieved_count")} = 0
+           ({JSON_NUMBER.format(column="l.retrieval_info", key="retrieved_count")} = 0
             OR l.retrieval_info ->> 'no_answer' = 'true') IS TRUE AND l.error = '' AS no_answer,
-           {_NUMBER.format(column="l.performance", key="response_time_ms")} AS response_time_ms,
-           {_NUMBER.format(column="l.performance", key="token_count")} AS token_count,
+           {JSON_NUMBER.format(column="l.performance", key="response_time_ms")} AS response_time_ms,
+           {JSON_NUMBER.format(column="l.performance", key="token_count")} AS token_count,
            {_TOP_SCORE} AS top_score
     FROM {MessageLog._meta.db_table} l
     LEFT JOIN {ConversationHistory._meta.db_table} h
@@ -66,19 +66,24 @@ logs AS (
 )"""
 
 
-def _dense(name: str, bucket: str, column: str, size: int) -> str:
-    """CTE `<name>`: per group, how many answers fall in each `bucket` (a 1-based SQL expression over
-    `column`), as an int[] of `size`. Written as array text from the non-empty buckets with the zeros
-    between them repeated in, which costs per non-empty bucket rather than per bucket."""
+def _dense(name: str, *, bucket: str, where: str, size: int, value: str = "count(*)", sketch: bool = False) -> str:
+    """CTE `<name>`: per group, `value` aggregated over the answers of each `bucket` (a 1-based SQL
+    expression) as an int[] of `size`, or as bytea (one byte per bucket) for a `sketch`. Written as
+    text from the non-empty buckets with the zeros between them repeated in, which costs per
+    non-empty bucket rather than per bucket."""
+    zero, cell, join, tail = ("00", "lpad(to_hex(n), 2, '0')", "''", "00") if sketch else ("0,", "n", "','", ",0")
+    text = (
+        f"string_agg(repeat('{zero}', bucket - previous - 1) || {cell}, {join} ORDER BY bucket)"
+        f" || repeat('{tail}', {size} - max(bucket))"
+    )
+    array = f"decode({text}, 'hex')" if sketch else f"('{{' || {text} || '}}')::int[]"
     return f"""
 {name}_buckets AS (
-    SELECT slot, channel, collection_name, {bucket} AS bucket, count(*) AS n
-    FROM slotted WHERE answer AND {column} IS NOT NULL
+    SELECT slot, channel, collection_name, {bucket} AS bucket, {value} AS n
+    FROM slotted WHERE {where}
     GROUP BY 1, 2, 3, 4
 ), {name} AS MATERIALIZED (
-    SELECT slot, channel, collection_name,
-           ('{{' || string_agg(repeat('0,', bucket - previous - 1) || n, ',' ORDER BY bucket)
-                 || repeat(',0', {size} - max(bucket)) || '}}')::int[] AS counts
+    SELECT slot, channel, collection_name, {array} AS counts
     FROM (SELECT *, coalesce(lag(bucket) OVER (PARTITION BY slot, channel, collection_name ORDER BY bucket), 0)
                     AS previous
           FROM {name}_buckets) AS spaced
@@ -86,12 +91,27 @@ def _dense(name: str, bucket: str, column: str, size: int) -> str:
 )"""
 
 
-_LATENCY_CTES = _dense(
-    "latency", histogram.LATENCY_BUCKET_SQL.format(ms="response_time_ms"), "response_time_ms", histogram.LATENCY_BUCKETS
-)
-_SCORE_CTES = _dense(
-    "scores", histogram.SCORE_BUCKET_SQL.format(score="top_score"), "top_score", histogram.SCORE_BUCKETS
-)
+_SESSION_KEY = "channel || '/' || collection_name || '/' || session_id"
+_HISTOGRAM_CTES = ",".join(
+    (
+        _dense(
+            "latency", bucket=histogram.LATENCY_BUCKET_SQL.format(ms="response_time_ms"),
+            where="answer AND response_time_ms IS NOT NULL", size=histogram.LATENCY_BUCKETS,
+        ),
+        _dense(
+            "scores", bucket=histogram.SCORE_BUCKET_SQL.format(score="top_score"),
+            where="answer AND top_score IS NOT NULL", size=histogram.SCORE_BUCKETS,
+        ),
+        _dense(
+            "sessions", bucket=hll.REGISTER_SQL.format(value=_SESSION_KEY), where="true",
+            value=f"max({hll.RANK_SQL.format(value=_SESSION_KEY)})", size=hll.REGISTERS, sketch=True,
+        ),
+        _dense(
+            "users", bucket=hll.REGISTER_SQL.format(value="user_hash"), where="user_hash <> ''",
+            value=f"max({hll.RANK_SQL.format(value='user_hash')})", size=hll.REGISTERS, sketch=True,
+        ),
+    )
+)  # fmt: skip
 
 # Every hour (or day) of [start, end) at once: `slot` is the local hour or day a log falls in.
 _AGGREGATE = f"""
@@ -116,7 +136,7 @@ base AS MATERIALIZED (
            coalesce(sum(top_score) FILTER (WHERE answer), 0) AS top_score_sum
     FROM slotted
     GROUP BY slot, channel, collection_name
-),{_LATENCY_CTES},{_SCORE_CTES},
+),{_HISTOGRAM_CTES},
 ranked AS (
     SELECT slot, channel, collection_name, left(content, {TOP_QUERY_LENGTH}) AS query,
            row_number() OVER (PARTITION BY slot, channel, collection_name
@@ -134,7 +154,7 @@ INSERT INTO {ChatStatistics._meta.db_table} (
     period, period_start, date, hour, channel, collection_name, total_queries, unique_sessions, active_users,
     avg_response_time_ms, response_count, response_time_sum_ms, response_time_histogram, total_tokens,
     error_count, partial_count, regeneration_count, no_answer_count, scored_count, top_score_sum,
-    top_score_histogram, top_queries, computed_at
+    top_score_histogram, session_sketch, user_sketch, top_queries, computed_at
 )
 SELECT %(period)s, b.slot, (b.slot AT TIME ZONE %(tz)s)::date,
        CASE WHEN %(period)s = 'hour' THEN extract(hour FROM b.slot AT TIME ZONE %(tz)s)::int END,
@@ -142,23 +162,15 @@ SELECT %(period)s, b.slot, (b.slot AT TIME ZONE %(tz)s)::date,
        b.unique_sessions, b.active_users, b.avg_ms, b.response_count, b.response_time_sum_ms,
        coalesce(l.counts, array_fill(0, ARRAY[{histogram.LATENCY_BUCKETS}])), b.total_tokens, b.error_count,
        b.partial_count, b.regeneration_count, b.no_answer_count, b.scored_count, b.top_score_sum,
-       coalesce(s.counts, array_fill(0, ARRAY[{histogram.SCORE_BUCKETS}])), coalesce(t.top_queries, '[]'::jsonb), now()
+       coalesce(s.counts, array_fill(0, ARRAY[{histogram.SCORE_BUCKETS}])), se.counts, coalesce(u.counts, ''::bytea),
+       coalesce(t.top_queries, '[]'::jsonb), now()
 FROM base b
 LEFT JOIN latency l USING (slot, channel, collection_name)
 LEFT JOIN scores s USING (slot, channel, collection_name)
+JOIN sessions se USING (slot, channel, collection_name)
+LEFT JOIN users u USING (slot, channel, collection_name)
 LEFT JOIN top t USING (slot, channel, collection_name)
 RETURNING id, response_time_histogram
-"""
-
-_SESSIONS = f"""
-WITH {LOGS_CTE}
-INSERT INTO {SessionDay._meta.db_table} (
-    day, channel, collection_name, session_id, user_hash, exchanges, first_at, last_at
-)
-SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, channel, collection_name, session_id, max(user_hash),
-       count(*) FILTER (WHERE answer), min(created_at), max(created_at)
-FROM logs
-GROUP BY 1, channel, collection_name, session_id
 """
 
 
@@ -207,12 +219,9 @@ def rebuild_days(first: date, last: date) -> RollupResult:
 
 
 def aggregate_days(first: date, last: date) -> int:
-    """Replace the hourly, daily and session rows of the local days `first`..`last` by those
-    computed from their logs; returns the hourly rows written."""
+    """Replace the hourly and daily rows of the local days `first`..`last` by those computed from
+    their logs; returns the hourly rows written."""
     start, end = day_start(first), day_start(last + timedelta(days=1))
-    SessionDay.objects.filter(day__gte=first, day__lte=last).delete()
-    with connection.cursor() as cursor:
-        cursor.execute(_SESSIONS, {"start": start, "end": end, "tz": settings.TIME_ZONE})
     _aggregate(ChatStatistics.Period.DAY, start, end)
     return _aggregate(ChatStatistics.Period.HOUR, start, end)
 

@@ -43,3 +43,26 @@ def test_percentiles_of_merged_histograms_are_within_one_percent_of_the_exact_on
 
 def test_an_empty_histogram_has_no_percentile():
     assert histogram.quantile(histogram.merge([], histogram.LATENCY_BUCKETS), 0.5) is None
+
+
+@pytest.mark.django_db
+def test_hyperloglog_estimates_large_counts_within_a_few_percent_and_small_ones_exactly():
+    from analytics.services import hll
+
+    def sketch_of(values):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {hll.REGISTER_SQL.format(value='v')}, max({hll.RANK_SQL.format(value='v')}) "
+                "FROM unnest(%s::text[]) AS v GROUP BY 1",
+                [values],
+            )
+            registers = bytearray(hll.REGISTERS)
+            for register, rank in cursor.fetchall():
+                registers[register - 1] = rank
+        return bytes(registers)
+
+    many = [f"session-{i}" for i in range(50_000)]
+    merged = hll.merge([sketch_of(many[:30_000]), sketch_of(many[20_000:])])  # overlapping halves
+
+    assert hll.estimate(merged) == pytest.approx(50_000, rel=0.05)
+    assert hll.estimate(hll.merge([sketch_of(["a", "b", "c"]), sketch_of(["c", "d"])])) == 4

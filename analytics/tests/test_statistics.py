@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from analytics.models import ChatStatistics, ConversationHistory, MessageLog, RollupWatermark, SessionDay
-from analytics.services import histogram, statistics
+from analytics.models import ChatStatistics, ConversationHistory, MessageLog, RollupWatermark
+from analytics.services import histogram, hll, statistics
 from analytics.tests.factories import exchange
 
 pytestmark = pytest.mark.django_db
@@ -131,13 +131,13 @@ def test_daily_row_equals_the_merge_of_its_hours(busy_hour):
     assert day.response_time_sum_ms == sum(h.response_time_sum_ms for h in hours)
 
 
-def test_a_day_keeps_one_session_row_per_conversation(busy_hour):
+def test_hourly_sketches_merge_into_the_distinct_sessions_and_users_of_the_day(busy_hour):
     statistics.aggregate_days(DAY, DAY)
 
-    rows = SessionDay.objects.filter(collection_name="handbook").order_by("session_id")
-    assert [(r.session_id, r.user_hash, r.exchanges) for r in rows] == [
-        ("s0", "user-a", 2), ("s1", "user-a", 3), ("s2", "user-b", 2),
-    ]  # fmt: skip
+    hours = ChatStatistics.objects.filter(period="hour", collection_name="handbook")
+    day = ChatStatistics.objects.get(period="day", collection_name="handbook")
+    assert hll.estimate(hll.merge(h.session_sketch for h in hours)) == day.unique_sessions == 3
+    assert hll.estimate(hll.merge(h.user_sketch for h in hours)) == day.active_users == 2
 
 
 def test_roll_up_fills_every_hour_missed_while_the_worker_was_down():
