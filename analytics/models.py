@@ -8,7 +8,6 @@ row per conversation (smart-sampled: `is_sampled` decides how long it is retaine
 
 import uuid
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -204,8 +203,8 @@ class ChatStatistics(models.Model):
     p99_response_time_ms = models.FloatField(null=True, blank=True)
     response_count = models.IntegerField(default=0, help_text="answers that reported a response time")
     response_time_sum_ms = models.FloatField(default=0)
-    response_time_histogram = ArrayField(
-        models.IntegerField(), default=list, blank=True, help_text="counts per log-spaced bucket (1 % error)"
+    response_time_histogram = models.BinaryField(
+        default=b"", help_text="answers per log-spaced bucket (1 % error), big-endian int32; empty: none"
     )
     total_tokens = models.BigIntegerField(default=0)
     error_count = models.IntegerField(default=0, help_text="failed answers (partial answers not included)")
@@ -214,8 +213,8 @@ class ChatStatistics(models.Model):
     no_answer_count = models.IntegerField(default=0, help_text="answers with nothing retrieved or flagged no_answer")
     scored_count = models.IntegerField(default=0, help_text="answers that reported retrieval scores")
     top_score_sum = models.FloatField(default=0)
-    top_score_histogram = ArrayField(
-        models.IntegerField(), default=list, blank=True, help_text="top retrieval score per answer, 0.05 wide buckets"
+    top_score_histogram = models.BinaryField(
+        default=b"", help_text="answers per 0.05 wide top-retrieval-score bucket, big-endian int32; empty: none"
     )
     session_sketch = models.BinaryField(default=b"", help_text="HyperLogLog registers of the sessions")
     user_sketch = models.BinaryField(default=b"", help_text="HyperLogLog registers of the users")

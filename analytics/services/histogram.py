@@ -37,11 +37,21 @@ def latency_value(bucket: int) -> float:
     return 2 * GAMMA**bucket / (GAMMA + 1)
 
 
-def merge(histograms: Iterable[list[int] | None], size: int) -> np.ndarray:
+def counts(stored: bytes | memoryview) -> np.ndarray:
+    """A stored histogram (big-endian int32 per bucket, as the rollup writes it) as an array."""
+    return np.frombuffer(bytes(stored), dtype=">i4")
+
+
+def encode(values) -> bytes:
+    return np.asarray(values, dtype=">i4").tobytes()
+
+
+def merge(histograms: Iterable[bytes | memoryview | None], size: int) -> np.ndarray:
+    """Bucket-wise sum of stored histograms (empty ones count as all zeros)."""
     total = np.zeros(size, dtype=np.int64)
-    for counts in histograms:
-        if counts:
-            total += np.asarray(counts, dtype=np.int64)
+    for stored in histograms:
+        if stored:
+            total += counts(stored)
     return total
 
 

@@ -66,24 +66,21 @@ logs AS (
 )"""
 
 
-def _dense(name: str, *, bucket: str, where: str, size: int, value: str = "count(*)", sketch: bool = False) -> str:
-    """CTE `<name>`: per group, `value` aggregated over the answers of each `bucket` (a 1-based SQL
-    expression) as an int[] of `size`, or as bytea (one byte per bucket) for a `sketch`. Written as
-    text from the non-empty buckets with the zeros between them repeated in, which costs per
-    non-empty bucket rather than per bucket."""
-    zero, cell, join, tail = ("00", "lpad(to_hex(n), 2, '0')", "''", "00") if sketch else ("0,", "n", "','", ",0")
-    text = (
-        f"string_agg(repeat('{zero}', bucket - previous - 1) || {cell}, {join} ORDER BY bucket)"
-        f" || repeat('{tail}', {size} - max(bucket))"
-    )
-    array = f"decode({text}, 'hex')" if sketch else f"('{{' || {text} || '}}')::int[]"
+def _dense(name: str, *, bucket: str, where: str, size: int, value: str = "count(*)", digits: int = 8) -> str:
+    """CTE `<name>`: per group, `value` aggregated over the rows of each `bucket` (a 1-based SQL
+    expression) as bytea, one big-endian `digits`-hex-digit cell per bucket (int32 counts, or single
+    bytes for sketch registers) that numpy reads without parsing. Written as hex from the non-empty
+    buckets with the zeros between them repeated in, which costs per non-empty bucket."""
+    zero = "0" * digits
     return f"""
 {name}_buckets AS (
     SELECT slot, channel, collection_name, {bucket} AS bucket, {value} AS n
     FROM slotted WHERE {where}
     GROUP BY 1, 2, 3, 4
 ), {name} AS MATERIALIZED (
-    SELECT slot, channel, collection_name, {array} AS counts
+    SELECT slot, channel, collection_name,
+           decode(string_agg(repeat('{zero}', bucket - previous - 1) || lpad(to_hex(n), {digits}, '0'), ''
+                             ORDER BY bucket) || repeat('{zero}', {size} - max(bucket)), 'hex') AS counts
     FROM (SELECT *, coalesce(lag(bucket) OVER (PARTITION BY slot, channel, collection_name ORDER BY bucket), 0)
                     AS previous
           FROM {name}_buckets) AS spaced
@@ -104,11 +101,11 @@ _HISTOGRAM_CTES = ",".join(
         ),
         _dense(
             "sessions", bucket=hll.REGISTER_SQL.format(value=_SESSION_KEY), where="true",
-            value=f"max({hll.RANK_SQL.format(value=_SESSION_KEY)})", size=hll.REGISTERS, sketch=True,
+            value=f"max({hll.RANK_SQL.format(value=_SESSION_KEY)})", size=hll.REGISTERS, digits=2,
         ),
         _dense(
             "users", bucket=hll.REGISTER_SQL.format(value="user_hash"), where="user_hash <> ''",
-            value=f"max({hll.RANK_SQL.format(value='user_hash')})", size=hll.REGISTERS, sketch=True,
+            value=f"max({hll.RANK_SQL.format(value='user_hash')})", size=hll.REGISTERS, digits=2,
         ),
     )
 )  # fmt: skip
@@ -160,9 +157,9 @@ SELECT %(period)s, b.slot, (b.slot AT TIME ZONE %(tz)s)::date,
        CASE WHEN %(period)s = 'hour' THEN extract(hour FROM b.slot AT TIME ZONE %(tz)s)::int END,
        b.channel, b.collection_name, b.total_queries,
        b.unique_sessions, b.active_users, b.avg_ms, b.response_count, b.response_time_sum_ms,
-       coalesce(l.counts, array_fill(0, ARRAY[{histogram.LATENCY_BUCKETS}])), b.total_tokens, b.error_count,
-       b.partial_count, b.regeneration_count, b.no_answer_count, b.scored_count, b.top_score_sum,
-       coalesce(s.counts, array_fill(0, ARRAY[{histogram.SCORE_BUCKETS}])), se.counts, coalesce(u.counts, ''::bytea),
+       coalesce(l.counts, ''::bytea), b.total_tokens, b.error_count, b.partial_count, b.regeneration_count,
+       b.no_answer_count, b.scored_count, b.top_score_sum, coalesce(s.counts, ''::bytea), se.counts,
+       coalesce(u.counts, ''::bytea),
        coalesce(t.top_queries, '[]'::jsonb), now()
 FROM base b
 LEFT JOIN latency l USING (slot, channel, collection_name)

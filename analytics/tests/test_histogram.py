@@ -31,7 +31,7 @@ def test_percentiles_of_merged_histograms_are_within_one_percent_of_the_exact_on
         hour_counts = [0] * histogram.LATENCY_BUCKETS
         for ms in values:
             hour_counts[histogram.latency_bucket(ms)] += 1
-        counts.append(hour_counts)
+        counts.append(histogram.encode(hour_counts))
 
     merged = histogram.merge(counts, histogram.LATENCY_BUCKETS)
 
