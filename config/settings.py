@@ -221,6 +221,7 @@ USER_HASH_SALT = env_str("USER_HASH_SALT", SECRET_KEY)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30)  # sampled history; x3 for high priority
 CONVERSATION_COMPRESS_AFTER_DAYS = env_int("CONVERSATION_COMPRESS_AFTER_DAYS", 7)  # unsampled history is dropped then
 MESSAGE_LOG_RETENTION_DAYS = env_int("MESSAGE_LOG_RETENTION_DAYS", 90)  # then archived to var/archive and deleted
+LOG_OUTBOX_STUCK_AFTER_SECONDS = env_int("LOG_OUTBOX_STUCK_AFTER_SECONDS", 300)  # health says degraded past this
 NLU_INTENT_MODEL_PATH = env_str("NLU_INTENT_MODEL_PATH", "")  # trained intent model JSON; empty = baseline
 
 ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
