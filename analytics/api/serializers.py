@@ -188,3 +188,19 @@ class KnowledgeGapSerializer(serializers.Serializer):
 
 class ExportQuerySerializer(serializers.Serializer):
     output = serializers.ChoiceField(choices=exports.FORMATS, default=exports.CSV, help_text="csv or json")
+
+
+class ArchiveQuerySerializer(ExportQuerySerializer):
+    """Which days to read from live rows and archives alike."""
+
+    date_from = serializers.DateField(help_text="first local day, YYYY-MM-DD")
+    date_to = serializers.DateField(help_text="last local day, YYYY-MM-DD")
+    collection = serializers.CharField(required=False, default="", allow_blank=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default="", allow_blank=True)
+
+    def validate(self, attrs):
+        if attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_from": "date_from is after date_to."})
+        if (attrs["date_to"] - attrs["date_from"]).days >= reports.MAX_DAYS:
+            raise serializers.ValidationError({"date_to": f"At most {reports.MAX_DAYS} days at a time."})
+        return attrs

@@ -15,5 +15,11 @@ urlpatterns = [
     path("analytics/knowledge-gaps", views.KnowledgeGapsView.as_view(), name="analytics-knowledge-gaps"),
     path("analytics/export/logs", views.MessageLogExportView.as_view(), name="analytics-export-logs"),
     path("analytics/export/statistics", views.ChatStatisticsExportView.as_view(), name="analytics-export-statistics"),
+    path("analytics/archive/logs", views.ArchivedLogsView.as_view(), name="analytics-archive-logs"),
+    path(
+        "analytics/archive/conversations",
+        views.ArchivedConversationsView.as_view(),
+        name="analytics-archive-conversations",
+    ),  # fmt: skip
     path("", include(router.urls)),
 ]

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from analytics.api.filters import ChatStatisticsFilterSet, ConversationHistoryFilterSet, MessageLogFilterSet
 from analytics.api.serializers import (
+    ArchiveQuerySerializer,
     ChatStatisticsSerializer,
     ConversationHistoryListSerializer,
     ConversationHistorySerializer,
@@ -22,7 +23,7 @@ from analytics.api.serializers import (
     TopQuerySerializer,
 )
 from analytics.models import ChatStatistics, ConversationHistory, MessageLog
-from analytics.services import exports, reports
+from analytics.services import archives, exports, reports
 from config.api.permissions import IsStaff
 
 KNOWLEDGE_GAPS_LIMIT = 500
@@ -124,6 +125,16 @@ class KnowledgeGapsView(generics.ListAPIView):
         return reports.knowledge_gaps(query["range"], **_scope(query), limit=KNOWLEDGE_GAPS_LIMIT)
 
 
+def streamed(rows, fields: tuple[str, ...], output: str, name: str) -> StreamingHttpResponse:
+    """The rows as a downloaded CSV/JSON file, written while they are read."""
+    response = StreamingHttpResponse(exports.stream(rows, fields, output), content_type=exports.CONTENT_TYPES[output])
+    response["Content-Disposition"] = f'attachment; filename="{name}.{output}"'
+    return response
+
+
+_EXPORT_RESPONSES = {(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.BINARY}
+
+
 class _ExportView(generics.GenericAPIView):
     """A streamed CSV or JSON file of the filtered rows (`output=csv|json`); memory stays flat."""
 
@@ -136,18 +147,13 @@ class _ExportView(generics.GenericAPIView):
         query.is_valid(raise_exception=True)
         output = query.validated_data["output"]
         rows = exports.rows_of(self.filter_queryset(self.get_queryset()), self.fields)
-        response = StreamingHttpResponse(
-            exports.stream(rows, self.fields, output), content_type=exports.CONTENT_TYPES[output]
-        )
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="{self.name}-{stamp}.{output}"'
-        return response
+        return streamed(rows, self.fields, output, f"{self.name}-{timezone.localtime():%Y%m%d-%H%M}")
 
 
 @extend_schema(
     summary="Export message logs (the log list's filters) as streamed CSV or JSON",
     parameters=[ExportQuerySerializer],
-    responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.BINARY},
+    responses=_EXPORT_RESPONSES,
 )
 class MessageLogExportView(_ExportView):
     queryset = MessageLog.objects.order_by("created_at", "id")
@@ -159,10 +165,48 @@ class MessageLogExportView(_ExportView):
 @extend_schema(
     summary="Export hourly/daily statistics (the stats list's filters) as streamed CSV or JSON",
     parameters=[ExportQuerySerializer],
-    responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.BINARY},
+    responses=_EXPORT_RESPONSES,
 )
 class ChatStatisticsExportView(_ExportView):
     queryset = ChatStatistics.objects.order_by("period_start", "channel", "collection_name")
     filterset_class = ChatStatisticsFilterSet
     fields = exports.STATISTICS_FIELDS
     name = "chat-statistics"
+
+
+class _ArchiveReadView(views.APIView):
+    """Rows of a date range from the live table and the compressed archives alike, streamed."""
+
+    permission_classes = [IsStaff]
+    kind = ""
+    fields: tuple[str, ...] = ()
+
+    def get(self, request):
+        query = ArchiveQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        filters = {name: params[name] for name in ("channel",) if params[name]}
+        if params["collection"]:
+            filters["collection_name"] = params["collection"]
+        rows = archives.read_range(self.kind, params["date_from"], params["date_to"], **filters)
+        return streamed(rows, self.fields, params["output"], f"{self.kind}-{params['date_from']}-{params['date_to']}")
+
+
+@extend_schema(
+    summary="Message logs of a date range, live and archived alike (streamed CSV or JSON)",
+    parameters=[ArchiveQuerySerializer],
+    responses=_EXPORT_RESPONSES,
+)
+class ArchivedLogsView(_ArchiveReadView):
+    kind = archives.LOGS
+    fields = exports.LOG_FIELDS
+
+
+@extend_schema(
+    summary="Conversation histories of a date range, live and archived alike (streamed CSV or JSON)",
+    parameters=[ArchiveQuerySerializer],
+    responses=_EXPORT_RESPONSES,
+)
+class ArchivedConversationsView(_ArchiveReadView):
+    kind = archives.CONVERSATIONS
+    fields = exports.CONVERSATION_FIELDS

@@ -5,96 +5,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0003_log_outbox'),
+        ("analytics", "0003_log_outbox"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollupWatermark',
+            name="RollupWatermark",
             fields=[
-                ('name', models.CharField(max_length=50, primary_key=True, serialize=False)),
-                ('last_log_id', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("name", models.CharField(max_length=50, primary_key=True, serialize=False)),
+                ("last_log_id", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Dashboard',
-            fields=[
-            ],
+            name="Dashboard",
+            fields=[],
             options={
-                'verbose_name': 'dashboard',
-                'verbose_name_plural': 'dashboard',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "dashboard",
+                "verbose_name_plural": "dashboard",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('analytics.chatstatistics',),
+            bases=("analytics.chatstatistics",),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='active_users',
-            field=models.IntegerField(default=0, help_text='distinct hashed users (anonymous sessions not counted)'),
+            model_name="chatstatistics",
+            name="active_users",
+            field=models.IntegerField(default=0, help_text="distinct hashed users (anonymous sessions not counted)"),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='no_answer_count',
-            field=models.IntegerField(default=0, help_text='answers with nothing retrieved or flagged no_answer'),
+            model_name="chatstatistics",
+            name="no_answer_count",
+            field=models.IntegerField(default=0, help_text="answers with nothing retrieved or flagged no_answer"),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='partial_count',
-            field=models.IntegerField(default=0, help_text='answers cut short by a client disconnect'),
+            model_name="chatstatistics",
+            name="partial_count",
+            field=models.IntegerField(default=0, help_text="answers cut short by a client disconnect"),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='response_count',
-            field=models.IntegerField(default=0, help_text='answers that reported a response time'),
+            model_name="chatstatistics",
+            name="response_count",
+            field=models.IntegerField(default=0, help_text="answers that reported a response time"),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='response_time_histogram',
-            field=models.BinaryField(default=b'', help_text='answers per log-spaced bucket (1 % error), big-endian int32; empty: none'),
+            model_name="chatstatistics",
+            name="response_time_histogram",
+            field=models.BinaryField(
+                default=b"", help_text="answers per log-spaced bucket (1 % error), big-endian int32; empty: none"
+            ),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='response_time_sum_ms',
+            model_name="chatstatistics",
+            name="response_time_sum_ms",
             field=models.FloatField(default=0),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='scored_count',
-            field=models.IntegerField(default=0, help_text='answers that reported retrieval scores'),
+            model_name="chatstatistics",
+            name="scored_count",
+            field=models.IntegerField(default=0, help_text="answers that reported retrieval scores"),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='session_sketch',
-            field=models.BinaryField(default=b'', help_text='HyperLogLog registers of the sessions'),
+            model_name="chatstatistics",
+            name="session_sketch",
+            field=models.BinaryField(default=b"", help_text="HyperLogLog registers of the sessions"),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='top_score_histogram',
-            field=models.BinaryField(default=b'', help_text='answers per 0.05 wide top-retrieval-score bucket, big-endian int32; empty: none'),
+            model_name="chatstatistics",
+            name="top_score_histogram",
+            field=models.BinaryField(
+                default=b"", help_text="answers per 0.05 wide top-retrieval-score bucket, big-endian int32; empty: none"
+            ),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='top_score_sum',
+            model_name="chatstatistics",
+            name="top_score_sum",
             field=models.FloatField(default=0),
         ),
         migrations.AddField(
-            model_name='chatstatistics',
-            name='user_sketch',
-            field=models.BinaryField(default=b'', help_text='HyperLogLog registers of the users'),
+            model_name="chatstatistics",
+            name="user_sketch",
+            field=models.BinaryField(default=b"", help_text="HyperLogLog registers of the users"),
         ),
         migrations.AlterField(
-            model_name='chatstatistics',
-            name='error_count',
-            field=models.IntegerField(default=0, help_text='failed answers (partial answers not included)'),
+            model_name="chatstatistics",
+            name="error_count",
+            field=models.IntegerField(default=0, help_text="failed answers (partial answers not included)"),
         ),
         migrations.AlterField(
-            model_name='chatstatistics',
-            name='total_queries',
-            field=models.IntegerField(default=0, help_text='answered questions; a regeneration is not a new one'),
+            model_name="chatstatistics",
+            name="total_queries",
+            field=models.IntegerField(default=0, help_text="answered questions; a regeneration is not a new one"),
         ),
     ]

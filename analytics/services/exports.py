@@ -18,6 +18,10 @@ LOG_FIELDS = (
     "log_id", "session_id", "channel", "collection_name", "message_type", "content", "reasoning_level", "llm_model",
     "llm_params", "retrieval_info", "performance", "error", "regenerated", "created_at",
 )  # fmt: skip
+CONVERSATION_FIELDS = (
+    "conversation_id", "channel", "collection_name", "user_hash", "messages", "total_turns", "is_sampled",
+    "retention_priority", "summary", "has_error", "regenerated", "min_retrieval_score", "created_at", "updated_at",
+)  # fmt: skip
 STATISTICS_FIELDS = (
     "period", "period_start", "date", "hour", "channel", "collection_name", "total_queries", "unique_sessions",
     "active_users", "avg_response_time_ms", "p50_response_time_ms", "p95_response_time_ms", "p99_response_time_ms",
