@@ -9,8 +9,16 @@ from django.urls import path
 from django.utils.html import format_html
 
 from analytics.api.serializers import RangeQuerySerializer
-from analytics.models import Channel, ChatStatistics, ConversationHistory, Dashboard, LogOutboxRecord, MessageLog
-from analytics.services import dashboard, message_logs
+from analytics.models import (
+    Channel,
+    ChatStatistics,
+    ConversationHistory,
+    Dashboard,
+    FAQCandidate,
+    LogOutboxRecord,
+    MessageLog,
+)
+from analytics.services import dashboard, knowledge_gaps, message_logs
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -195,3 +203,51 @@ class DashboardAdmin(admin.ModelAdmin):
             context["errors"] = [f"{field}: {' '.join(messages)}" for field, messages in query.errors.items()]
         status = 200 if query.is_valid() else 400
         return TemplateResponse(request, "admin/analytics/dashboard.html", context, status=status)
+
+
+@admin.register(FAQCandidate)
+class FAQCandidateAdmin(admin.ModelAdmin):
+    """Badly answered question clusters, worst first: write a curated answer and apply it, or reject."""
+
+    list_display = ["representative", "collection_name", "question_count", "badness", "score", "status",
+                    "last_seen_at"]  # fmt: skip
+    list_filter = ["status", "channel", "collection_name"]
+    search_fields = ["representative", "=collection_name"]
+    readonly_fields = ["collection_name", "channel", "representative", "normalized", "question_count", "badness",
+                       "score", "reasons_pretty", "examples_pretty", "documents_pretty", "first_seen_at",
+                       "last_seen_at", "shared_document_rag_key"]  # fmt: skip
+    exclude = ["reasons", "example_questions", "retrieved_documents"]
+    actions = ["accept", "reject", "apply_curated_answer"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="reasons")
+    def reasons_pretty(self, obj):
+        return pretty_json(obj.reasons)
+
+    @admin.display(description="example questions")
+    def examples_pretty(self, obj):
+        return pretty_json(obj.example_questions)
+
+    @admin.display(description="retrieved documents")
+    def documents_pretty(self, obj):
+        return pretty_json(obj.retrieved_documents)
+
+    @admin.action(description="Accept the selected candidates (to be answered)")
+    def accept(self, request, queryset):
+        count = queryset.filter(status=FAQCandidate.Status.NEW).update(status=FAQCandidate.Status.ACCEPTED)
+        self.message_user(request, f"{count} candidate(s) accepted.")
+
+    @admin.action(description="Reject the selected candidates")
+    def reject(self, request, queryset):
+        count = queryset.exclude(status=FAQCandidate.Status.APPLIED).update(status=FAQCandidate.Status.REJECTED)
+        self.message_user(request, f"{count} candidate(s) rejected.")
+
+    @admin.action(description="Apply the curated answer of the selected candidates to matching questions")
+    def apply_curated_answer(self, request, queryset):
+        applied = 0
+        for candidate in queryset.exclude(curated_answer=""):
+            knowledge_gaps.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
+            applied += 1
+        self.message_user(request, f"{applied} curated answer(s) applied; candidates without an answer were skipped.")

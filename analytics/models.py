@@ -273,3 +273,56 @@ class Dashboard(ChatStatistics):
         proxy = True
         verbose_name = "dashboard"
         verbose_name_plural = "dashboard"
+
+
+class FAQCandidate(models.Model):
+    """A cluster of badly answered questions found by the daily knowledge-gap job (seed 002 Phase 6).
+
+    Staff review it in admin: accept or reject it, then apply it as a curated answer (questions
+    that match it above FAQ_MATCH_THRESHOLD are answered with `curated_answer` and its sources) or
+    as a shared document in a chosen rag_key.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        APPLIED = "applied", "Applied"
+
+    collection_name = models.CharField(max_length=255, help_text="rag_key / collection the questions were asked in")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    representative = models.TextField(help_text="the question asked most often in the cluster")
+    normalized = models.CharField(max_length=500, help_text="the representative normalised: the job's upsert key")
+    question_count = models.IntegerField(default=0)
+    badness = models.FloatField(default=0, help_text="mean reason weight of its answers, 0..1")
+    score = models.FloatField(default=0, help_text="badness x frequency: the review order")
+    reasons = models.JSONField(default=dict, blank=True, help_text="answers per reason (no_answer, error, ...)")
+    example_questions = models.JSONField(default=list, blank=True)
+    retrieved_documents = models.JSONField(default=list, blank=True, help_text="what retrieval found for them")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    curated_answer = models.TextField(blank=True, help_text="the answer given to matching questions once applied")
+    curated_sources = models.JSONField(default=list, blank=True, help_text="sources shown with the curated answer")
+    shared_document_rag_key = models.CharField(max_length=255, blank=True, help_text="rag_key it was published to")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-score", "-last_seen_at"]
+        verbose_name = "FAQ candidate"
+        constraints = [
+            # The daily job's upsert key: the same cluster found again updates its candidate.
+            models.UniqueConstraint(fields=["collection_name", "normalized"], name="analytics_faqcandidate_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["new", "accepted", "rejected", "applied"]),
+                name="analytics_faqcandidate_status_valid",
+            ),
+        ]
+        indexes = [
+            # The curated-answer lookup of each knowledge-chat turn: WHERE collection_name = ? AND status = 'applied'.
+            models.Index(
+                fields=["collection_name"], condition=models.Q(status="applied"), name="analytics_faq_applied"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.collection_name}: {self.representative[:60]}"

@@ -14,6 +14,10 @@ BEAT_SCHEDULE: dict = {
         "task": "analytics.apply_retention",
         "schedule": crontab(hour=2, minute=30),
     },
+    "analytics: knowledge gaps into FAQ candidates": {
+        "task": "analytics.find_knowledge_gaps",
+        "schedule": crontab(hour=3, minute=0),
+    },
     "analytics: replay the log outbox": {
         "task": "analytics.flush_log_outbox",
         "schedule": 5.0,  # seconds: the seed's flush interval; logs reach the staff views this late at most

@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from analytics.services import retention, statistics
+from analytics.services import knowledge_gaps, retention, statistics
 from analytics.services.message_logs import flush_log_outbox
 
 
@@ -21,3 +21,8 @@ def apply_retention() -> dict:
 @shared_task(name="analytics.flush_log_outbox")
 def flush_log_outbox_task() -> dict:
     return asdict(flush_log_outbox())
+
+
+@shared_task(name="analytics.find_knowledge_gaps")
+def find_knowledge_gaps() -> int:
+    return knowledge_gaps.find_gaps()

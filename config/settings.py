@@ -223,6 +223,7 @@ CONVERSATION_COMPRESS_AFTER_DAYS = env_int("CONVERSATION_COMPRESS_AFTER_DAYS", 7
 MESSAGE_LOG_COMPRESS_AFTER_DAYS = env_int("MESSAGE_LOG_COMPRESS_AFTER_DAYS", 90)  # logs move to gzip archives
 MESSAGE_LOG_RETENTION_DAYS = env_int("MESSAGE_LOG_RETENTION_DAYS", 365)  # log archives deleted after
 KNOWLEDGE_CHAT_RETENTION_DAYS = env_int("KNOWLEDGE_CHAT_RETENTION_DAYS", 365)  # knowledge-chat conversations
+FAQ_MATCH_THRESHOLD = env_float("FAQ_MATCH_THRESHOLD", 0.8)  # question similarity that gets a curated answer
 LOG_OUTBOX_STUCK_AFTER_SECONDS = env_int("LOG_OUTBOX_STUCK_AFTER_SECONDS", 300)  # health says degraded past this
 NLU_INTENT_MODEL_PATH = env_str("NLU_INTENT_MODEL_PATH", "")  # trained intent model JSON; empty = baseline
 
