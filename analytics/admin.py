@@ -215,9 +215,9 @@ class FAQCandidateAdmin(admin.ModelAdmin):
     search_fields = ["representative", "=collection_name"]
     readonly_fields = ["collection_name", "channel", "representative", "normalized", "question_count", "badness",
                        "score", "reasons_pretty", "examples_pretty", "documents_pretty", "first_seen_at",
-                       "last_seen_at", "shared_document_rag_key"]  # fmt: skip
+                       "last_seen_at"]  # fmt: skip
     exclude = ["reasons", "example_questions", "retrieved_documents"]
-    actions = ["accept", "reject", "apply_curated_answer"]
+    actions = ["accept", "reject", "apply_curated_answer", "publish_as_shared_document"]
 
     def has_add_permission(self, request):
         return False
@@ -251,3 +251,11 @@ class FAQCandidateAdmin(admin.ModelAdmin):
             knowledge_gaps.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
             applied += 1
         self.message_user(request, f"{applied} curated answer(s) applied; candidates without an answer were skipped.")
+
+    @admin.action(description="Publish the selected candidates' answers as shared documents (their rag_key)")
+    def publish_as_shared_document(self, request, queryset):
+        published = 0
+        for candidate in queryset.exclude(curated_answer=""):
+            knowledge_gaps.publish_as_shared_document(candidate)
+            published += 1
+        self.message_user(request, f"{published} document(s) published; candidates without an answer were skipped.")

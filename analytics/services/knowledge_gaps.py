@@ -212,3 +212,24 @@ def _source(source: dict) -> dict:
         }
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"a curated source needs document_id and doc_id: {source!r}") from exc
+
+
+def publish_as_shared_document(candidate: FAQCandidate, rag_key: str = "", *, run_now: bool = False) -> int:
+    """Staff's other decision: the question and its curated answer become a shared document of
+    `rag_key` (default: the candidate's collection), ingested like any other (by the worker; now
+    with `run_now`); returns its id. Publishing again replaces the same document (stable doc_id)."""
+    from rag.services.ingest import upsert_document  # the RAG app's ingestion service
+
+    if not candidate.curated_answer.strip():
+        raise ValueError("write the curated answer before publishing it")
+    rag_key = rag_key or candidate.shared_document_rag_key or candidate.collection_name
+    examples = "\n".join(f"- {question}" for question in candidate.example_questions)
+    content = f"질문: {candidate.representative}\n\n비슷한 질문:\n{examples}\n\n답변: {candidate.curated_answer}"
+    document = upsert_document(
+        owner=None, rag_key=rag_key, rag_type="chatbot_shared", filename=f"faq-{candidate.pk}.md", content=content,
+        doc_id=f"faq:{candidate.pk}", metadata={"faq_candidate_id": candidate.pk}, run_now=run_now,
+    ).document  # fmt: skip
+    FAQCandidate.objects.filter(pk=candidate.pk).update(
+        status=FAQCandidate.Status.APPLIED, shared_document_rag_key=rag_key
+    )
+    return document.pk
