@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.models import ConversationHistory, FAQCandidate, MessageLog
+from analytics.models import ConversationHistory, FAQCandidate
 from analytics.services import question_clusters
-from analytics.services.reports import LOW_SCORE, QUERY_LENGTH
+from analytics.services.reports import LOW_SCORE, QUERY_LENGTH, QUESTION_OF_ANSWER
 from analytics.services.statistics import LOGS_CTE
 
 GAP_WINDOW_DAYS = 7
@@ -32,18 +32,10 @@ NO_CONTEXT_ANSWER = "관련 문서를 찾지 못했습니다."  # the start of c
 
 _EXCHANGES = f"""
 WITH {LOGS_CTE}
-SELECT l.channel, l.collection_name, l.session_id, l.created_at, left(q.content, {QUERY_LENGTH}), a.content,
+SELECT l.channel, l.collection_name, l.session_id, l.created_at, left(q.content, {QUERY_LENGTH}), l.content,
        l.no_answer, l.failed AND NOT l.partial, l.regenerated, l.top_score
 FROM logs l
-JOIN {MessageLog._meta.db_table} a
-    ON a.session_id = l.session_id AND a.channel = l.channel AND a.collection_name = l.collection_name
-       AND a.created_at = l.created_at AND a.message_type = 'assistant'
-CROSS JOIN LATERAL (
-    SELECT u.content FROM {MessageLog._meta.db_table} u
-    WHERE u.session_id = l.session_id AND u.channel = l.channel AND u.collection_name = l.collection_name
-      AND u.message_type = 'user' AND u.created_at <= l.created_at
-    ORDER BY u.created_at DESC LIMIT 1
-) q
+{QUESTION_OF_ANSWER}
 WHERE l.answer
 ORDER BY l.channel, l.collection_name, l.session_id, l.created_at
 """

@@ -218,6 +218,14 @@ def top_queries(range_: Range, *, collection: str = "", channel: str = ""):
     )
 
 
+# The question an answer `l` (a row of LOGS_CTE) answered: the session's last user message before it.
+QUESTION_OF_ANSWER = f"""CROSS JOIN LATERAL (
+        SELECT u.content FROM {MessageLog._meta.db_table} u
+        WHERE u.session_id = l.session_id AND u.channel = l.channel AND u.collection_name = l.collection_name
+          AND u.message_type = 'user' AND u.created_at <= l.created_at
+        ORDER BY u.created_at DESC LIMIT 1
+    ) q"""
+
 _GAPS = f"""
 WITH {LOGS_CTE},
 bad AS (
@@ -226,12 +234,7 @@ bad AS (
            l.no_answer, l.failed AND NOT l.partial AS error, l.regenerated,
            l.top_score IS NOT NULL AND l.top_score < %(low)s AS low_score
     FROM logs l
-    CROSS JOIN LATERAL (
-        SELECT u.content FROM {MessageLog._meta.db_table} u
-        WHERE u.session_id = l.session_id AND u.channel = l.channel AND u.collection_name = l.collection_name
-          AND u.message_type = 'user' AND u.created_at <= l.created_at
-        ORDER BY u.created_at DESC LIMIT 1
-    ) q
+    {QUESTION_OF_ANSWER}
     WHERE l.answer AND (l.no_answer OR (l.failed AND NOT l.partial) OR l.regenerated
                         OR (l.top_score IS NOT NULL AND l.top_score < %(low)s))
       AND (%(collection)s = '' OR l.collection_name = %(collection)s)

@@ -12,9 +12,7 @@ class Command(BaseCommand):
     help = "Print the message logs or conversation histories of local days, live and archived alike (CSV/JSON)."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=list(archives.KINDS))
-        parser.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
-        parser.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
+        add_kind_and_days(parser)
         parser.add_argument("--collection", default="")
         parser.add_argument("--output", choices=exports.FORMATS, default=exports.JSON)
 
@@ -25,6 +23,12 @@ class Command(BaseCommand):
         for chunk in exports.stream(rows, FIELDS[options["kind"]], options["output"]):
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.write(b"\n")
+
+
+def add_kind_and_days(parser) -> None:
+    parser.add_argument("kind", choices=list(archives.KINDS))
+    parser.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
 
 
 def parse_days(first: str, last: str) -> tuple[date, date]:

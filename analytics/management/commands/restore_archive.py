@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from analytics.management.commands.read_archive import parse_days
+from analytics.management.commands.read_archive import add_kind_and_days, parse_days
 from analytics.services import archives
 
 
@@ -8,9 +8,7 @@ class Command(BaseCommand):
     help = "Put the archived message logs or conversation histories of local days back into the database."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=list(archives.KINDS))
-        parser.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
-        parser.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
+        add_kind_and_days(parser)
 
     def handle(self, *args, **options):
         first, last = parse_days(options["first"], options["last"])
