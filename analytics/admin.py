@@ -18,7 +18,7 @@ from analytics.models import (
     LogOutboxRecord,
     MessageLog,
 )
-from analytics.services import dashboard, knowledge_gaps, message_logs
+from analytics.services import curated_answers, dashboard, message_logs
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -248,7 +248,7 @@ class FAQCandidateAdmin(admin.ModelAdmin):
     def apply_curated_answer(self, request, queryset):
         applied = 0
         for candidate in queryset.exclude(curated_answer=""):
-            knowledge_gaps.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
+            curated_answers.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
             applied += 1
         self.message_user(request, f"{applied} curated answer(s) applied; candidates without an answer were skipped.")
 
@@ -256,6 +256,6 @@ class FAQCandidateAdmin(admin.ModelAdmin):
     def publish_as_shared_document(self, request, queryset):
         published = 0
         for candidate in queryset.exclude(curated_answer=""):
-            knowledge_gaps.publish_as_shared_document(candidate)
+            curated_answers.publish_as_shared_document(candidate)
             published += 1
         self.message_user(request, f"{published} document(s) published; candidates without an answer were skipped.")

@@ -1,5 +1,5 @@
-"""The knowledge-gap loop (seed 002 Phase 6): find badly answered questions, cluster them into FAQ
-candidates for staff, and answer matching questions with the curated answers staff applied.
+"""The knowledge-gap loop (seed 002 Phase 6): find badly answered questions and cluster them into
+FAQ candidates for staff (what staff make of them: `curated_answers`).
 
 A question was answered badly when its answer had an error, found nothing (no_answer or the
 knowledge chat's no-context answer), was regenerated, retrieved only poorly scored chunks, or the
@@ -13,12 +13,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import ConversationHistory, FAQCandidate
 from analytics.services import question_clusters
+from analytics.services.question_text import normalise, similarity
 from analytics.services.reports import LOW_SCORE, QUERY_LENGTH, QUESTION_OF_ANSWER
 from analytics.services.statistics import LOGS_CTE
 
@@ -75,7 +75,7 @@ def badly_answered(start: datetime, end: datetime) -> list[Exchange]:
         if (
             same_session
             and later.asked_at - earlier.asked_at <= REPHRASE_WITHIN
-            and question_clusters.normalise(earlier.question) != question_clusters.normalise(later.question)
+            and normalise(earlier.question) != normalise(later.question)
             and similarity(earlier.question, later.question) >= REPHRASE_SIMILARITY
         ):
             earlier.reasons.add("rephrased")
@@ -127,7 +127,7 @@ def _save_candidate(channel: str, collection: str, members: list[Exchange]) -> F
     reasons = Counter(reason for member in members for reason in member.reasons)
     candidate, _ = FAQCandidate.objects.update_or_create(
         collection_name=collection,
-        normalized=question_clusters.normalise(representative)[:500],
+        normalized=normalise(representative)[:500],
         defaults={
             "channel": channel,
             "representative": representative,
@@ -141,87 +141,3 @@ def _save_candidate(channel: str, collection: str, members: list[Exchange]) -> F
         },
     )
     return candidate
-
-
-# --- curated answers --------------------------------------------------------------------------------
-
-
-def similarity(a: str, b: str) -> float:
-    """Cosine of the character 2-3-gram counts of two normalised questions."""
-    grams_a, grams_b = _grams(question_clusters.normalise(a)), _grams(question_clusters.normalise(b))
-    dot = sum(count * grams_b[gram] for gram, count in grams_a.items())
-    norm = (sum(c * c for c in grams_a.values()) * sum(c * c for c in grams_b.values())) ** 0.5
-    return dot / norm if norm else 0.0
-
-
-def _grams(text: str) -> Counter:
-    compact = text.replace(" ", "")
-    return Counter(compact[i : i + n] for n in (2, 3) for i in range(max(0, len(compact) - n + 1)))
-
-
-@dataclass(frozen=True)
-class CuratedMatch:
-    candidate_id: int
-    answer: str
-    sources: list
-    similarity: float
-
-
-def match_curated_answer(collection_name: str, question: str) -> CuratedMatch | None:
-    """The applied curated answer of this collection whose questions best match `question`, when
-    the match reaches FAQ_MATCH_THRESHOLD (the representative and the examples are compared)."""
-    best = None
-    applied = FAQCandidate.objects.filter(collection_name=collection_name, status=FAQCandidate.Status.APPLIED)
-    for candidate in applied.exclude(curated_answer="").only(
-        "id", "representative", "example_questions", "curated_answer", "curated_sources"
-    ):
-        score = max(similarity(question, text) for text in [candidate.representative, *candidate.example_questions])
-        if score >= settings.FAQ_MATCH_THRESHOLD and (best is None or score > best.similarity):
-            best = CuratedMatch(candidate.pk, candidate.curated_answer, candidate.curated_sources, round(score, 4))
-    return best
-
-
-def apply_curated_answer(candidate: FAQCandidate, answer: str, sources: list | None = None) -> None:
-    """Staff's decision: answer questions matching the candidate with `answer` from now on."""
-    if not answer.strip():
-        raise ValueError("a curated answer needs text")
-    FAQCandidate.objects.filter(pk=candidate.pk).update(
-        curated_answer=answer.strip(),
-        curated_sources=[_source(source) for source in sources or []],
-        status=FAQCandidate.Status.APPLIED,
-    )
-
-
-def _source(source: dict) -> dict:
-    """A curated source in the shape of the chat's sources (document_id and doc_id required)."""
-    try:
-        return {
-            "document_id": int(source["document_id"]),
-            "doc_id": str(source["doc_id"]),
-            "chunk_id": int(source.get("chunk_id") or 0),
-            "score": float(source.get("score", 1.0)),
-            "filename": str(source.get("filename") or ""),
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"a curated source needs document_id and doc_id: {source!r}") from exc
-
-
-def publish_as_shared_document(candidate: FAQCandidate, rag_key: str = "", *, run_now: bool = False) -> int:
-    """Staff's other decision: the question and its curated answer become a shared document of
-    `rag_key` (default: the candidate's collection), ingested like any other (by the worker; now
-    with `run_now`); returns its id. Publishing again replaces the same document (stable doc_id)."""
-    from rag.services.ingest import upsert_document  # the RAG app's ingestion service
-
-    if not candidate.curated_answer.strip():
-        raise ValueError("write the curated answer before publishing it")
-    rag_key = rag_key or candidate.shared_document_rag_key or candidate.collection_name
-    examples = "\n".join(f"- {question}" for question in candidate.example_questions)
-    content = f"질문: {candidate.representative}\n\n비슷한 질문:\n{examples}\n\n답변: {candidate.curated_answer}"
-    document = upsert_document(
-        owner=None, rag_key=rag_key, rag_type="chatbot_shared", filename=f"faq-{candidate.pk}.md", content=content,
-        doc_id=f"faq:{candidate.pk}", metadata={"faq_candidate_id": candidate.pk}, run_now=run_now,
-    ).document  # fmt: skip
-    FAQCandidate.objects.filter(pk=candidate.pk).update(
-        status=FAQCandidate.Status.APPLIED, shared_document_rag_key=rag_key
-    )
-    return document.pk

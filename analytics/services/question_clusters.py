@@ -10,34 +10,19 @@
 Nothing is downloaded: Kiwi ships its model, the rest is arithmetic.
 """
 
-import re
-import unicodedata
-
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalise
 
+from analytics.services.question_text import normalise, shingles
 from rag.providers.local_embedder import kiwi_morphemes_batch
 
 MINHASH_PERMUTATIONS = 64
 NEAR_DUPLICATE_JACCARD = 0.5
 CLUSTER_DISTANCE = 0.9  # cosine distance under which groups are merged (tuned on analytics/data, no held-out set)
 MORPHEME_WEIGHT = 0.5  # share of the morpheme view in the combined vector (the rest: character n-grams)
-_PUNCTUATION = re.compile(r"[^\w\s]")
-_SPACES = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """NFKC, lower case, punctuation dropped, spaces folded: 'ＶＰＮ  접속?' -> 'vpn 접속'."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    return _SPACES.sub(" ", _PUNCTUATION.sub(" ", text)).strip()
-
-
-def _shingles(text: str) -> set[str]:
-    compact = text.replace(" ", "")
-    return {compact[i : i + 3] for i in range(max(1, len(compact) - 2))}
 
 
 def near_duplicate_groups(texts: list[str]) -> list[int]:
@@ -53,7 +38,7 @@ def near_duplicate_groups(texts: list[str]) -> list[int]:
 
     for number, text in enumerate(texts):
         signature = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1)
-        signature.update_batch([shingle.encode() for shingle in _shingles(text)])
+        signature.update_batch([shingle.encode() for shingle in shingles(text)])
         for other in lsh.query(signature):
             parent[root(number)] = root(int(other))
         lsh.insert(str(number), signature)

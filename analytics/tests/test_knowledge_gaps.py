@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import FAQCandidate, MessageLog
-from analytics.services import knowledge_gaps, question_clusters
+from analytics.services import curated_answers, knowledge_gaps, question_clusters
 from analytics.tests.test_statistics import answer
 from chat.services.knowledge_chat import NO_CONTEXT_ANSWER
 
@@ -85,13 +85,13 @@ def test_a_curated_answer_matches_similar_questions_only(settings):
         normalized="vpn 접속이 안 돼요", example_questions=["vpn 연결이 안됩니다"],
     )  # fmt: skip
     source = {"document_id": 7, "doc_id": "it-7", "chunk_id": 0, "score": 1.0, "filename": "vpn.md"}
-    knowledge_gaps.apply_curated_answer(candidate, "VPN은 사내망 포털에서 재설치하세요.", [source])
+    curated_answers.apply_curated_answer(candidate, "VPN은 사내망 포털에서 재설치하세요.", [source])
 
-    match = knowledge_gaps.match_curated_answer("handbook", "VPN 접속이 안 돼요!")
+    match = curated_answers.match_curated_answer("handbook", "VPN 접속이 안 돼요!")
 
     assert (match.answer, match.sources) == ("VPN은 사내망 포털에서 재설치하세요.", [source])
-    assert knowledge_gaps.match_curated_answer("handbook", "연차는 며칠인가요?") is None
-    assert knowledge_gaps.match_curated_answer("other-collection", "VPN 접속이 안 돼요") is None
+    assert curated_answers.match_curated_answer("handbook", "연차는 며칠인가요?") is None
+    assert curated_answers.match_curated_answer("other-collection", "VPN 접속이 안 돼요") is None
 
 
 def test_a_curated_answer_without_text_is_refused():
@@ -100,6 +100,6 @@ def test_a_curated_answer_without_text_is_refused():
     )
 
     with pytest.raises(ValueError):
-        knowledge_gaps.apply_curated_answer(candidate, "  ")
+        curated_answers.apply_curated_answer(candidate, "  ")
     with pytest.raises(ValueError):
-        knowledge_gaps.apply_curated_answer(candidate, "답", [{"filename": "no ids"}])
+        curated_answers.apply_curated_answer(candidate, "답", [{"filename": "no ids"}])

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
-from analytics.services.knowledge_gaps import match_curated_answer
+from analytics.services.curated_answers import match_curated_answer
 from analytics.services.message_logs import record_exchange
 from chat.models import KnowledgeConversation, KnowledgeMessage, MessageRole, MessageRoute, MessageStatus, RagType
 from chat.services.router import SqlAnswer, answer_with_sql, decide_route
