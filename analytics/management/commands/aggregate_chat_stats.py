@@ -20,7 +20,7 @@ class Command(BaseCommand):
             if options["to"]:
                 raise CommandError("--to needs --date")
             result = statistics.roll_up()
-            self.stdout.write(f"{result.logs} new logs: {result.hours} hours and {result.days} days rolled up")
+            self.stdout.write(f"{result.logs} new logs: {result.hours} hourly rows over {result.days} days rolled up")
             return
         try:
             first = date.fromisoformat(options["date"])
@@ -30,4 +30,4 @@ class Command(BaseCommand):
         if last < first:
             raise CommandError("--to is before --date")
         result = statistics.rebuild_days(first, last)
-        self.stdout.write(f"{first}..{last}: {result.hours} hours and {result.days} days aggregated")
+        self.stdout.write(f"{first}..{last}: {result.hours} hourly rows over {result.days} days aggregated")
