@@ -204,3 +204,28 @@ class ArchiveQuerySerializer(ExportQuerySerializer):
         if (attrs["date_to"] - attrs["date_from"]).days >= reports.MAX_DAYS:
             raise serializers.ValidationError({"date_to": f"At most {reports.MAX_DAYS} days at a time."})
         return attrs
+
+
+class CitedDocumentSerializer(serializers.Serializer):
+    doc_id = serializers.CharField()
+    document_id = serializers.IntegerField(allow_null=True)
+    filename = serializers.CharField()
+    times = serializers.IntegerField()
+    mean_score = serializers.FloatField(allow_null=True)
+
+
+class UnretrievedDocumentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    doc_id = serializers.CharField()
+    filename = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class SearchQualitySerializer(serializers.Serializer):
+    range = RangeSerializer()
+    collection = serializers.CharField()
+    answers = serializers.IntegerField()
+    no_answer_rate = serializers.FloatField(allow_null=True)
+    top_score = TopScoreSerializer()
+    most_cited = CitedDocumentSerializer(many=True)
+    never_retrieved = UnretrievedDocumentSerializer(many=True, help_text="the first 100, oldest first")

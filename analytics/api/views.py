@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, views, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from analytics.api.filters import ChatStatisticsFilterSet, ConversationHistoryFilterSet, MessageLogFilterSet
@@ -18,12 +19,14 @@ from analytics.api.serializers import (
     KnowledgeGapSerializer,
     MessageLogSerializer,
     RangeQuerySerializer,
+    SearchQualitySerializer,
     SummarySerializer,
     TimelineSerializer,
     TopQuerySerializer,
 )
 from analytics.models import ChatStatistics, ConversationHistory, MessageLog
 from analytics.services import archives, exports, reports
+from analytics.services.search_quality import search_quality
 from config.api.permissions import IsStaff
 
 KNOWLEDGE_GAPS_LIMIT = 500
@@ -98,6 +101,22 @@ class TimelineView(views.APIView):
         query = range_query(request)
         points = reports.timeline(query["range"], **_scope(query))
         return Response(TimelineSerializer({"range": query["range"].as_dict(), "points": points}).data)
+
+
+@extend_schema(
+    summary="Search quality of one collection: scores, no-answer share, most cited and never retrieved documents",
+    parameters=[RangeQuerySerializer],
+    responses=SearchQualitySerializer,
+)
+class SearchQualityView(views.APIView):
+    permission_classes = [IsStaff]
+
+    def get(self, request):
+        query = range_query(request)
+        if not query["collection"]:
+            raise ValidationError({"collection": "The search-quality report is per collection: name one."})
+        report = search_quality(query["range"], collection=query["collection"])
+        return Response(SearchQualitySerializer(report).data)
 
 
 @extend_schema(summary="The questions asked most often in a range", parameters=[RangeQuerySerializer])
