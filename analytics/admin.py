@@ -7,11 +7,13 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from analytics.api.serializers import RangeQuerySerializer
 from analytics.models import (
     Channel,
     ChatStatistics,
+    CollectionReport,
     ConversationHistory,
     Dashboard,
     FAQCandidate,
@@ -259,3 +261,23 @@ class FAQCandidateAdmin(admin.ModelAdmin):
             curated_answers.publish_as_shared_document(candidate)
             published += 1
         self.message_user(request, f"{published} document(s) published; candidates without an answer were skipped.")
+
+
+@admin.register(CollectionReport)
+class CollectionReportAdmin(ReadOnlyAdmin):
+    """The daily reports per collection, newest first; the page shows the HTML and the Markdown."""
+
+    list_display = ["day", "collection_name", "created_at"]
+    list_filter = ["collection_name", "day"]
+    search_fields = ["=collection_name"]
+    date_hierarchy = "day"
+    readonly_fields = ["collection_name", "day", "created_at", "report", "markdown_source"]
+    exclude = ["markdown", "html"]
+
+    @admin.display(description="report")
+    def report(self, obj):
+        return mark_safe(obj.html)  # rendered by an autoescaping template (analytics/daily_report.html)
+
+    @admin.display(description="Markdown")
+    def markdown_source(self, obj):
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", obj.markdown)

@@ -326,3 +326,23 @@ class FAQCandidate(models.Model):
 
     def __str__(self):
         return f"{self.collection_name}: {self.representative[:60]}"
+
+
+class CollectionReport(models.Model):
+    """The daily report of one collection (seed 002 Phase 6), kept as Markdown and HTML for staff."""
+
+    collection_name = models.CharField(max_length=255)
+    day = models.DateField()
+    markdown = models.TextField()
+    html = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "collection_name"]
+        constraints = [
+            # One report per collection and day: writing it again replaces it.
+            models.UniqueConstraint(fields=["collection_name", "day"], name="analytics_collectionreport_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.collection_name}"

@@ -18,6 +18,10 @@ BEAT_SCHEDULE: dict = {
         "task": "analytics.find_knowledge_gaps",
         "schedule": crontab(hour=3, minute=0),
     },
+    "analytics: daily report per collection": {
+        "task": "analytics.write_daily_reports",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "analytics: replay the log outbox": {
         "task": "analytics.flush_log_outbox",
         "schedule": 5.0,  # seconds: the seed's flush interval; logs reach the staff views this late at most

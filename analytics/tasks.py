@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from analytics.services import knowledge_gaps, retention, statistics
+from analytics.services import daily_reports, knowledge_gaps, retention, statistics
 from analytics.services.message_logs import flush_log_outbox
 
 
@@ -26,3 +26,8 @@ def flush_log_outbox_task() -> dict:
 @shared_task(name="analytics.find_knowledge_gaps")
 def find_knowledge_gaps() -> int:
     return knowledge_gaps.find_gaps()
+
+
+@shared_task(name="analytics.write_daily_reports")
+def write_daily_reports() -> int:
+    return daily_reports.write_reports()
