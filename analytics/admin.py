@@ -3,10 +3,24 @@
 import json
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from analytics.models import ChatStatistics, ConversationHistory, LogOutboxRecord, MessageLog
-from analytics.services import message_logs
+from analytics.api.serializers import RangeQuerySerializer
+from analytics.models import (
+    Channel,
+    ChatStatistics,
+    CollectionReport,
+    ConversationHistory,
+    Dashboard,
+    FAQCandidate,
+    LogOutboxRecord,
+    MessageLog,
+)
+from analytics.services import curated_answers, dashboard, message_logs
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -139,3 +153,131 @@ class LogOutboxRecordAdmin(ReadOnlyAdmin):
     def retry(self, request, queryset):
         count = message_logs.retry_stuck(queryset)
         self.message_user(request, f"{count} stuck record(s) will be tried again.")
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The staff dashboard (seed 002 §7.2) in place of a change list: cards, charts with their
+    tables, top and unanswered questions, read through the API's report functions."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.dashboard_view)
+        return [path("", view, name="analytics_dashboard_changelist")]
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        chosen = {name: request.GET.get(name, "") for name in ("preset", "date_from", "date_to", "collection",
+                                                                 "channel")}  # fmt: skip
+        chosen["preset"] = (
+            "" if chosen["date_from"] or chosen["date_to"] else chosen["preset"] or dashboard.DEFAULT_PRESET
+        )
+        query = RangeQuerySerializer(
+            data={
+                **dashboard.range_params(chosen["preset"], chosen["date_from"], chosen["date_to"]),
+                "collection": chosen["collection"],
+                "channel": chosen["channel"],
+            }  # fmt: skip
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Analytics dashboard",
+            "opts": self.model._meta,
+            "chosen": chosen,
+            "presets": list(dashboard.PRESETS),
+            "collections": dashboard.collections(),
+            "channels": Channel.choices,
+        }
+        if query.is_valid():
+            params = query.validated_data
+            context["data"] = dashboard.build(params["range"], collection=params["collection"],
+                                              channel=params["channel"])  # fmt: skip
+        else:
+            context["errors"] = [f"{field}: {' '.join(messages)}" for field, messages in query.errors.items()]
+        status = 200 if query.is_valid() else 400
+        return TemplateResponse(request, "admin/analytics/dashboard.html", context, status=status)
+
+
+@admin.register(FAQCandidate)
+class FAQCandidateAdmin(admin.ModelAdmin):
+    """Badly answered question clusters, worst first: write a curated answer and apply it, or reject."""
+
+    list_display = ["representative", "collection_name", "question_count", "badness", "score", "status",
+                    "last_seen_at"]  # fmt: skip
+    list_filter = ["status", "channel", "collection_name"]
+    search_fields = ["representative", "=collection_name"]
+    readonly_fields = ["collection_name", "channel", "representative", "normalized", "question_count", "badness",
+                       "score", "reasons_pretty", "examples_pretty", "documents_pretty", "first_seen_at",
+                       "last_seen_at"]  # fmt: skip
+    exclude = ["reasons", "example_questions", "retrieved_documents"]
+    actions = ["accept", "reject", "apply_curated_answer", "publish_as_shared_document"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="reasons")
+    def reasons_pretty(self, obj):
+        return pretty_json(obj.reasons)
+
+    @admin.display(description="example questions")
+    def examples_pretty(self, obj):
+        return pretty_json(obj.example_questions)
+
+    @admin.display(description="retrieved documents")
+    def documents_pretty(self, obj):
+        return pretty_json(obj.retrieved_documents)
+
+    @admin.action(description="Accept the selected candidates (to be answered)")
+    def accept(self, request, queryset):
+        count = queryset.filter(status=FAQCandidate.Status.NEW).update(status=FAQCandidate.Status.ACCEPTED)
+        self.message_user(request, f"{count} candidate(s) accepted.")
+
+    @admin.action(description="Reject the selected candidates")
+    def reject(self, request, queryset):
+        count = queryset.exclude(status=FAQCandidate.Status.APPLIED).update(status=FAQCandidate.Status.REJECTED)
+        self.message_user(request, f"{count} candidate(s) rejected.")
+
+    @admin.action(description="Apply the curated answer of the selected candidates to matching questions")
+    def apply_curated_answer(self, request, queryset):
+        applied = 0
+        for candidate in queryset.exclude(curated_answer=""):
+            curated_answers.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
+            applied += 1
+        self.message_user(request, f"{applied} curated answer(s) applied; candidates without an answer were skipped.")
+
+    @admin.action(description="Publish the selected candidates' answers as shared documents (their rag_key)")
+    def publish_as_shared_document(self, request, queryset):
+        published = 0
+        for candidate in queryset.exclude(curated_answer=""):
+            curated_answers.publish_as_shared_document(candidate)
+            published += 1
+        self.message_user(request, f"{published} document(s) published; candidates without an answer were skipped.")
+
+
+@admin.register(CollectionReport)
+class CollectionReportAdmin(ReadOnlyAdmin):
+    """The daily reports per collection, newest first; the page shows the HTML and the Markdown."""
+
+    list_display = ["day", "collection_name", "created_at"]
+    list_filter = ["collection_name", "day"]
+    search_fields = ["=collection_name"]
+    date_hierarchy = "day"
+    readonly_fields = ["collection_name", "day", "created_at", "report", "markdown_source"]
+    exclude = ["markdown", "html"]
+
+    @admin.display(description="report")
+    def report(self, obj):
+        return mark_safe(obj.html)  # rendered by an autoescaping template (analytics/daily_report.html)
+
+    @admin.display(description="Markdown")
+    def markdown_source(self, obj):
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", obj.markdown)

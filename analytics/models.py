@@ -175,7 +175,15 @@ class ConversationHistory(models.Model):
 
 
 class ChatStatistics(models.Model):
-    """Hourly or daily aggregate per channel and collection (seed 002 §3.3, table chat_statistics)."""
+    """Hourly or daily rollup per channel and collection (seed 002 §3.3, table chat_statistics).
+
+    Counts and sums are exact; response times are a mergeable histogram
+    (`analytics.services.histogram`), so the percentiles of any range are read from the merged
+    counts. The p50/p95/p99 columns are the row's own, for the seed's record shape. Distinct
+    sessions and users are exact per row and kept as HyperLogLog sketches (`analytics.services.hll`)
+    for ranges of rows.
+    Written by `analytics.services.statistics.roll_up` (never by hand).
+    """
 
     class Period(models.TextChoices):
         HOUR = "hour", "Hourly"
@@ -187,15 +195,30 @@ class ChatStatistics(models.Model):
     hour = models.SmallIntegerField(null=True, blank=True, help_text="0-23 for hourly rows, empty for daily")
     channel = models.CharField(max_length=20, choices=Channel.choices)
     collection_name = models.CharField(max_length=255)
-    total_queries = models.IntegerField(default=0)
+    total_queries = models.IntegerField(default=0, help_text="answered questions; a regeneration is not a new one")
     unique_sessions = models.IntegerField(default=0)
+    active_users = models.IntegerField(default=0, help_text="distinct hashed users (anonymous sessions not counted)")
     avg_response_time_ms = models.FloatField(null=True, blank=True)
     p50_response_time_ms = models.FloatField(null=True, blank=True)
     p95_response_time_ms = models.FloatField(null=True, blank=True)
     p99_response_time_ms = models.FloatField(null=True, blank=True)
+    response_count = models.IntegerField(default=0, help_text="answers that reported a response time")
+    response_time_sum_ms = models.FloatField(default=0)
+    response_time_histogram = models.BinaryField(
+        default=b"", help_text="answers per log-spaced bucket (1 % error), big-endian int32; empty: none"
+    )
     total_tokens = models.BigIntegerField(default=0)
-    error_count = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0, help_text="failed answers (partial answers not included)")
+    partial_count = models.IntegerField(default=0, help_text="answers cut short by a client disconnect")
     regeneration_count = models.IntegerField(default=0)
+    no_answer_count = models.IntegerField(default=0, help_text="answers with nothing retrieved or flagged no_answer")
+    scored_count = models.IntegerField(default=0, help_text="answers that reported retrieval scores")
+    top_score_sum = models.FloatField(default=0)
+    top_score_histogram = models.BinaryField(
+        default=b"", help_text="answers per 0.05 wide top-retrieval-score bucket, big-endian int32; empty: none"
+    )
+    session_sketch = models.BinaryField(default=b"", help_text="HyperLogLog registers of the sessions")
+    user_sketch = models.BinaryField(default=b"", help_text="HyperLogLog registers of the users")
     top_queries = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
@@ -226,3 +249,102 @@ class ChatStatistics(models.Model):
     @property
     def error_rate(self) -> float:
         return self.error_count / self.total_queries if self.total_queries else 0.0
+
+
+class RollupWatermark(models.Model):
+    """How far the rollup has read the message logs: every log with id <= last_log_id is in a rollup.
+
+    Ids are only handed out by the (single, advisory-locked) log flush, so a log id below the
+    watermark can never show up later: late logs and hours missed while the worker was down all
+    have ids above it and are rolled up by the next run.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    last_log_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.name}: log #{self.last_log_id}"
+
+
+class Dashboard(ChatStatistics):
+    """No data of its own: gives the staff dashboard its admin index entry and URL
+    (/admin/analytics/dashboard/, `analytics.admin.DashboardAdmin`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dashboard"
+        verbose_name_plural = "dashboard"
+
+
+class FAQCandidate(models.Model):
+    """A cluster of badly answered questions found by the daily knowledge-gap job (seed 002 Phase 6).
+
+    Staff review it in admin: accept or reject it, then apply it as a curated answer (questions
+    that match it above FAQ_MATCH_THRESHOLD are answered with `curated_answer` and its sources) or
+    as a shared document in a chosen rag_key.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        APPLIED = "applied", "Applied"
+
+    collection_name = models.CharField(max_length=255, help_text="rag_key / collection the questions were asked in")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    representative = models.TextField(help_text="the question asked most often in the cluster")
+    normalized = models.CharField(max_length=500, help_text="the representative normalised: the job's upsert key")
+    question_count = models.IntegerField(default=0)
+    badness = models.FloatField(default=0, help_text="mean reason weight of its answers, 0..1")
+    score = models.FloatField(default=0, help_text="badness x frequency: the review order")
+    reasons = models.JSONField(default=dict, blank=True, help_text="answers per reason (no_answer, error, ...)")
+    example_questions = models.JSONField(default=list, blank=True)
+    retrieved_documents = models.JSONField(default=list, blank=True, help_text="what retrieval found for them")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    curated_answer = models.TextField(blank=True, help_text="the answer given to matching questions once applied")
+    curated_sources = models.JSONField(default=list, blank=True, help_text="sources shown with the curated answer")
+    shared_document_rag_key = models.CharField(max_length=255, blank=True, help_text="rag_key it was published to")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-score", "-last_seen_at"]
+        verbose_name = "FAQ candidate"
+        constraints = [
+            # The daily job's upsert key: the same cluster found again updates its candidate.
+            models.UniqueConstraint(fields=["collection_name", "normalized"], name="analytics_faqcandidate_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["new", "accepted", "rejected", "applied"]),
+                name="analytics_faqcandidate_status_valid",
+            ),
+        ]
+        indexes = [
+            # The curated-answer lookup of each knowledge-chat turn: WHERE collection_name = ? AND status = 'applied'.
+            models.Index(
+                fields=["collection_name"], condition=models.Q(status="applied"), name="analytics_faq_applied"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.collection_name}: {self.representative[:60]}"
+
+
+class CollectionReport(models.Model):
+    """The daily report of one collection (seed 002 Phase 6), kept as Markdown and HTML for staff."""
+
+    collection_name = models.CharField(max_length=255)
+    day = models.DateField()
+    markdown = models.TextField()
+    html = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "collection_name"]
+        constraints = [
+            # One report per collection and day: writing it again replaces it.
+            models.UniqueConstraint(fields=["collection_name", "day"], name="analytics_collectionreport_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.collection_name}"

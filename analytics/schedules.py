@@ -3,17 +3,24 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict = {
-    "analytics: stats for the past hour": {
-        "task": "analytics.aggregate_previous_hour",
-        "schedule": crontab(minute=5),  # a few minutes late so that the hour's last logs have landed
-    },
-    "analytics: stats for yesterday": {
-        "task": "analytics.aggregate_previous_day",
-        "schedule": crontab(hour=2, minute=0),
+    "analytics: hourly and daily rollups of new logs": {
+        "task": "analytics.roll_up",
+        # Only the hours new logs fall in are rolled up, so a run is cheap; a missed run is caught
+        # up by the next one (the watermark), so late runs need not be replayed.
+        "schedule": crontab(minute="*/5"),
+        "options": {"expire_seconds": 240},
     },
     "analytics: retention and archive of old history and logs": {
         "task": "analytics.apply_retention",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "analytics: knowledge gaps into FAQ candidates": {
+        "task": "analytics.find_knowledge_gaps",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "analytics: daily report per collection": {
+        "task": "analytics.write_daily_reports",
+        "schedule": crontab(hour=3, minute=30),
     },
     "analytics: replay the log outbox": {
         "task": "analytics.flush_log_outbox",

@@ -4,18 +4,13 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from analytics.services import retention, statistics
+from analytics.services import daily_reports, knowledge_gaps, retention, statistics
 from analytics.services.message_logs import flush_log_outbox
 
 
-@shared_task(name="analytics.aggregate_previous_hour")
-def aggregate_previous_hour() -> int:
-    return statistics.aggregate_previous_hour()
-
-
-@shared_task(name="analytics.aggregate_previous_day")
-def aggregate_previous_day() -> int:
-    return statistics.aggregate_previous_day()
+@shared_task(name="analytics.roll_up")
+def roll_up() -> dict:
+    return asdict(statistics.roll_up())
 
 
 @shared_task(name="analytics.apply_retention")
@@ -26,3 +21,13 @@ def apply_retention() -> dict:
 @shared_task(name="analytics.flush_log_outbox")
 def flush_log_outbox_task() -> dict:
     return asdict(flush_log_outbox())
+
+
+@shared_task(name="analytics.find_knowledge_gaps")
+def find_knowledge_gaps() -> int:
+    return knowledge_gaps.find_gaps()
+
+
+@shared_task(name="analytics.write_daily_reports")
+def write_daily_reports() -> int:
+    return daily_reports.write_reports()

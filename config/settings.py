@@ -263,8 +263,12 @@ if not 0.0 <= RAG_RELEVANCE_FLOOR <= 1.0:
 CONVERSATION_SAMPLE_RATE = env_float("CONVERSATION_SAMPLE_RATE", 1.0)
 USER_HASH_SALT = env_str("USER_HASH_SALT", SECRET_KEY)
 CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 30)  # sampled history; x3 for high priority
-CONVERSATION_COMPRESS_AFTER_DAYS = env_int("CONVERSATION_COMPRESS_AFTER_DAYS", 7)  # unsampled history is dropped then
-MESSAGE_LOG_RETENTION_DAYS = env_int("MESSAGE_LOG_RETENTION_DAYS", 90)  # then archived to var/archive and deleted
+CONVERSATION_COMPRESS_AFTER_DAYS = env_int("CONVERSATION_COMPRESS_AFTER_DAYS", 7)  # history moves to gzip archives
+MESSAGE_LOG_COMPRESS_AFTER_DAYS = env_int("MESSAGE_LOG_COMPRESS_AFTER_DAYS", 90)  # logs move to gzip archives
+MESSAGE_LOG_RETENTION_DAYS = env_int("MESSAGE_LOG_RETENTION_DAYS", 365)  # log archives deleted after
+KNOWLEDGE_CHAT_RETENTION_DAYS = env_int("KNOWLEDGE_CHAT_RETENTION_DAYS", 365)  # knowledge-chat conversations
+FAQ_MATCH_THRESHOLD = env_float("FAQ_MATCH_THRESHOLD", 0.8)  # question similarity that gets a curated answer
+LOG_OUTBOX_STUCK_AFTER_SECONDS = env_int("LOG_OUTBOX_STUCK_AFTER_SECONDS", 300)  # health says degraded past this
 NLU_INTENT_MODEL_PATH = env_str("NLU_INTENT_MODEL_PATH", "")  # trained intent model JSON; empty = baseline
 ML_TRAINING_COLLECT = env_bool("ML_TRAINING_COLLECT", True)  # chat turns feed the training-data queue
 MODEL_STORE_DIR = Path(env_str("MODEL_STORE_DIR", str(VAR_DIR / "models")))  # registry artifacts (JSON + .npy)

@@ -5,24 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0002_drop_messages_gin'),
+        ("analytics", "0002_drop_messages_gin"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LogOutboxRecord',
+            name="LogOutboxRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record', models.JSONField(help_text='the exchange as built by message_logs.build_record')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('attempts', models.SmallIntegerField(db_default=0, help_text='failed writes; none is tried again after the limit')),
-                ('last_error', models.TextField(blank=True, db_default='')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("record", models.JSONField(help_text="the exchange as built by message_logs.build_record")),
+                ("created_at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                (
+                    "attempts",
+                    models.SmallIntegerField(
+                        db_default=0, help_text="failed writes; none is tried again after the limit"
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, db_default="")),
             ],
             options={
-                'verbose_name': 'queued log record',
-                'ordering': ['id'],
+                "verbose_name": "queued log record",
+                "ordering": ["id"],
             },
         ),
     ]

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Min
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -143,6 +143,21 @@ def flush_log_outbox(*, batch_size: int = FLUSH_BATCH_SIZE) -> FlushResult:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [FLUSH_LOCK_KEY])
     return result
+
+
+def log_outbox_backlog(now: datetime | None = None) -> dict:
+    """What the flush has not written yet: rows, the oldest one's age, and whether the flush is stuck
+    (the oldest row waited longer than LOG_OUTBOX_STUCK_AFTER_SECONDS, or rows ran out of attempts)."""
+    backlog = LogOutboxRecord.objects.aggregate(rows=Count("id"), oldest=Min("created_at"))
+    given_up = LogOutboxRecord.objects.filter(attempts__gte=MAX_WRITE_ATTEMPTS).exists()
+    age = (now or timezone.now()) - backlog["oldest"] if backlog["oldest"] else None
+    seconds = round(age.total_seconds(), 1) if age else 0.0
+    return {
+        "rows": backlog["rows"],
+        "oldest_age_seconds": seconds,
+        "out_of_attempts": given_up,
+        "stuck": given_up or seconds > settings.LOG_OUTBOX_STUCK_AFTER_SECONDS,
+    }
 
 
 def retry_stuck(records) -> int:

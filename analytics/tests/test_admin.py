@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from analytics.models import ChatStatistics, ConversationHistory, LogOutboxRecord, MessageLog
+from analytics.models import ChatStatistics, ConversationHistory, FAQCandidate, LogOutboxRecord, MessageLog
 from analytics.services import statistics
 from analytics.services.message_logs import MAX_WRITE_ATTEMPTS, flush_log_outbox
 from analytics.tests.factories import exchange
@@ -13,11 +13,11 @@ pytestmark = pytest.mark.django_db
 def admin_browser(client, admin_user):
     client.force_login(admin_user)
     exchange(user_message="<b>질문</b>")
-    statistics.aggregate_previous_hour()
+    statistics.roll_up()
     return client
 
 
-@pytest.mark.parametrize("model", [MessageLog, ConversationHistory, ChatStatistics, LogOutboxRecord])
+@pytest.mark.parametrize("model", [MessageLog, ConversationHistory, ChatStatistics, LogOutboxRecord, FAQCandidate])
 def test_changelists_render_with_filters(admin_browser, model):
     url = reverse(f"admin:analytics_{model._meta.model_name}_changelist")
 
@@ -51,3 +51,16 @@ def test_stuck_queued_records_are_listed_with_their_error_and_can_be_retried(adm
     admin_browser.post(url, {"action": "retry", "_selected_action": [stuck.pk]})
     stuck.refresh_from_db()
     assert (stuck.attempts, stuck.last_error) == (0, "")
+
+
+def test_staff_apply_a_curated_answer_from_the_candidate_list(admin_browser):
+    candidate = FAQCandidate.objects.create(
+        collection_name="handbook", channel="knowledge", representative="VPN 접속이 안 돼요", normalized="vpn",
+        curated_answer="포털에서 VPN을 다시 설치하세요.",
+    )  # fmt: skip
+    url = reverse("admin:analytics_faqcandidate_changelist")
+
+    admin_browser.post(url, {"action": "apply_curated_answer", "_selected_action": [candidate.pk]})
+
+    candidate.refresh_from_db()
+    assert candidate.status == FAQCandidate.Status.APPLIED

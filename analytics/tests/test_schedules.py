@@ -14,11 +14,10 @@ def test_every_scheduled_analytics_job_is_a_registered_task():
         assert entry["task"] in app.tasks
 
 
-def test_daily_stats_run_at_two_in_the_morning():
-    [daily] = [e for e in BEAT_SCHEDULE.values() if e["task"] == "analytics.aggregate_previous_day"]
+def test_rollups_run_every_five_minutes():
+    [rollup] = [e for e in BEAT_SCHEDULE.values() if e["task"] == "analytics.roll_up"]
 
-    assert daily["schedule"] == crontab(hour=2, minute=0)
-
+    assert rollup["schedule"] == crontab(minute="*/5")
 
 
 @pytest.mark.django_db

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
+from analytics.services.curated_answers import match_curated_answer
 from analytics.services.message_logs import record_exchange
 from chat.models import KnowledgeConversation, KnowledgeMessage, MessageRole, MessageRoute, MessageStatus, RagType
 from chat.services.router import SqlAnswer, answer_with_sql, decide_route
@@ -145,6 +146,7 @@ class Plan:
     final_text: str = ""  # a complete answer that needs no generation (SQL result, nothing found)
     reranking_used: bool = False
     no_answer: bool = False  # retrieval found nothing at or above the relevance floor
+    curated_faq_id: int | None = None  # answered with a curated FAQ answer (analytics knowledge-gap loop)
 
     @property
     def needs_generation(self) -> bool:
@@ -284,6 +286,10 @@ def plan_answer(turn: Turn) -> Plan:
             return Plan(route=MessageRoute.SQL, final_text=sql_answer.text)
         if sql_answer is not None:  # the router says why (rejected, timed out, failed)
             prefix = f"{(sql_answer.text or SQL_FALLBACK_NOTICE).strip()}\n\n"
+    curated = match_curated_answer(turn.conversation.rag_key, turn.question)
+    if curated is not None:
+        return Plan(route=MessageRoute.RAG, final_text=prefix + curated.answer, sources=curated.sources,
+                    scores=[curated.similarity], curated_faq_id=curated.candidate_id)  # fmt: skip
     started = time.perf_counter()
     hits = search(
         user=turn.user,
@@ -536,6 +542,7 @@ def _log_exchange(turn: Turn, plan: Plan | None, *, text, status, model, usage, 
             "route": plan.route if plan is not None else "",
             "no_answer": plan.no_answer if plan is not None else False,
             "relevance_floor": settings.RAG_RELEVANCE_FLOOR,
+            "curated_faq_id": plan.curated_faq_id if plan is not None else None,
         },
         performance={
             "response_time_ms": turn.elapsed_ms(),

@@ -76,6 +76,11 @@ def health_report() -> tuple[bool, dict]:
     down = [name for name in ("database", "redis", "celery") if report[name] != "ok"]
     if pgvector is None:
         down.append("pgvector")
-    report["status"] = "ok" if not down else "down"
+    if database == "ok":
+        from analytics.services.message_logs import log_outbox_backlog  # analytics' own rule of "stuck"
+
+        report["log_outbox"] = log_outbox_backlog()
+    stuck = report.get("log_outbox", {}).get("stuck", False)
+    report["status"] = "down" if down else "degraded" if stuck else "ok"
     report["down"] = down
     return not down, report
