@@ -28,7 +28,8 @@ REPHRASE_SIMILARITY = 0.45  # `similarity` of two questions that ask the same th
 REASON_WEIGHTS = {"error": 1.0, "no_answer": 1.0, "no_context": 1.0, "regenerated": 0.7, "rephrased": 0.6,
                   "low_score": 0.5}  # fmt: skip
 EXAMPLES = 10
-NO_CONTEXT_ANSWER = "관련 문서를 찾지 못했습니다."  # the start of chat.services.knowledge_chat.NO_CONTEXT_ANSWER
+# The start of chat.services.knowledge_chat.NO_CONTEXT_ANSWER (a test keeps them in step).
+NO_CONTEXT_ANSWER = "등록된 문서에는 이 질문에 답할 내용이 없습니다."
 
 _EXCHANGES = f"""
 WITH {LOGS_CTE}

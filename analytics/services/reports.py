@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.db.models.functions import Left
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from analytics.models import ChatStatistics, MessageLog
 from analytics.services import histogram, hll
 from analytics.services.statistics import LOGS_CTE, day_start, hour_start
+from ml_training.models import AnswerFeedback, FeedbackVote
 
 HOURLY = "hourly"
 DAILY = "daily"
@@ -162,13 +163,32 @@ def summary(range_: Range, *, collection: str = "", channel: str = "") -> dict:
         "unique_sessions": unique_sessions,
         "active_users": _distinct(rows, "active_users", "user_sketch"),
         "avg_session_length": _ratio(metrics["answers"], unique_sessions),
-        # Feedback is not in the message logs yet (the feedback tables are another app's); never faked.
-        "feedback": {"thumbs_up": None, "thumbs_down": None, "feedback_rate": None},
+        "feedback": feedback(range_, answers=metrics["answers"], collection=collection, channel=channel),
         "by_collection": [
             {"channel": channel_name, "collection_name": name, **_merge(group)}
             for (channel_name, name), group in sorted(groups.items())
         ],
     }
+
+
+def feedback(range_: Range, *, answers: int, collection: str = "", channel: str = "") -> dict:
+    """Thumbs given in the range (ml_training's answer feedback; a regeneration's implicit vote is not
+    a thumb) and the share of answers that got one. A collection is a knowledge base's rag_key, a
+    partner's id, or "dining"."""
+    votes = AnswerFeedback.objects.filter(
+        created_at__gte=range_.start, created_at__lt=range_.end, is_implicit=False
+    ).exclude(vote="")
+    if channel:
+        votes = votes.filter(channel=channel)
+    if collection == "dining":
+        votes = votes.filter(conversation__isnull=False)
+    elif collection:
+        votes = votes.filter(Q(knowledge_message__conversation__rag_key=collection) | Q(partner_id=collection))
+    counts = votes.aggregate(
+        thumbs_up=Count("pk", filter=Q(vote=FeedbackVote.UP)),
+        thumbs_down=Count("pk", filter=Q(vote=FeedbackVote.DOWN)),
+    )
+    return {**counts, "feedback_rate": _ratio(counts["thumbs_up"] + counts["thumbs_down"], answers)}
 
 
 def timeline(range_: Range, *, collection: str = "", channel: str = "") -> list[dict]:

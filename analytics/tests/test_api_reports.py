@@ -72,10 +72,20 @@ def test_summary_breaks_the_numbers_down_per_collection(staff_client, two_days):
     assert body["queries"] == 6
 
 
-def test_feedback_is_null_until_it_is_logged(staff_client, two_days):
-    assert staff_client.get(f"{API}/summary", RANGE).json()["feedback"] == {
-        "thumbs_up": None, "thumbs_down": None, "feedback_rate": None,
-    }  # fmt: skip
+def test_feedback_counts_the_thumbs_given_in_the_range(staff_client, two_days):
+    from ml_training.models import AnswerFeedback
+
+    at = timezone.make_aware(datetime(2026, 3, 2, 12, 0))
+    for number, vote in enumerate(["up", "up", "down"]):
+        AnswerFeedback.objects.create(channel="knowledge", source_table="x", source_id=str(number), voter=f"v{number}",
+                                      vote=vote, created_at=at)  # fmt: skip
+    AnswerFeedback.objects.create(channel="knowledge", source_table="x", source_id="9", voter="r", vote="down",
+                                  is_implicit=True, created_at=at)  # a regeneration is not a thumb  # fmt: skip
+
+    body = staff_client.get(f"{API}/summary", RANGE).json()
+
+    assert (body["feedback"]["thumbs_up"], body["feedback"]["thumbs_down"]) == (2, 1)
+    assert body["feedback"]["feedback_rate"] == pytest.approx(3 / body["answers"])
 
 
 def test_daily_timeline_has_one_point_per_day_including_empty_ones(staff_client, two_days):

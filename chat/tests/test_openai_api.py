@@ -5,11 +5,10 @@ import json
 import httpx
 import openai
 import pytest
-from django.utils import timezone
 
 from analytics.models import ChatStatistics, MessageLog
 from analytics.services.message_logs import flush_log_outbox
-from analytics.services.statistics import aggregate_hour
+from analytics.services.statistics import roll_up
 from chat.models import (
     Conversation,
     KnowledgeConversation,
@@ -351,8 +350,7 @@ def test_every_turn_is_logged_and_counted_under_the_openai_channel(alice, knowle
     rag = ask(alice)
     dining = ask(alice, "5천원으로 점심 뭐 먹지?", model="dining", extra_body={"location": HERE})
 
-    flush_log_outbox()
-    aggregate_hour(timezone.now().replace(minute=0, second=0, microsecond=0))
+    roll_up()  # flushes the log outbox first
 
     logs = MessageLog.objects.filter(channel="openai", message_type="assistant")
     assert sorted(logs.values_list("session_id", flat=True)) == sorted(

@@ -35,17 +35,28 @@ class ProjectAutoSchema(AutoSchema):
         return [tag_for(self.path)]
 
     def get_summary(self) -> str | None:
-        """The view's own summary, else a sentence from the viewset action or the first docstring line."""
+        """The view's own summary, else its docstring's first line, else a sentence from its model."""
         summary = super().get_summary()
         if summary:
             return summary
-        action = getattr(self.view, "action", None)
-        model = get_view_model(self.view) if action in ("retrieve", "destroy") else None
-        if model is not None:
+        action = getattr(self.view, "action", None) or self._implied_action()
+        generic = hasattr(self.view, "get_queryset")  # a plain APIView has no model to name
+        model = get_view_model(self.view) if generic and action in ("retrieve", "destroy", "list") else None
+        if model is not None and action != "list":
             verb = "One" if action == "retrieve" else "Delete one"
             return f"{verb} {model._meta.verbose_name}"
         doc = (self.view.__class__.__doc__ or "").strip()
-        return doc.splitlines()[0].rstrip(".") if doc else None
+        if doc:
+            return doc.splitlines()[0].rstrip(".")
+        return f"List {model._meta.verbose_name_plural}" if model is not None else None
+
+    def _implied_action(self) -> str | None:
+        """What a non-viewset generic view does with a GET or DELETE on its model."""
+        if self.method == "DELETE":
+            return "destroy"
+        if self.method == "GET":
+            return "retrieve" if "{" in self.path else "list"
+        return None
 
     def get_auth(self):
         """Only the schemes the permission classes let through (e.g. the dining API refuses partner keys)."""

@@ -1,13 +1,19 @@
 """The anonymous rate limit keys on the client address: X-Forwarded-For counts only behind trusted proxies."""
 
 import pytest
-from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
 ATTEMPT = {"username": "alice", "password": "wrong"}
-# Limits per hour, so that a test's requests never straddle a window boundary that resets the count.
-THREE_PER_HOUR = override_settings(API_RATE_LIMIT="3/hour")
+
+
+@pytest.fixture(autouse=True)
+def three_per_hour(settings):
+    """Limits per hour, so that a test's requests never straddle a window boundary that resets the count.
+
+    Set through pytest-django's `settings` like NUM_PROXIES below: an override_settings decorator
+    combined with that fixture was restored in the wrong order and leaked "3/hour" into later tests."""
+    settings.API_RATE_LIMIT = "3/hour"
 
 
 @pytest.fixture
@@ -29,14 +35,12 @@ def test_no_proxy_is_trusted_by_default(settings):
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
 
 
-@THREE_PER_HOUR
 def test_rotating_x_forwarded_for_does_not_bypass_the_anonymous_limit(api_client):
     statuses = [attempt(api_client, remote_addr="10.0.0.1", forwarded_for=f"203.0.113.{n}") for n in range(8)]
 
     assert statuses == [400, 400, 400] + [429] * 5
 
 
-@THREE_PER_HOUR
 def test_behind_one_trusted_proxy_each_forwarded_client_has_its_own_limit(api_client, trusted_proxies):
     trusted_proxies(1)
 
@@ -45,7 +49,6 @@ def test_behind_one_trusted_proxy_each_forwarded_client_has_its_own_limit(api_cl
     assert statuses == [400] * 8
 
 
-@THREE_PER_HOUR
 def test_behind_one_trusted_proxy_a_client_cannot_prepend_addresses_to_escape(api_client, trusted_proxies):
     trusted_proxies(1)
 

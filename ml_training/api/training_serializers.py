@@ -6,6 +6,8 @@ from ml_training.models import ModelType, ModelVersion, TrainingJob
 
 
 class TrainingJobSerializer(serializers.ModelSerializer):
+    duration_seconds = serializers.IntegerField(read_only=True, allow_null=True, help_text="null until the job ends")
+
     class Meta:
         model = TrainingJob
         fields = ["id", "job_name", "model_type", "status", "progress_percent", "log_tail", "triggered_by",

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 
-from chat.models import ChatUser
+from chat.models import ChatUser, Conversation
 from chat.services.dining_chat import handle_turn
 from chat.services.nlu import understand
-from ml_training.models import DataQueueItem, ModelType, TrainingJob
-from ml_training.services import gate, jobs, nlu_trainer, review, serving
+from ml_training.models import DataQueueItem, FeedbackVote, ModelType, TrainingJob
+from ml_training.services import feedback, gate, jobs, nlu_trainer, review, serving
 from ml_training.services.nlu_data import build_splits
 from ml_training.services.preparation import prepare_daily_training_data
 
@@ -66,11 +66,18 @@ def slang_messages(limit: int, classifier) -> list[tuple[str, str]]:
 
 
 def play_users(messages: list[tuple[str, str]], *, users: int) -> None:
+    """Each message is a turn of one of `users`; a user whose turn was misread gives it a thumbs down, as
+    people do, so a confident mistake reaches the review queue too (not only low-confidence turns)."""
     chat_users = [
         ChatUser.objects.get_or_create(external_user_id=f"simulated-learner-{i}")[0] for i in range(users)
     ]
-    for i, (text, _) in enumerate(messages):
-        handle_turn(chat_user=chat_users[i % users], message=text, session_id=None, location=None, context=None)
+    for i, (text, intent) in enumerate(messages):
+        user = chat_users[i % users]
+        body = handle_turn(chat_user=user, message=text, session_id=None, location=None, context=None)
+        if body["session_info"]["intent"] != intent:
+            conversation = Conversation.objects.get(pk=body["session_info"]["conversation_id"])
+            target = feedback.dining_target(conversation, voter=f"chat_user:{user.pk}")
+            feedback.give_feedback(target, feedback.FeedbackInput(vote=FeedbackVote.DOWN))
 
 
 def correct_queue(truth: dict[str, str], staff) -> int:

@@ -15,7 +15,7 @@ def test_the_loop_trains_a_better_version_serves_it_and_refuses_a_worse_one(cele
     report = simulation.run_loop(size=240, users=8, run_job=lambda job_id: wait_for(job_id, TERMINAL, timeout=300),
                                  log=lambda line: None)  # fmt: skip
 
-    assert report.played == report.corrected == 240
+    assert report.played == report.corrected == 240  # misread turns reach review: low confidence or a thumbs down
     assert report.job.status == "completed" and report.job.triggered_by == "manual"
     assert report.job.promotion["decision"] == "accepted", report.job.promotion
     assert report.after["macro_f1"] > report.before["macro_f1"] and report.after["accuracy"] > report.before["accuracy"]
