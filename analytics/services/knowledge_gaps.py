@@ -4,7 +4,8 @@ FAQ candidates for staff (what staff make of them: `curated_answers`).
 A question was answered badly when its answer had an error, found nothing (no_answer or the
 knowledge chat's no-context answer), was regenerated, retrieved only poorly scored chunks, or the
 user asked the same thing again in other words right after (a rephrase within the session).
-Negative feedback is not in the message logs yet, so it is not a reason here (see the README).
+A thumbs down on a knowledge answer (ml_training's answer feedback, not a regeneration's implicit
+one) is a reason too.
 Candidates are scored by badness x frequency; the daily job recomputes the last GAP_WINDOW_DAYS
 and keeps each candidate's status and curated answer.
 """
@@ -21,12 +22,14 @@ from analytics.services import question_clusters
 from analytics.services.question_text import normalise, similarity
 from analytics.services.reports import LOW_SCORE, QUERY_LENGTH, QUESTION_OF_ANSWER
 from analytics.services.statistics import LOGS_CTE
+from chat.models import KnowledgeMessage, MessageRole
+from ml_training.models import FeedbackVote
 
 GAP_WINDOW_DAYS = 7
 REPHRASE_WITHIN = timedelta(minutes=10)
 REPHRASE_SIMILARITY = 0.45  # `similarity` of two questions that ask the same thing in other words
-REASON_WEIGHTS = {"error": 1.0, "no_answer": 1.0, "no_context": 1.0, "regenerated": 0.7, "rephrased": 0.6,
-                  "low_score": 0.5}  # fmt: skip
+REASON_WEIGHTS = {"error": 1.0, "no_answer": 1.0, "no_context": 1.0, "negative_feedback": 0.8, "regenerated": 0.7,
+                  "rephrased": 0.6, "low_score": 0.5}  # fmt: skip
 EXAMPLES = 10
 # The start of chat.services.knowledge_chat.NO_CONTEXT_ANSWER (a test keeps them in step).
 NO_CONTEXT_ANSWER = "등록된 문서에는 이 질문에 답할 내용이 없습니다."
@@ -69,6 +72,10 @@ def badly_answered(start: datetime, end: datetime) -> list[Exchange]:
             if present
         }  # fmt: skip
         exchanges.append(Exchange(channel, collection, session, at, question or "", reasons))
+    thumbed_down = _thumbed_down_questions(start, end)
+    for exchange in exchanges:
+        if (exchange.session_id, exchange.question) in thumbed_down:
+            exchange.reasons.add("negative_feedback")
     for earlier, later in zip(exchanges, exchanges[1:], strict=False):
         same_session = (earlier.channel, earlier.collection_name, earlier.session_id) == (
             later.channel, later.collection_name, later.session_id,
@@ -81,6 +88,26 @@ def badly_answered(start: datetime, end: datetime) -> list[Exchange]:
         ):
             earlier.reasons.add("rephrased")
     return [exchange for exchange in exchanges if exchange.reasons and exchange.question.strip()]
+
+
+def _thumbed_down_questions(start: datetime, end: datetime) -> set[tuple[str, str]]:
+    """(conversation id, question) of the knowledge answers of [start, end) that got a thumbs down."""
+    answers = KnowledgeMessage.objects.filter(
+        created_at__gte=start, created_at__lt=end, feedback__vote=FeedbackVote.DOWN, feedback__is_implicit=False
+    ).values_list("conversation_id", "created_at")
+    found = set()
+    for conversation_id, answered_at in answers:
+        question = (
+            KnowledgeMessage.objects.filter(
+                conversation_id=conversation_id, role=MessageRole.USER, created_at__lte=answered_at
+            )
+            .order_by("-created_at")
+            .values_list("content", flat=True)
+            .first()
+        )
+        if question:
+            found.add((str(conversation_id), question[:QUERY_LENGTH]))
+    return found
 
 
 def _retrieved_documents(exchanges: list[Exchange]) -> list[dict]:

@@ -103,3 +103,22 @@ def test_a_curated_answer_without_text_is_refused():
         curated_answers.apply_curated_answer(candidate, "  ")
     with pytest.raises(ValueError):
         curated_answers.apply_curated_answer(candidate, "답", [{"filename": "no ids"}])
+
+
+def test_a_thumbs_down_on_a_knowledge_answer_is_a_bad_answer(alice_client):
+    from chat.models import KnowledgeConversation, KnowledgeMessage
+    from ml_training.models import AnswerFeedback
+
+    conversation = KnowledgeConversation.objects.create(user=alice_client.user, rag_key="handbook")
+    asked_at = NOW - timedelta(hours=2)
+    KnowledgeMessage.objects.create(conversation=conversation, role="user", content="복지 포인트 언제 들어와요?",
+                                    created_at=asked_at)  # fmt: skip
+    reply = KnowledgeMessage.objects.create(conversation=conversation, role="assistant", content="답",
+                                            created_at=asked_at + timedelta(seconds=1))  # fmt: skip
+    AnswerFeedback.objects.create(channel="knowledge", source_table="chat_knowledgemessage", source_id=str(reply.pk),
+                                  voter="user:1", vote="down", knowledge_message=reply)  # fmt: skip
+    answer(at=asked_at, session=str(conversation.pk), question="복지 포인트 언제 들어와요?", ms=100, scores=(0.9,))
+
+    [exchange] = knowledge_gaps.badly_answered(NOW - timedelta(days=1), NOW)
+
+    assert exchange.reasons == {"negative_feedback"}
