@@ -1,6 +1,5 @@
 """Read-only admin for the analytics tables: logs and histories are records, never edited by hand."""
 
-import json
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -21,6 +20,7 @@ from analytics.models import (
     MessageLog,
 )
 from analytics.services import curated_answers, dashboard, message_logs
+from config.admin_tools import ReadOnlyAdmin, pretty_json
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -36,18 +36,6 @@ class HasErrorFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(error="")
         return queryset
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-def pretty_json(value) -> str:
-    return format_html("<pre style='white-space: pre-wrap'>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
 
 
 @admin.register(MessageLog)

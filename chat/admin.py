@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog, RouteDecisionLog
 from chat.services import partner_chat
+from config.admin_tools import ReadOnlyAdmin
 from rag.admin import PartnerRagKeyInline
 
 
@@ -68,7 +69,7 @@ class PartnerApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(RouteDecisionLog)
-class RouteDecisionLogAdmin(admin.ModelAdmin):
+class RouteDecisionLogAdmin(ReadOnlyAdmin):
     """SQL|RAG routing decisions, read-only: what staff asked, where it went, what SQL ran and how it ended."""
 
     list_display = ["created_at", "user", "route", "outcome", "short_message", "duration_ms"]
@@ -77,13 +78,6 @@ class RouteDecisionLogAdmin(admin.ModelAdmin):
     search_fields = ["message", "sql", "reason", "error"]
     date_hierarchy = "created_at"
     fields = ["created_at", "user", "message", "route", "reason", "outcome", "sql", "error", "duration_ms"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="message")
     def short_message(self, obj):
@@ -114,7 +108,7 @@ class HospitalFilter(admin.SimpleListFilter):
 
 
 @admin.register(PartnerChatTuningLog)
-class PartnerChatTuningLogAdmin(admin.ModelAdmin):
+class PartnerChatTuningLogAdmin(ReadOnlyAdmin):
     """Partner chat sessions kept for tuning (seed 000): read-only, conversation shown as chat bubbles."""
 
     list_display = ["session_id", "partner", "hospital_id", "message_count", "created_at", "updated_at"]
@@ -123,17 +117,10 @@ class PartnerChatTuningLogAdmin(admin.ModelAdmin):
     # "conversation" searches inside the messages' text (jsonb cast to text; a scan, fine for staff use).
     search_fields = ["=session_id", "=user_uuid", "=hospital_id", "conversation"]
     date_hierarchy = "created_at"
-    show_full_result_count = False
     fields = ["partner", "hospital_id", "user_uuid", "session_id", "client_info", "initial_data", "message_count",
               "created_at", "updated_at", "conversation_bubbles"]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = ["conversation_bubbles"]
     actions = ["export_tuning_jsonl"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

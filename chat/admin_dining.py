@@ -9,14 +9,12 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
-from django.db import connection, models
+from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from chat.models import (
@@ -43,28 +41,9 @@ from chat.services.shop_import import (
     normalise_time,
     template_workbook,
 )
+from config.admin_tools import LargeTablePaginator, ReadOnlyAdmin, pretty_json
 
 # --------------------------------------------------------------------------------------- shared bits
-
-
-class LargeTablePaginator(Paginator):
-    """For the log tables: an unfiltered changelist uses PostgreSQL's row estimate instead of
-    COUNT(*) over millions of rows; filtered lists (served by indexes) count exactly."""
-
-    ESTIMATE_ABOVE = 100_000
-
-    @cached_property
-    def count(self):
-        query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [query.model._meta.db_table]
-                )
-                row = cursor.fetchone()
-            if row and row[0] > self.ESTIMATE_ABOVE:
-                return row[0]
-        return super().count
 
 
 class ChatUserIdFilter(admin.SimpleListFilter):
@@ -129,35 +108,8 @@ class StrategyFilter(admin.SimpleListFilter):
         return queryset.filter(conversation__user_strategy=self.value()) if self.value() else queryset
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit logs are written by the chat, never by hand: view and filter only. Nothing is deleted
-    here either; old rows leave through the retention job (analytics.services.retention)."""
-
-    paginator = LargeTablePaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-
 def _short(text: str, length: int = 50) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
-
-
-def pretty_json(value) -> str:
-    """Stored JSON shown whole and indented, for fields with no better widget."""
-    if value in (None, "", [], {}):
-        return "—"
-    return format_html('<pre class="readable-json">{}</pre>', json.dumps(value, ensure_ascii=False, indent=2))
 
 
 class ReadableJSONField(forms.JSONField):

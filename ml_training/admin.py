@@ -11,8 +11,8 @@ from django.db.models import Case, IntegerField, OuterRef, Subquery, UUIDField, 
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
 
-from analytics.admin import ReadOnlyAdmin, pretty_json
 from chat.models import Conversation, Intent
+from config.admin_tools import ReadOnlyAdmin, pretty_json
 from ml_training.models import (
     AnswerFeedback,
     DataQueueItem,

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils import timezone
 
-from ml_training.admin import pretty_json
+from config.admin_tools import pretty_json
 from ml_training.models import ModelType, ModelVersion, TrainingJob
 from ml_training.services import jobs, metrics, registry
 

@@ -83,3 +83,14 @@ def test_audit_logs_cannot_be_deleted_from_admin(admin_client, logged_turn, mode
 
     assert response.status_code == 403
     assert model.objects.filter(pk=obj.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "changelist", ["admin:analytics_messagelog_changelist", "admin:chat_routedecisionlog_changelist",
+                   "admin:chat_partnerchattuninglog_changelist", "admin:analytics_conversationhistory_changelist"],
+)  # fmt: skip
+def test_other_audit_logs_offer_no_delete_action(admin_client, changelist):
+    response = admin_client.get(reverse(changelist))
+
+    assert response.status_code == 200
+    assert "delete_selected" not in response.content.decode()

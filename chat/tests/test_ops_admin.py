@@ -339,7 +339,7 @@ def test_log_paginator_estimates_unfiltered_counts_and_counts_filtered_lists(din
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from chat.admin_dining import LargeTablePaginator
+    from config.admin_tools import LargeTablePaginator
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE conversations")

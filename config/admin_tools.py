@@ -1,0 +1,59 @@
+"""Admin pieces every app's admin uses: read-only audit-log admins, a paginator for huge tables,
+readable JSON."""
+
+import json
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connection
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+
+class LargeTablePaginator(Paginator):
+    """For the log tables: an unfiltered changelist uses PostgreSQL's row estimate instead of
+    COUNT(*) over millions of rows; filtered lists (served by indexes) count exactly."""
+
+    ESTIMATE_ABOVE = 100_000
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [query.model._meta.db_table]
+                )
+                row = cursor.fetchone()
+            if row and row[0] > self.ESTIMATE_ABOVE:
+                return row[0]
+        return super().count
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit logs are written by the chat, never by hand: view and filter only. Nothing is deleted
+    here either; old rows leave through the retention job (analytics.services.retention)."""
+
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        declared = [name for name in self.readonly_fields if name not in {f.name for f in self.model._meta.fields}]
+        return [field.name for field in self.model._meta.fields] + declared
+
+
+def pretty_json(value) -> str:
+    """Stored JSON shown whole and indented, for fields with no better widget."""
+    if value in (None, "", [], {}):
+        return "—"
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return format_html('<pre class="readable-json" style="white-space: pre-wrap">{}</pre>', text)
