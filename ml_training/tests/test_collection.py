@@ -174,6 +174,26 @@ def test_a_changed_document_needs_reembedding_but_negative_feedback_does_not(ali
     assert (item.needs_reembedding, item.reembedding_reason, item.search_count) == (True, "content changed", 2)
 
 
+def test_a_document_updated_in_place_needs_reembedding_at_once(alice_client, knowledge_corpus):
+    refund = knowledge_corpus["refund.txt"]
+    bump_documents({refund.pk: Counter(searches=1)})
+
+    Document.objects.filter(pk=refund.pk).update(content_hash="1" * 64)  # no retrieval or vote since
+
+    item = RagEmbeddingQueueItem.objects.get()
+    assert (item.needs_reembedding, item.reembedding_reason) == (True, "content changed")
+
+
+def test_a_new_embedding_model_needs_reembedding_at_once(alice_client, knowledge_corpus):
+    refund = knowledge_corpus["refund.txt"]
+    bump_documents({refund.pk: Counter(searches=1)})
+
+    Document.objects.filter(pk=refund.pk).update(embedding_model="another-embedder")
+
+    item = RagEmbeddingQueueItem.objects.get()
+    assert (item.needs_reembedding, item.reembedding_reason) == (True, "embedding model changed")
+
+
 def test_a_turn_the_user_corrects_next_is_queued_for_review_by_the_preparation(alice_client, kimbap):
     first = dining_turn(alice_client, "5천원으로 점심 뭐 먹지?")
     dining_turn(alice_client, "아니 그게 아니라 쿠폰 물어본 거야", session_id=first["session_info"]["session_id"])
