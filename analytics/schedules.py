@@ -18,6 +18,10 @@ BEAT_SCHEDULE: dict = {
         "task": "analytics.find_knowledge_gaps",
         "schedule": crontab(hour=3, minute=0),
     },
+    "analytics: conversation summaries": {
+        "task": "analytics.summarize_conversations",
+        "schedule": crontab(hour=3, minute=45),
+    },
     "analytics: daily report per collection": {
         "task": "analytics.write_daily_reports",
         "schedule": crontab(hour=3, minute=30),

@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from analytics.services import daily_reports, knowledge_gaps, retention, statistics
+from analytics.services import daily_reports, knowledge_gaps, retention, statistics, summaries
 from analytics.services.message_logs import flush_log_outbox
 
 
@@ -31,3 +31,8 @@ def find_knowledge_gaps() -> int:
 @shared_task(name="analytics.write_daily_reports")
 def write_daily_reports() -> int:
     return daily_reports.write_reports()
+
+
+@shared_task(name="analytics.summarize_conversations")
+def summarize_conversations() -> int:
+    return summaries.summarize_recent()

@@ -26,7 +26,7 @@ class ConversationHistoryListSerializer(serializers.ModelSerializer):
     class Meta:
         model = ConversationHistory
         fields = [
-            "id", "conversation_id", "channel", "collection_name", "user_hash", "metadata", "has_error",
+            "id", "conversation_id", "channel", "collection_name", "user_hash", "metadata", "summary", "has_error",
             "regenerated", "min_retrieval_score", "created_at", "updated_at",
         ]  # fmt: skip
 

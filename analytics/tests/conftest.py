@@ -1,5 +1,7 @@
 import pytest
 
+from rag.tests.openai_server import openai_server  # noqa: F401  (the loopback OpenAI stub fixture)
+
 
 @pytest.fixture(autouse=True)
 def outbox_in_tmp(settings, tmp_path):
