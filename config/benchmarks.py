@@ -152,3 +152,27 @@ def drive_http_load(
 
     asyncio.run(run())
     return result
+
+
+def measure_stream(pieces, *, rows: int, label: str, trace: bool = False) -> str:
+    """Consume an export's byte pieces and say how fast it went and the process's peak memory so far
+    (max RSS; with `trace`, peak Python allocations too): run after N/10 and N rows, a flat peak shows
+    the export streams instead of holding its rows."""
+    import resource
+    import time
+    import tracemalloc
+
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    written = sum(len(piece) for piece in pieces)
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    traced = ""
+    if trace:
+        traced = f", peak Python allocations {tracemalloc.get_traced_memory()[1] / 1e6:.1f} MB"
+        tracemalloc.stop()
+    return (
+        f"  {label} of {rows:,} rows: {elapsed:.1f} s = {rows / max(elapsed, 1e-9):,.0f} rows/s, "
+        f"{written / 1e6:,.0f} MB written; process peak memory so far {peak_mb:.0f} MB{traced}"
+    )

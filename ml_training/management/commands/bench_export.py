@@ -5,14 +5,12 @@ peak where the small export left it, instead of growing with the row count.
     python manage.py bench_export [--rows 1000000] [--format jsonl] [--tracemalloc]
 """
 
-import resource
 import time
-import tracemalloc
 
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from config.benchmarks import throwaway_database
+from config.benchmarks import measure_stream, throwaway_database
 from ml_training.models import DataQueueItem
 from ml_training.services.export import FORMATS, ExportQuery, export_records, render
 
@@ -49,20 +47,5 @@ class Command(BaseCommand):
                 self._export(size, options["format"], options["tracemalloc"])
 
     def _export(self, rows: int, fmt: str, trace: bool) -> None:
-        query = ExportQuery("nlu", days=1, min_quality=0)
-        if trace:
-            tracemalloc.start()
-        started = time.perf_counter()
-        written = 0
-        for piece in render(export_records(query), fmt, "nlu"):
-            written += len(piece)
-        elapsed = time.perf_counter() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-        traced = ""
-        if trace:
-            traced = f", peak Python allocations {tracemalloc.get_traced_memory()[1] / 1e6:.1f} MB"
-            tracemalloc.stop()
-        self.stdout.write(
-            f"  export of {rows:,} rows as {fmt}: {elapsed:.1f} s = {rows / elapsed:,.0f} rows/s, "
-            f"{written / 1e6:,.0f} MB written; process peak memory so far {peak_mb:.0f} MB{traced}"
-        )
+        pieces = render(export_records(ExportQuery("nlu", days=1, min_quality=0)), fmt, "nlu")
+        self.stdout.write(measure_stream(pieces, rows=rows, label=f"export as {fmt}", trace=trace))
