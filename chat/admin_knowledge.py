@@ -2,15 +2,35 @@
 
 from django.contrib import admin
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from chat.models import KnowledgeConversation, KnowledgeMessage
+
+
+@admin.display(description="출처")
+def linked_sources(message: KnowledgeMessage) -> str:
+    """The answer's sources as links to their documents, with the retrieval score of each."""
+    sources = [source for source in message.sources or [] if isinstance(source, dict)]
+    if not sources:
+        return "—"
+    items = (
+        (
+            reverse("admin:rag_document_change", args=[source["document_id"]]) if source.get("document_id") else "#",
+            source.get("filename") or source.get("doc_id") or source.get("document_id"),
+            f"{float(source['score']):.3f}" if source.get("score") is not None else "—",
+        )
+        for source in sources
+    )
+    links = format_html_join("", '<li><a href="{}">{}</a> ({})</li>', items)
+    return format_html('<ul class="linked-sources">{}</ul>', links)
 
 
 class KnowledgeMessageInline(admin.TabularInline):
     model = KnowledgeMessage
     extra = 0
     can_delete = False
-    fields = ["created_at", "role", "content", "status", "route", "llm_model", "latency_ms", "sources"]
+    fields = ["created_at", "role", "content", "status", "route", "llm_model", "latency_ms", linked_sources]
     readonly_fields = fields
     ordering = ["created_at", "id"]
 
@@ -46,7 +66,10 @@ class KnowledgeMessageAdmin(admin.ModelAdmin):
     search_fields = ["content", "conversation__id", "conversation__user__username"]
     list_select_related = ["conversation"]
     raw_id_fields = ["conversation"]
-    readonly_fields = [field.name for field in KnowledgeMessage._meta.fields]
+    exclude = ["sources"]
+    readonly_fields = [field.name for field in KnowledgeMessage._meta.fields if field.name != "sources"] + [
+        linked_sources
+    ]
 
     def has_add_permission(self, request):
         return False

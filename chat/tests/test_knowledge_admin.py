@@ -33,3 +33,20 @@ def test_messages_are_searchable_by_content(admin_client, conversation):
 
     assert response.status_code == 200
     assert response.context["cl"].result_count == 1
+
+
+def test_an_answers_sources_are_linked_documents_with_their_scores(admin_client, conversation):
+    from django.urls import reverse
+
+    from rag.tests.helpers import add_document
+
+    document = add_document("환불 정책 안내", rag_key="kb")
+    answer = KnowledgeMessage.objects.get(conversation=conversation, role="assistant")
+    answer.sources = [{"document_id": document.pk, "filename": "refund.txt", "score": 0.8123, "chunk_id": 1}]
+    answer.save()
+
+    for page in (f"/admin/chat/knowledgeconversation/{conversation.pk}/change/",
+                 f"/admin/chat/knowledgemessage/{answer.pk}/change/"):  # fmt: skip
+        html = admin_client.get(page).content.decode()
+        link = reverse("admin:rag_document_change", args=[document.pk])
+        assert f'<a href="{link}">refund.txt</a> (0.812)' in html
