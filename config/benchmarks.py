@@ -10,8 +10,10 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
+from django.test.utils import override_settings
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -36,19 +38,32 @@ def throwaway_database(prefix: str, *, apps: tuple[str, ...] = (), keep: bool = 
     for the duration, then drop it: benchmarks never touch the development data.
 
     Yields the database name, so that subprocesses (e.g. a uvicorn server) can be pointed at it.
+    The cache gets a key prefix of its own too (in this process and, through CACHE_KEY_PREFIX, in the
+    subprocesses it starts): cached session contexts, user contexts and search results of the development
+    database must not answer for rows of the throw-away one.
     """
     say = stdout.write if stdout else (lambda message: None)
     original = connections["default"].settings_dict["NAME"]
     name = f"{prefix}_{os.getpid()}"
+    cache_prefix = f"{settings.CACHES['default']['KEY_PREFIX']}:{name}"
+    previous_env = os.environ.get("CACHE_KEY_PREFIX")
     with connections["default"].cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     _point_default_connection_at(name)
+    os.environ["CACHE_KEY_PREFIX"] = cache_prefix
+    own_cache = override_settings(CACHES={"default": {**settings.CACHES["default"], "KEY_PREFIX": cache_prefix}})
+    own_cache.enable()
     try:
         for app in apps or (None,):
             call_command("migrate", *([app] if app else []), verbosity=0, interactive=False)
         say(f"database {name}: created and migrated")
         yield name
     finally:
+        own_cache.disable()
+        if previous_env is None:
+            os.environ.pop("CACHE_KEY_PREFIX", None)
+        else:
+            os.environ["CACHE_KEY_PREFIX"] = previous_env
         _point_default_connection_at(original)
         if keep:
             say(f"database {name}: kept")
