@@ -100,3 +100,18 @@ def test_a_page_past_the_end_is_still_404(staff_client):
 
 def test_the_last_page_keyword_is_accepted(staff_client):
     assert staff_client.get("/api/v1/analytics/logs", {"page": "last"}).status_code == 200
+
+
+def test_the_readmes_error_example_is_what_the_server_says(api_client):
+    import json
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    [example] = re.findall(r'^(\{"error": \{"code": "invalid", "message": "password: .*)$', readme, re.M)
+
+    response = api_client.post("/api/v1/auth/token", {"username": "x"}, format="json")
+
+    assert response.json() == json.loads(example)
