@@ -20,7 +20,7 @@ from analytics.models import (
     MessageLog,
 )
 from analytics.services import curated_answers, dashboard, message_logs
-from config.admin_tools import ReadOnlyAdmin, pretty_json
+from config.admin_tools import ReadOnlyAdmin, ViewOnlyAdmin, pretty_json
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -144,18 +144,9 @@ class LogOutboxRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Dashboard)
-class DashboardAdmin(admin.ModelAdmin):
+class DashboardAdmin(ViewOnlyAdmin):
     """The staff dashboard (seed 002 §7.2) in place of a change list: cards, charts with their
     tables, top and unanswered questions, read through the API's report functions."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.dashboard_view)

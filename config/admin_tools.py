@@ -30,12 +30,8 @@ class LargeTablePaginator(Paginator):
         return super().count
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit logs are written by the chat, never by hand: view and filter only. Nothing is deleted
-    here either; old rows leave through the retention job (analytics.services.retention)."""
-
-    paginator = LargeTablePaginator
-    show_full_result_count = False
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Nothing is added, changed or deleted here."""
 
     def has_add_permission(self, request):
         return False
@@ -45,6 +41,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ViewOnlyAdmin):
+    """Audit logs are written by the chat, never by hand: view and filter only. Nothing is deleted
+    here either; old rows leave through the retention job (analytics.services.retention)."""
+
+    paginator = LargeTablePaginator
+    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
         declared = [name for name in self.readonly_fields if name not in {f.name for f in self.model._meta.fields}]

@@ -11,7 +11,8 @@ from django.db.models import Case, IntegerField, OuterRef, Subquery, UUIDField, 
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
 
-from chat.models import Conversation, Intent
+from chat.admin_dining import IntentFilter
+from chat.models import Conversation
 from config.admin_tools import ReadOnlyAdmin, pretty_json
 from ml_training.models import (
     AnswerFeedback,
@@ -61,15 +62,9 @@ class ReviewStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PredictedIntentFilter(admin.SimpleListFilter):
+class PredictedIntentFilter(IntentFilter):
     title = "predicted intent"
-    parameter_name = "intent"
-
-    def lookups(self, request, model_admin):
-        return Intent.choices
-
-    def queryset(self, request, queryset):
-        return queryset.filter(raw_data__intent=self.value()) if self.value() else queryset
+    field = "raw_data__intent"
 
 
 CONFIDENCE_BANDS = {"<0.3": (0, 0.3), "0.3-0.5": (0.3, 0.5), "0.5-0.7": (0.5, 0.7), ">0.7": (0.7, 1.01)}

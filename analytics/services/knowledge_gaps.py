@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from analytics.models import ConversationHistory, FAQCandidate
@@ -92,22 +93,21 @@ def badly_answered(start: datetime, end: datetime) -> list[Exchange]:
 
 def _thumbed_down_questions(start: datetime, end: datetime) -> set[tuple[str, str]]:
     """(conversation id, question) of the knowledge answers of [start, end) that got a thumbs down."""
-    answers = KnowledgeMessage.objects.filter(
-        created_at__gte=start, created_at__lt=end, feedback__vote=FeedbackVote.DOWN, feedback__is_implicit=False
-    ).values_list("conversation_id", "created_at")
-    found = set()
-    for conversation_id, answered_at in answers:
-        question = (
-            KnowledgeMessage.objects.filter(
-                conversation_id=conversation_id, role=MessageRole.USER, created_at__lte=answered_at
-            )
-            .order_by("-created_at")
-            .values_list("content", flat=True)
-            .first()
+    question = (
+        KnowledgeMessage.objects.filter(
+            conversation_id=OuterRef("conversation_id"), role=MessageRole.USER, created_at__lte=OuterRef("created_at")
         )
-        if question:
-            found.add((str(conversation_id), question[:QUERY_LENGTH]))
-    return found
+        .order_by("-created_at")
+        .values("content")[:1]
+    )
+    answers = (
+        KnowledgeMessage.objects.filter(
+            created_at__gte=start, created_at__lt=end, feedback__vote=FeedbackVote.DOWN, feedback__is_implicit=False
+        )
+        .annotate(question=Subquery(question))
+        .values_list("conversation_id", "question")
+    )
+    return {(str(conversation_id), text[:QUERY_LENGTH]) for conversation_id, text in answers if text}
 
 
 def _retrieved_documents(exchanges: list[Exchange]) -> list[dict]:
