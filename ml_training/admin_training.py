@@ -15,7 +15,10 @@ class TrainNowForm(forms.ModelForm):
     """Staff's "Train now": the model type and the config as JSON, validated before any job exists."""
 
     training_config = forms.JSONField(
-        required=False, initial=dict, help_text=f"JSON object; keys for nlu: {', '.join(jobs.NLU_CONFIG)}"
+        required=False,
+        initial=dict,
+        help_text="JSON object; keys: "
+        + "; ".join(f"{model_type}: {', '.join(jobs.options_for(model_type))}" for model_type in jobs.TRAINERS),
     )
 
     class Meta:

@@ -26,15 +26,13 @@ def run_training_job(job_id: int) -> str:
 
 
 @shared_task(name="ml_training.weekly_training")
-def weekly_training() -> int | None:
-    job = jobs.weekly_training()
-    return job.pk if job else None
+def weekly_training() -> list[int]:
+    return [job.pk for job in jobs.weekly_training()]
 
 
 @shared_task(name="ml_training.threshold_training")
-def threshold_training() -> int | None:
-    job = jobs.threshold_training()
-    return job.pk if job else None
+def threshold_training() -> list[int]:
+    return [job.pk for job in jobs.threshold_training()]
 
 
 @shared_task(name="ml_training.roll_up_performance_metrics")

@@ -13,17 +13,14 @@ the job runs, `completed` after it, `ready` again if it fails or is cancelled.
 """
 
 import logging
-import time
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat.services.nlu import get_classifier
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TrainingJobStatus, TriggeredBy
-from ml_training.services import gate, nlu_model, nlu_trainer, registry
-from ml_training.services.nlu_data import build_splits
+from ml_training.services import gate, nlu_trainer, registry
 from ml_training.services.preparation import MINIMUM_READY
+from ml_training.services.training import PROMOTION_OPTIONS, Option
 
 logger = logging.getLogger(__name__)
 
@@ -44,50 +41,47 @@ class JobCancelled(Exception):
     pass
 
 
-# key: (type, minimum, maximum, default); a tuple type of choices for lists.
-NLU_CONFIG = {
-    "candidates": (list, None, None, list(nlu_trainer.CANDIDATES)),
-    "epochs": (int, 10, 3000, 300),
-    "l2": (float, 0.0, 1.0, 0.01),
-    "C": (float, 0.001, 1000.0, 20.0),
-    "max_iter": (int, 50, 10000, 2000),
-    "weak_label_weight": (float, 0.0, 1.0, 0.0),
-    "min_f1_gain": (float, 0.0, 0.5, None),  # None: settings.NLU_PROMOTION_MIN_F1_GAIN
-    "ab_percentage_if_inconclusive": (float, 0.0, 50.0, 10.0),
-    "auto_promote": (bool, None, None, True),
-}
-CONFIGS = {ModelType.NLU: NLU_CONFIG}
+TRAINERS = {ModelType.NLU: nlu_trainer.TRAINER}
+
+
+def options_for(model_type: str) -> dict[str, Option]:
+    trainer = TRAINERS.get(model_type)
+    if trainer is None:
+        raise JobConfigError(f"No trainer for model type {model_type!r} yet (available: {sorted(TRAINERS)}).")
+    return {**trainer.options, **PROMOTION_OPTIONS}
 
 
 def validate_config(model_type: str, config) -> dict:
     """The config with defaults filled in; JobConfigError naming every problem otherwise."""
-    schema = CONFIGS.get(model_type)
-    if schema is None:
-        raise JobConfigError(f"No trainer for model type {model_type!r} yet (available: {sorted(CONFIGS)}).")
+    options = options_for(model_type)
     if not isinstance(config, dict):
         raise JobConfigError("The training config must be a JSON object.")
-    problems = [f"unknown key {key!r}" for key in sorted(set(config) - set(schema))]
+    problems = [f"unknown key {key!r}" for key in sorted(set(config) - set(options))]
     cleaned = {}
-    for key, (kind, low, high, default) in schema.items():
-        value = config.get(key, default)
-        if key == "min_f1_gain" and value is None:
-            value = settings.NLU_PROMOTION_MIN_F1_GAIN
-        if kind is list:
-            if not isinstance(value, list) or not value or set(value) - set(nlu_trainer.CANDIDATES):
-                problems.append(f"{key} must be a non-empty list of {list(nlu_trainer.CANDIDATES)}")
-        elif kind is bool:
-            if not isinstance(value, bool):
-                problems.append(f"{key} must be true or false")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-            problems.append(f"{key} must be a{'n integer' if kind is int else ' number'}")
-        elif not low <= value <= high:
-            problems.append(f"{key} must be between {low} and {high}")
-        else:
-            value = kind(value)
-        cleaned[key] = value
+    for key, option in options.items():
+        value = config.get(key, option.default)
+        value = value() if callable(value) else value  # a default read from settings at validation time
+        problem = _problem(option, value)
+        if problem:
+            problems.append(f"{key} {problem}")
+        cleaned[key] = value if problem or option.kind in (list, bool) else option.kind(value)
     if problems:
         raise JobConfigError("Training config refused: " + "; ".join(problems) + ".")
     return cleaned
+
+
+def _problem(option: Option, value) -> str:
+    if option.kind is list:
+        if not isinstance(value, list) or not value or set(value) - set(option.choices):
+            return f"must be a non-empty list of {list(option.choices)}"
+    elif option.kind is bool:
+        if not isinstance(value, bool):
+            return "must be true or false"
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or (option.kind is int and value != int(value)):
+        return f"must be a{'n integer' if option.kind is int else ' number'}"
+    elif not option.low <= value <= option.high:
+        return f"must be between {option.low} and {option.high}"
+    return ""
 
 
 def schedule_job(
@@ -150,7 +144,7 @@ def run_job(job_id: int) -> TrainingJob | None:
     queue = DataQueueItem.objects.filter(model_type=job.model_type)
     queue.filter(status=QueueStatus.READY).update(status=QueueStatus.TRAINING)
     try:
-        _run_nlu(job)
+        _train(job)
     except JobCancelled:
         _finish(job, S.CANCELLED, "cancelled")
         queue.filter(status=QueueStatus.TRAINING).update(status=QueueStatus.READY)
@@ -163,60 +157,24 @@ def run_job(job_id: int) -> TrainingJob | None:
     return TrainingJob.objects.get(pk=job_id)
 
 
-def _run_nlu(job: TrainingJob) -> None:
+def _train(job: TrainingJob) -> None:
     # Jobs made elsewhere (e.g. `create_training_job`) reach here unvalidated: a bad config fails the job.
     config = validate_config(job.model_type, job.training_config)
     progress = Progress(job)
-    progress("preparing the data: curated set, human labels, augmentations", 5)
-    splits = build_splits(weak_label_weight=config["weak_label_weight"])
-    counts = splits.counts()
-    total = counts["train"] + counts["validation"] + counts["test"] + counts["frozen_test"]
-    TrainingJob.objects.filter(pk=job.pk).update(
-        data_count=total, train_count=counts["train"], validation_count=counts["validation"],
-        test_count=counts["test"],
-    )  # fmt: skip
-    progress(f"split {counts}", 10)
-
-    progress("training the candidates", 15, status=S.TRAINING)
-    started = time.perf_counter()
-    trained = nlu_trainer.train_candidates(splits.train, splits.validation, config, log=lambda line: progress(line))
-    train_seconds = round(time.perf_counter() - started, 2)
-
-    progress(f"evaluating {trained['winner']} against the champion on the frozen test split", 80, status=S.EVALUATING)
-    champion_version = registry.champion(ModelType.NLU)
-    champion_model = _champion_model(champion_version)
-    candidate_metrics = nlu_trainer.evaluate(trained["model"], splits.frozen)
-    champion_metrics = nlu_trainer.evaluate(champion_model, splits.frozen)
-    truth = [row.intent for row in splits.frozen]
-    decision = gate.decide(
-        truth=truth,
-        champion=[p for p, _ in nlu_trainer.predictions(champion_model, splits.frozen)],
-        candidate=[p for p, _ in nlu_trainer.predictions(trained["model"], splits.frozen)],
-        champion_f1=champion_metrics["macro_f1"],
-        candidate_f1=candidate_metrics["macro_f1"],
-        min_gain=config["min_f1_gain"],
-    )
+    outcome = TRAINERS[job.model_type].run(job, config, progress)
+    decision = outcome.decision
     progress(f"gate: {decision.decision} - {decision.reason}", 90)
-    metrics = {
-        "frozen_test": candidate_metrics,
-        "champion_frozen_test": {k: champion_metrics[k] for k in ("accuracy", "macro_f1", "ece")},
-        "candidates": trained["candidates"],
-        "winner": trained["winner"],
-        "train_seconds": train_seconds,
-        "data": counts,
-    }
     Progress.check_cancel(job)
-    manifest, arrays = nlu_model.to_artifact(trained["model"])
     with transaction.atomic():
         version = registry.register(
-            ModelType.NLU,
-            manifest=manifest,
-            arrays=arrays,
-            metrics=metrics,
+            job.model_type,
+            manifest=outcome.manifest,
+            arrays=outcome.arrays,
+            metrics=outcome.metrics,
             job=job,
-            base_model=champion_version.version if champion_version else "curated",
-            architecture={"kind": trained["winner"], "features": manifest.get("features")},
-            training_data_stats=counts,
+            base_model=outcome.base_model,
+            architecture=outcome.architecture,
+            training_data_stats=outcome.training_data_stats,
             created_by=job.created_by,
         )
         by = f"gate (job {job.pk})"
@@ -230,7 +188,7 @@ def _run_nlu(job: TrainingJob) -> None:
         version.notes = f"{version.notes}\ngate: {decision.decision} - {decision.reason}".strip()
         version.save(update_fields=["notes"])
         TrainingJob.objects.filter(pk=job.pk).update(
-            metrics=metrics,
+            metrics=outcome.metrics,
             promotion=promotion,
             model_version=version.version,
             model_path=version.model_path,
@@ -238,16 +196,6 @@ def _run_nlu(job: TrainingJob) -> None:
             improvement_rate=max(-1.0, min(1.0, decision.gain)),
         )
     _finish(job, S.COMPLETED, f"completed: version {version.version}, {promotion['action']}")
-
-
-def _champion_model(version):
-    """The champion's classifier; the curated model when there is none or its artifact is refused."""
-    if version is not None:
-        try:
-            return nlu_model.from_artifact(*registry.load_artifact(version))
-        except ValueError:
-            logger.exception("champion %s unusable; comparing against the curated model", version)
-    return get_classifier()
 
 
 class Progress:
@@ -299,21 +247,26 @@ def trigger(model_type: str, triggered_by: str) -> TrainingJob | None:
 def enqueue_due_jobs(now=None) -> list[int]:
     """Queue the scheduled jobs whose time has come (jobs created with a delay, seed §9.12)."""
     due = list(
-        TrainingJob.objects.filter(status=S.SCHEDULED, scheduled_at__lte=now or timezone.now(), cancel_requested=False)
-        .values_list("pk", flat=True)
+        TrainingJob.objects.filter(
+            status=S.SCHEDULED, scheduled_at__lte=now or timezone.now(), cancel_requested=False
+        ).values_list("pk", flat=True)
     )
     for job_id in due:
         _enqueue(job_id)
     return due
 
 
-def weekly_training() -> TrainingJob | None:
-    return trigger(ModelType.NLU, TriggeredBy.SCHEDULED)
+def weekly_training() -> list[TrainingJob]:
+    """A job per model type that has a trainer (seed §9.12: weekly retraining)."""
+    return [job for model_type in TRAINERS if (job := trigger(model_type, TriggeredBy.SCHEDULED))]
 
 
-def threshold_training() -> TrainingJob | None:
-    """A job when the ready NLU rows reach the seed's minimum (preparation's MINIMUM_READY)."""
-    ready = DataQueueItem.objects.filter(model_type=ModelType.NLU, status=QueueStatus.READY).count()
-    if ready < MINIMUM_READY[ModelType.NLU]:
-        return None
-    return trigger(ModelType.NLU, TriggeredBy.THRESHOLD)
+def threshold_training() -> list[TrainingJob]:
+    """A job per model type whose ready rows reach the seed's minimum (preparation's MINIMUM_READY)."""
+    due = [
+        model_type
+        for model_type in TRAINERS
+        if DataQueueItem.objects.filter(model_type=model_type, status=QueueStatus.READY).count()
+        >= MINIMUM_READY[model_type]
+    ]
+    return [job for model_type in due if (job := trigger(model_type, TriggeredBy.THRESHOLD))]

@@ -9,20 +9,27 @@ The winner is the candidate with the higher macro-F1 on the validation split; it
 frozen test split go into the job and the version (`evaluate`).
 """
 
+import logging
 import time
 from collections import Counter
 
 import numpy as np
+from django.conf import settings
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from chat.services.nlu import LinearIntentClassifier
+from chat.services.nlu import LinearIntentClassifier, get_classifier
 from chat.services.nlu.budget import extract_budget
 from chat.services.nlu.intents import INTENTS
 from chat.services.nlu.tokenizer import tokenize
-from ml_training.services.nlu_data import Row
+from ml_training.models import ModelType, TrainingJob, TrainingJobStatus
+from ml_training.services import gate, nlu_model, registry
+from ml_training.services.nlu_data import Row, build_splits
 from ml_training.services.nlu_model import TFIDF_FEATURE_CONFIG, TfidfIntentClassifier, tfidf_features
+from ml_training.services.training import Option, Outcome, Trainer
+
+logger = logging.getLogger(__name__)
 
 CANDIDATES = ("linear", "tfidf-logreg")
 ECE_BINS = 10
@@ -152,3 +159,79 @@ def train_candidates(train: list[Row], validation: list[Row], config: dict, *, l
             for name, r in results.items()
         },
     }
+
+
+def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
+    """Split, train the candidates, and judge the winner against the champion on the frozen test split."""
+    progress("preparing the data: curated set, human labels, augmentations", 5)
+    splits = build_splits(weak_label_weight=config["weak_label_weight"])
+    counts = splits.counts()
+    TrainingJob.objects.filter(pk=job.pk).update(
+        data_count=counts["train"] + counts["validation"] + counts["test"] + counts["frozen_test"],
+        train_count=counts["train"], validation_count=counts["validation"],
+        test_count=counts["test"],
+    )  # fmt: skip
+    progress(f"split {counts}", 10)
+
+    progress("training the candidates", 15, status=TrainingJobStatus.TRAINING)
+    started = time.perf_counter()
+    trained = train_candidates(splits.train, splits.validation, config, log=progress)
+    train_seconds = round(time.perf_counter() - started, 2)
+
+    progress(
+        f"evaluating {trained['winner']} against the champion on the frozen test split", 80,
+        status=TrainingJobStatus.EVALUATING,
+    )  # fmt: skip
+    champion_version = registry.champion(ModelType.NLU)
+    champion_model = _champion_model(champion_version)
+    candidate_metrics = evaluate(trained["model"], splits.frozen)
+    champion_metrics = evaluate(champion_model, splits.frozen)
+    decision = gate.decide(
+        truth=[row.intent for row in splits.frozen],
+        champion=[p for p, _ in predictions(champion_model, splits.frozen)],
+        candidate=[p for p, _ in predictions(trained["model"], splits.frozen)],
+        champion_f1=champion_metrics["macro_f1"],
+        candidate_f1=candidate_metrics["macro_f1"],
+        min_gain=config["min_f1_gain"],
+    )
+    manifest, arrays = nlu_model.to_artifact(trained["model"])
+    return Outcome(
+        manifest=manifest,
+        arrays=arrays,
+        metrics={
+            "frozen_test": candidate_metrics,
+            "champion_frozen_test": {k: champion_metrics[k] for k in ("accuracy", "macro_f1", "ece")},
+            "candidates": trained["candidates"],
+            "winner": trained["winner"],
+            "train_seconds": train_seconds,
+            "data": counts,
+        },
+        decision=decision,
+        base_model=champion_version.version if champion_version else "curated",
+        architecture={"kind": trained["winner"], "features": manifest.get("features")},
+        training_data_stats=counts,
+    )
+
+
+def _champion_model(version):
+    """The champion's classifier; the curated model when there is none or its artifact is refused."""
+    if version is not None:
+        try:
+            return nlu_model.from_artifact(*registry.load_artifact(version))
+        except ValueError:
+            logger.exception("champion %s unusable; comparing against the curated model", version)
+    return get_classifier()
+
+
+TRAINER = Trainer(
+    options={
+        "candidates": Option(list, list(CANDIDATES), choices=CANDIDATES),
+        "epochs": Option(int, 300, 10, 3000),
+        "l2": Option(float, 0.01, 0.0, 1.0),
+        "C": Option(float, 20.0, 0.001, 1000.0),
+        "max_iter": Option(int, 2000, 50, 10000),
+        "weak_label_weight": Option(float, 0.0, 0.0, 1.0),
+        "min_f1_gain": Option(float, lambda: settings.NLU_PROMOTION_MIN_F1_GAIN, 0.0, 0.5),
+    },
+    run=run_job,
+)

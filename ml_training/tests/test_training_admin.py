@@ -27,7 +27,7 @@ def test_train_now_schedules_a_manual_job_with_the_validated_config(admin_client
     assert response.status_code == 302
     job = TrainingJob.objects.get()
     assert (job.status, job.triggered_by, job.created_by) == ("scheduled", "manual", admin_user.username)
-    assert job.training_config["epochs"] == 50 and job.training_config["C"] == jobs.NLU_CONFIG["C"][3]
+    assert job.training_config["epochs"] == 50 and job.training_config["C"] == jobs.options_for("nlu")["C"].default
 
 
 def test_a_second_train_now_while_one_is_unfinished_is_refused(admin_client, db):
