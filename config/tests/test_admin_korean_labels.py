@@ -1,0 +1,77 @@
+"""The admin speaks one language: Korean labels for models, fields, choices, filters, actions and messages,
+and choice labels that the API and the importer accept (a category filter shows 한식)."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from chat.models import Conversation, Shop, UserCouponWallet
+from chat.tests.dining_factories import give_coupon, make_chat_user, make_coupon, make_shop
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def action_messages(admin_client, model, action, objects) -> list[tuple[str, str]]:
+    response = admin_client.post(
+        admin_url(model, "changelist"), {"action": action, "_selected_action": [obj.pk for obj in objects]}, follow=True
+    )
+    assert response.status_code == 200
+    return [(message.level_tag, message.message) for message in get_messages(response.wsgi_request)]
+
+
+def test_the_shop_category_filter_shows_the_korean_category_the_api_accepts(admin_client):
+    make_shop("건대한식", category="한식")
+
+    response = admin_client.get(admin_url(Shop, "changelist"))
+
+    category_filter = next(spec for spec in response.context["cl"].filter_specs if spec.title == "분류")
+    displayed = [choice["display"] for choice in category_filter.choices(response.context["cl"])]
+    assert "한식" in displayed and "Korean" not in displayed
+    assert admin_client.get(admin_url(Shop, "changelist"), {"category__exact": "한식"}).context["cl"].result_count == 1
+
+
+def test_the_shop_list_shows_korean_choice_labels_for_english_stored_values(admin_client):
+    make_shop("건대분식", food_card="P", current_status="OPEN")
+
+    page = admin_client.get(admin_url(Shop, "changelist")).content.decode()
+
+    assert "부분사용가능" in page and "영업 중" in page
+
+
+def test_a_dining_conversation_page_shows_korean_field_labels(admin_client):
+    conversation = Conversation.objects.create(
+        user=make_chat_user(),
+        input_text="5천원으로 점심",
+        response_text="건대분식 어때요?",
+        extracted_intent="FOOD_REQUEST",
+    )
+
+    page = admin_client.get(admin_url(Conversation, "change", conversation.pk)).content.decode()
+
+    for label in ("질문", "답변", "세션 ID", "의도", "처리 시간 (ms)", "사용자 전략"):
+        assert f"{label}:</label>" in page
+    assert "음식 요청" in page  # the intent's label, not FOOD_REQUEST
+    assert "Input text" not in page and "Extracted intent" not in page
+
+
+def test_cancelling_wallet_coupons_reports_in_korean(admin_client):
+    entry = give_coupon(make_chat_user(), make_coupon("GIFT1000"))
+
+    assert action_messages(admin_client, UserCouponWallet, "cancel_coupons", [entry]) == [
+        ("success", "쿠폰 1장을 취소했습니다.")
+    ]
+    assert action_messages(admin_client, UserCouponWallet, "cancel_coupons", [entry]) == [
+        ("warning", "선택한 쿠폰 중 사용 가능한 것이 없어 취소한 것이 없습니다.")
+    ]
+
+
+def test_closing_shops_for_today_reports_in_korean(admin_client):
+    shops = [make_shop(), make_shop()]
+
+    assert action_messages(admin_client, Shop, "mark_closed_today", shops) == [
+        ("success", "가게 2곳을 내일까지 영업 종료로 표시했습니다.")
+    ]
