@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from chat.models import Conversation, Shop, UserCouponWallet
 from chat.tests.dining_factories import give_coupon, make_chat_user, make_coupon, make_shop
+from rag.models import Document
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,15 @@ def test_closing_shops_for_today_reports_in_korean(admin_client):
     assert action_messages(admin_client, Shop, "mark_closed_today", shops) == [
         ("success", "가게 2곳을 내일까지 영업 종료로 표시했습니다.")
     ]
+
+
+def test_queueing_a_re_embedding_reports_in_korean_and_the_document_page_reads_in_korean(admin_client):
+    document = Document.objects.create(
+        rag_key="handbook", rag_type="chatbot_shared", filename="규정.txt", content="내용", content_hash="0" * 64
+    )
+
+    messages = action_messages(admin_client, Document, "reembed", [document])
+    page = admin_client.get(admin_url(Document, "change", document.pk)).content.decode()
+
+    assert messages == [("success", "문서 1개의 다시 임베딩을 작업 대기열에 넣었습니다.")]
+    assert "RAG 키:</label>" in page and "공유 문서 (chatbot_shared)" in page and "그래프 메타데이터" in page
