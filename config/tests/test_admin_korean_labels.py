@@ -88,3 +88,38 @@ def test_queueing_a_re_embedding_reports_in_korean_and_the_document_page_reads_i
 
     assert messages == [("success", "문서 1개의 다시 임베딩을 작업 대기열에 넣었습니다.")]
     assert "RAG 키:</label>" in page and "공유 문서 (chatbot_shared)" in page and "그래프 메타데이터" in page
+
+
+def test_a_read_only_log_page_is_titled_view_in_korean(admin_client):
+    conversation = Conversation.objects.create(input_text="안녕", response_text="안녕하세요")
+
+    page = admin_client.get(admin_url(Conversation, "change", conversation.pk)).content.decode()
+
+    assert "<h1>식사 대화 보기</h1>" in page and "식사 대화 보기 | 챗봇 플랫폼 관리</title>" in page
+    assert "뷰 " not in page
+
+
+def test_an_editable_page_and_the_history_page_are_titled_in_korean(admin_client):
+    shop = make_shop("이력가게")
+
+    change = admin_client.get(admin_url(Shop, "change", shop.pk)).content.decode()
+    history = admin_client.get(admin_url(Shop, "history", shop.pk)).content.decode()
+
+    assert "<h1>가게 변경</h1>" in change
+    assert "변경 히스토리: 이력가게 (한식)" in history
+
+
+def test_delete_selected_is_named_in_plain_korean_and_still_deletes(admin_client):
+    shop = make_shop("지울가게")
+
+    changelist = admin_client.get(admin_url(Shop, "changelist")).content.decode()
+    confirm = admin_client.post(
+        admin_url(Shop, "changelist"), {"action": "delete_selected", "_selected_action": [shop.pk]}
+    )
+    admin_client.post(
+        admin_url(Shop, "changelist"), {"action": "delete_selected", "_selected_action": [shop.pk], "post": "yes"}
+    )
+
+    assert "선택한 가게 삭제" in changelist and "을/를 삭제합니다" not in changelist
+    assert confirm.status_code == 200 and "지울가게" in confirm.content.decode()
+    assert not Shop.objects.filter(pk=shop.pk).exists()
