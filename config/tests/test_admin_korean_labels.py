@@ -5,6 +5,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from analytics.models import FAQCandidate
 from chat.models import Conversation, Shop, UserCouponWallet
 from chat.tests.dining_factories import give_coupon, make_chat_user, make_coupon, make_shop
 from rag.models import Document
@@ -123,3 +124,26 @@ def test_delete_selected_is_named_in_plain_korean_and_still_deletes(admin_client
     assert "선택한 가게 삭제" in changelist and "을/를 삭제합니다" not in changelist
     assert confirm.status_code == 200 and "지울가게" in confirm.content.decode()
     assert not Shop.objects.filter(pk=shop.pk).exists()
+
+
+def test_accepting_faq_candidates_says_how_many_and_why_the_others_were_skipped(admin_client):
+    new, applied = (
+        FAQCandidate.objects.create(
+            collection_name="handbook", channel="knowledge", representative=text, normalized=text, status=status
+        )
+        for text, status in (("환불 규정", "new"), ("휴가 규정", "applied"))
+    )
+
+    assert action_messages(admin_client, FAQCandidate, "accept", [new, applied]) == [
+        ("success", "후보 1개를 채택했습니다. 1개는 새 후보가 아니라 건너뛰었습니다.")
+    ]
+    assert action_messages(admin_client, FAQCandidate, "accept", [new]) == [
+        ("warning", "바뀐 후보가 없습니다. 1개는 새 후보가 아니라 건너뛰었습니다.")
+    ]
+
+
+def test_the_analytics_dashboard_reads_in_korean(admin_client):
+    page = admin_client.get("/admin/analytics/dashboard/").content.decode()
+
+    assert "<h1>분석 대시보드</h1>" in page and "기간" in page and "오늘 질문" in page
+    assert "Queries today" not in page and ">Range<" not in page
