@@ -108,6 +108,14 @@ class StrategyFilter(admin.SimpleListFilter):
         return queryset.filter(conversation__user_strategy=self.value()) if self.value() else queryset
 
 
+class HasMealCardFilter(admin.EmptyFieldListFilter):
+    """Users with or without a meal card (a reverse relation has no verbose name to title the filter)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "급식카드"
+
+
 def _short(text: str, length: int = 50) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
@@ -553,7 +561,7 @@ def report_grant(model_admin, request, coupon, result) -> None:
 @admin.register(ChatUser)
 class ChatUserAdmin(admin.ModelAdmin):
     list_display = ["external_user_id", "nickname", "platform", "status", "card_balance", "created_at", "last_login_at"]
-    list_filter = ["platform", "status", ("foodcard", admin.EmptyFieldListFilter)]
+    list_filter = ["platform", "status", ("foodcard", HasMealCardFilter)]
     list_select_related = ["foodcard"]
     search_fields = ["=id", "external_user_id", "nickname", "email"]
     raw_id_fields = ["auth_user"]

@@ -231,7 +231,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='coupon',
             name='coupon_type',
-            field=models.CharField(choices=[('FIXED_AMOUNT', '정액 할인'), ('PERCENTAGE', '정률 할인'), ('FREEBIE', '무료 증정'), ('BOGO', '1+1')], max_length=30, verbose_name='쿠폰 종류'),
+            field=models.CharField(choices=[('FIXED_AMOUNT', '정액 할인'), ('PERCENTAGE', '정률 할인'), ('FREEBIE', '무료 증정'), ('BOGO', '1+1 증정')], max_length=30, verbose_name='쿠폰 종류'),
         ),
         migrations.AlterField(
             model_name='coupon',

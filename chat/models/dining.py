@@ -428,7 +428,7 @@ class CouponType(models.TextChoices):
     FIXED_AMOUNT = "FIXED_AMOUNT", "정액 할인"
     PERCENTAGE = "PERCENTAGE", "정률 할인"
     FREEBIE = "FREEBIE", "무료 증정"
-    BOGO = "BOGO", "1+1"
+    BOGO = "BOGO", "1+1 증정"
 
 
 class UsageType(models.TextChoices):

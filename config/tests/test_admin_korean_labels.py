@@ -1,16 +1,52 @@
 """The admin speaks one language: Korean labels for models, fields, choices, filters, actions and messages,
 and choice labels that the API and the importer accept (a category filter shows 한식)."""
 
+import re
+
 import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets, label_for_field, model_format_dict
 from django.contrib.messages import get_messages
+from django.test import RequestFactory
 from django.urls import reverse
 
 from analytics.models import FAQCandidate
 from chat.models import Conversation, Shop, UserCouponWallet
 from chat.tests.dining_factories import give_coupon, make_chat_user, make_coupon, make_shop
+from ml_training.models import TrainingJob
+from ml_training.services import jobs
 from rag.models import Document
 
 pytestmark = pytest.mark.django_db
+
+PROJECT_APPS = ("chat", "rag", "analytics", "ml_training", "config")
+# Terms staff read as they are: a label without Hangul may hold only these words (and numbers or signs,
+# like the confidence band "0.3-0.5").
+TECHNICAL_TERMS = {"ID", "URL", "JSON", "API", "RAG", "SHA256", "A/B", "SQL", "FAQ"}
+
+
+def reads_in_korean(label) -> bool:
+    text = str(label)
+    if re.search("[가-힣]", text):
+        return True
+    return all(word in TECHNICAL_TERMS for word in re.split(r"[\s(),:]+", text) if re.search("[A-Za-z]", word))
+
+
+def project_models():
+    return [model for label in PROJECT_APPS for model in apps.get_app_config(label).get_models()]
+
+
+def project_model_admins():
+    return [(model, model_admin) for model, model_admin in admin.site._registry.items()
+            if model._meta.app_label in PROJECT_APPS]  # fmt: skip
+
+
+@pytest.fixture
+def staff_request(admin_user):
+    request = RequestFactory().get("/admin/")
+    request.user = admin_user
+    return request
 
 
 def admin_url(model, view, *args):
@@ -147,3 +183,69 @@ def test_the_analytics_dashboard_reads_in_korean(admin_client):
 
     assert "<h1>분석 대시보드</h1>" in page and "기간" in page and "오늘 질문" in page
     assert "Queries today" not in page and ">Range<" not in page
+
+
+def test_every_model_field_and_choice_of_the_project_has_a_korean_label():
+    not_korean = []
+    for model in project_models():
+        opts = model._meta
+        not_korean += [f"{opts.label} {name!r}" for name in (opts.verbose_name, opts.verbose_name_plural)
+                       if not reads_in_korean(name)]  # fmt: skip
+        for field in opts.concrete_fields:
+            if not reads_in_korean(field.verbose_name):
+                not_korean.append(f"{opts.label}.{field.name} {field.verbose_name!r}")
+            not_korean += [f"{opts.label}.{field.name} {value!r}: {label!r}" for value, label in field.flatchoices
+                           if not reads_in_korean(label)]  # fmt: skip
+    assert not_korean == [], "\n".join(not_korean)
+
+
+def test_korean_valued_choices_are_labelled_with_their_own_value():
+    """What the admin shows is what the API and the importer take (한식, 메인메뉴, 아동급식카드)."""
+    for model in project_models():
+        for field in model._meta.concrete_fields:
+            for value, label in field.flatchoices:
+                if re.search("[가-힣]", str(value)):
+                    assert label == value, f"{model._meta.label}.{field.name}: {value!r} shown as {label!r}"
+
+
+def test_every_admin_action_column_fieldset_and_form_label_reads_in_korean(staff_request):
+    not_korean = []
+    for model, model_admin in project_model_admins():
+        where = model._meta.label
+        for _, name, description in model_admin.get_actions(staff_request).values():
+            text = description % model_format_dict(model._meta)
+            not_korean += [] if reads_in_korean(text) else [f"{where} action {name}: {text!r}"]
+        for column in model_admin.get_list_display(staff_request):
+            label = label_for_field(column, model, model_admin)
+            not_korean += [] if reads_in_korean(label) else [f"{where} column {column}: {label!r}"]
+        fieldsets = model_admin.get_fieldsets(staff_request)
+        form = model_admin.get_form(staff_request, fields=flatten_fieldsets(fieldsets))()
+        not_korean += [f"{where} fieldset {title!r}" for title, _ in fieldsets if title and not reads_in_korean(title)]
+        for name in flatten_fieldsets(fieldsets):
+            in_form = form.fields.get(name) if isinstance(name, str) else None  # what the page shows for it
+            label = in_form.label if in_form is not None else label_for_field(name, model, model_admin)
+            not_korean += [] if reads_in_korean(label) else [f"{where} field {name}: {label!r}"]
+    assert not_korean == [], "\n".join(not_korean)
+
+
+def test_every_changelist_filter_title_and_option_reads_in_korean(admin_client):
+    not_korean = []
+    for model, _ in project_model_admins():
+        response = admin_client.get(admin_url(model, "changelist"))
+        if response.status_code != 200 or "cl" not in (response.context or {}):
+            continue  # not a change list (the dashboard)
+        changelist = response.context["cl"]
+        for spec in changelist.filter_specs:
+            not_korean += [] if reads_in_korean(spec.title) else [f"{model._meta.label} filter {spec.title!r}"]
+            not_korean += [f"{model._meta.label} filter {spec.title}: {choice['display']!r}"
+                           for choice in spec.choices(changelist)
+                           if "display" in choice and not reads_in_korean(choice["display"])]  # fmt: skip
+    assert not_korean == [], "\n".join(not_korean)
+
+
+def test_cancelling_a_training_job_reports_in_korean(admin_client):
+    job = jobs.schedule_job("nlu")
+
+    assert action_messages(admin_client, TrainingJob, "cancel_jobs", [job]) == [
+        ("success", f"{job.job_name}: 취소를 요청했습니다.")
+    ]
