@@ -1,7 +1,7 @@
 """Read-only admin for the analytics tables: logs and histories are records, never edited by hand."""
 
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -24,11 +24,11 @@ from config.admin_tools import ReadOnlyAdmin, ViewOnlyAdmin, pretty_json
 
 
 class HasErrorFilter(admin.SimpleListFilter):
-    title = "error"
+    title = "오류"
     parameter_name = "has_error"
 
     def lookups(self, request, model_admin):
-        return [("yes", "with error"), ("no", "without error")]
+        return [("yes", "오류 있음"), ("no", "오류 없음")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -48,11 +48,11 @@ class MessageLogAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     ordering = ["-created_at", "-id"]
 
-    @admin.display(description="content")
+    @admin.display(description="내용")
     def short_content(self, obj):
         return obj.content[:80]
 
-    @admin.display(boolean=True, description="error")
+    @admin.display(boolean=True, description="오류")
     def has_error(self, obj):
         return bool(obj.error)
 
@@ -68,7 +68,7 @@ class ConversationHistoryAdmin(ReadOnlyAdmin):
     readonly_fields = ["messages_pretty"]
     exclude = ["messages"]
 
-    @admin.display(description="messages")
+    @admin.display(description="메시지")
     def messages_pretty(self, obj):
         return pretty_json(obj.messages)
 
@@ -89,11 +89,11 @@ class ChatStatisticsAdmin(ReadOnlyAdmin):
 
 
 class StuckFilter(admin.SimpleListFilter):
-    title = "state"
+    title = "처리 상태"
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("stuck", "stuck (no attempts left)"), ("failing", "failed at least once"), ("waiting", "waiting")]
+        return [("stuck", "멈춤 (남은 시도 없음)"), ("failing", "한 번 이상 실패"), ("waiting", "대기 중")]
 
     def queryset(self, request, queryset):
         if self.value() == "stuck":
@@ -117,30 +117,33 @@ class LogOutboxRecordAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     actions = ["retry"]
 
-    @admin.display(description="channel")
+    @admin.display(description="채널")
     def channel(self, obj):
         return obj.record.get("channel", "")
 
-    @admin.display(description="collection")
+    @admin.display(description="컬렉션")
     def collection_name(self, obj):
         return obj.record.get("collection_name", "")
 
-    @admin.display(description="session")
+    @admin.display(description="세션 ID")
     def session_id(self, obj):
         return obj.record.get("session_id", "")
 
-    @admin.display(description="last error")
+    @admin.display(description="마지막 오류")
     def short_error(self, obj):
         return obj.last_error[:120]
 
-    @admin.display(description="record")
+    @admin.display(description="기록 내용")
     def record_pretty(self, obj):
         return pretty_json(obj.record)
 
-    @admin.action(description="Try the selected stuck records again at the next flush")
+    @admin.action(description="선택한 멈춘 기록을 다음 flush 때 다시 시도")
     def retry(self, request, queryset):
         count = message_logs.retry_stuck(queryset)
-        self.message_user(request, f"{count} stuck record(s) will be tried again.")
+        if count:
+            self.message_user(request, f"멈춘 기록 {count}건을 다시 시도합니다.", messages.SUCCESS)
+        else:
+            self.message_user(request, "선택한 기록 중 멈춘 것이 없어 다시 시도할 것이 없습니다.", messages.WARNING)
 
 
 @admin.register(Dashboard)
@@ -169,7 +172,7 @@ class DashboardAdmin(ViewOnlyAdmin):
         )
         context = {
             **self.admin_site.each_context(request),
-            "title": "Analytics dashboard",
+            "title": "분석 대시보드",
             "opts": self.model._meta,
             "chosen": chosen,
             "presets": list(dashboard.PRESETS),
@@ -203,43 +206,51 @@ class FAQCandidateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="reasons")
+    @admin.display(description="이유")
     def reasons_pretty(self, obj):
         return pretty_json(obj.reasons)
 
-    @admin.display(description="example questions")
+    @admin.display(description="예시 질문")
     def examples_pretty(self, obj):
         return pretty_json(obj.example_questions)
 
-    @admin.display(description="retrieved documents")
+    @admin.display(description="검색된 문서")
     def documents_pretty(self, obj):
         return pretty_json(obj.retrieved_documents)
 
-    @admin.action(description="Accept the selected candidates (to be answered)")
+    @admin.action(description="선택한 후보 채택 (답을 달 것)")
     def accept(self, request, queryset):
         count = queryset.filter(status=FAQCandidate.Status.NEW).update(status=FAQCandidate.Status.ACCEPTED)
-        self.message_user(request, f"{count} candidate(s) accepted.")
+        self._report(request, count, len(queryset), "채택했습니다", "새 후보가 아니라")
 
-    @admin.action(description="Reject the selected candidates")
+    @admin.action(description="선택한 후보 거절")
     def reject(self, request, queryset):
         count = queryset.exclude(status=FAQCandidate.Status.APPLIED).update(status=FAQCandidate.Status.REJECTED)
-        self.message_user(request, f"{count} candidate(s) rejected.")
+        self._report(request, count, len(queryset), "거절했습니다", "이미 적용되어")
 
-    @admin.action(description="Apply the curated answer of the selected candidates to matching questions")
+    @admin.action(description="선택한 후보의 큐레이션 답변을 비슷한 질문에 적용")
     def apply_curated_answer(self, request, queryset):
         applied = 0
         for candidate in queryset.exclude(curated_answer=""):
             curated_answers.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
             applied += 1
-        self.message_user(request, f"{applied} curated answer(s) applied; candidates without an answer were skipped.")
+        self._report(request, applied, len(queryset), "적용했습니다", "큐레이션 답변이 없어")
 
-    @admin.action(description="Publish the selected candidates' answers as shared documents (their rag_key)")
+    @admin.action(description="선택한 후보의 답변을 공유 문서로 올리기 (후보의 RAG 키)")
     def publish_as_shared_document(self, request, queryset):
         published = 0
         for candidate in queryset.exclude(curated_answer=""):
             curated_answers.publish_as_shared_document(candidate)
             published += 1
-        self.message_user(request, f"{published} document(s) published; candidates without an answer were skipped.")
+        self._report(request, published, len(queryset), "공유 문서로 올렸습니다", "큐레이션 답변이 없어")
+
+    def _report(self, request, done: int, selected: int, did: str, why_skipped: str) -> None:
+        """How many of the selected candidates the action changed and why the others were left; none is a warning."""
+        skipped = f" {selected - done}개는 {why_skipped} 건너뛰었습니다." if selected > done else ""
+        if done:
+            self.message_user(request, f"후보 {done}개를 {did}.{skipped}", messages.SUCCESS)
+        else:
+            self.message_user(request, f"바뀐 후보가 없습니다.{skipped}", messages.WARNING)
 
 
 @admin.register(CollectionReport)
@@ -253,10 +264,10 @@ class CollectionReportAdmin(ReadOnlyAdmin):
     readonly_fields = ["collection_name", "day", "created_at", "report", "markdown_source"]
     exclude = ["markdown", "html"]
 
-    @admin.display(description="report")
+    @admin.display(description="보고서")
     def report(self, obj):
         return mark_safe(obj.html)  # rendered by an autoescaping template (analytics/daily_report.html)
 
-    @admin.display(description="Markdown")
+    @admin.display(description="Markdown 원문")
     def markdown_source(self, obj):
         return format_html("<pre style='white-space: pre-wrap'>{}</pre>", obj.markdown)

@@ -5,4 +5,4 @@ class AnalyticsConfig(AppConfig):
     """Message-level logs, conversation history, hourly/daily statistics."""
 
     name = "analytics"
-    verbose_name = "Analytics"
+    verbose_name = "분석"

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from chat.models import Partner, PartnerApiKey, PartnerChatTuningLog, RouteDecisionLog
 from chat.services import partner_chat
-from config.admin_tools import ReadOnlyAdmin
+from config.admin_tools import ReadOnlyAdmin, revoke_credentials
 from rag.admin import PartnerRagKeyInline
 
 
@@ -58,14 +58,13 @@ class PartnerApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # issued by the partner list's action or `manage.py create_partner_key`: the secret is shown once
 
-    @admin.display(boolean=True, description="active")
+    @admin.display(boolean=True, description="사용 가능")
     def is_active(self, obj):
         return not obj.is_revoked
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="선택한 키 폐기")
     def revoke_keys(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+        revoke_credentials(self, request, queryset, "키")
 
 
 @admin.register(RouteDecisionLog)
@@ -79,7 +78,7 @@ class RouteDecisionLogAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     fields = ["created_at", "user", "message", "route", "reason", "outcome", "sql", "error", "duration_ms"]
 
-    @admin.display(description="message")
+    @admin.display(description="메시지")
     def short_message(self, obj):
         return obj.message if len(obj.message) <= 60 else obj.message[:59] + "…"
 
@@ -87,7 +86,7 @@ class RouteDecisionLogAdmin(ReadOnlyAdmin):
 class HospitalFilter(admin.SimpleListFilter):
     """Hospitals of the partner chosen in the partner filter (all hospitals would be a very long list)."""
 
-    title = "hospital"
+    title = "병원"
     parameter_name = "hospital_id"
 
     def lookups(self, request, model_admin):
@@ -128,11 +127,11 @@ class PartnerChatTuningLogAdmin(ReadOnlyAdmin):
             queryset = queryset.defer("conversation")  # only the detail page shows it
         return queryset
 
-    @admin.display(description="conversation")
+    @admin.display(description="대화 내용")
     def conversation_bubbles(self, obj):
         return render_to_string("admin/chat/conversation_bubbles.html", {"conversation": obj.conversation})
 
-    @admin.action(description="Export selected sessions as JSONL for tuning")
+    @admin.action(description="선택한 세션을 튜닝용 JSONL로 내보내기")
     def export_tuning_jsonl(self, request, queryset):
         response = StreamingHttpResponse(
             partner_chat.export_tuning_jsonl(queryset.defer(None)),  # the changelist deferred the conversation

@@ -49,7 +49,7 @@ from config.admin_tools import LargeTablePaginator, ReadOnlyAdmin, pretty_json
 class ChatUserIdFilter(admin.SimpleListFilter):
     """ "Which user?" as a small input box (a list of every user would not fit)."""
 
-    title = "chat user id"
+    title = "사용자 ID"
     parameter_name = "chat_user"
     template = "admin/chat/input_filter.html"
 
@@ -80,7 +80,7 @@ class ChatUserIdFilter(admin.SimpleListFilter):
 class IntentFilter(admin.SimpleListFilter):
     """Intent choices from the taxonomy (no DISTINCT scan of a big log table)."""
 
-    title = "intent"
+    title = "의도"
     parameter_name = "intent"
     field = "extracted_intent"
 
@@ -98,7 +98,7 @@ class RequestIntentFilter(IntentFilter):
 class StrategyFilter(admin.SimpleListFilter):
     """The user strategy of the turn that produced the recommendation."""
 
-    title = "user strategy"
+    title = "사용자 전략"
     parameter_name = "strategy"
 
     def lookups(self, request, model_admin):
@@ -106,6 +106,14 @@ class StrategyFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(conversation__user_strategy=self.value()) if self.value() else queryset
+
+
+class HasMealCardFilter(admin.EmptyFieldListFilter):
+    """Users with or without a meal card (a reverse relation has no verbose name to title the filter)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "급식카드"
 
 
 def _short(text: str, length: int = 50) -> str:
@@ -233,8 +241,8 @@ class _ShopFormBase(forms.ModelForm):
 
     closed_dates = forms.CharField(
         required=False,
-        label="closed dates",
-        help_text="Extra closed days (lunar holidays, vacations): YYYY-MM-DD, comma separated.",
+        label="휴무일",
+        help_text="요일과 따로 쉬는 날 (명절, 휴가): YYYY-MM-DD, 쉼표로 구분.",
         widget=forms.TextInput(attrs={"size": 60}),
     )
 
@@ -287,10 +295,10 @@ def _business_hours_fields() -> dict:
     """One line per day in the form: open, close, break from, break to, closed."""
     fields = {}
     for day in HOURS_DAYS:
-        fields[f"{day}_open"] = _time_field(f"{DAY_LABELS[day]} open")
-        fields[f"{day}_close"] = _time_field("close")
-        fields[f"{day}_break_start"] = _time_field("break from")
-        fields[f"{day}_break_end"] = _time_field("break to")
+        fields[f"{day}_open"] = _time_field(f"{DAY_LABELS[day]} 여는 시각")
+        fields[f"{day}_close"] = _time_field("닫는 시각")
+        fields[f"{day}_break_start"] = _time_field("휴게 시작")
+        fields[f"{day}_break_end"] = _time_field("휴게 끝")
         fields[f"{day}_closed"] = forms.BooleanField(label="휴무", required=False)
     return fields
 
@@ -307,8 +315,10 @@ class MenuInline(admin.TabularInline):
 
 
 class ShopImportForm(forms.Form):
-    shops_file = forms.FileField(label="shops (.xlsx or .csv)", help_text="An .xlsx may also hold a 'menus' sheet.")
-    menus_file = forms.FileField(label="menus (.csv, optional)", required=False)
+    shops_file = forms.FileField(
+        label="가게 파일 (.xlsx 또는 .csv)", help_text=".xlsx에는 'menus' 시트도 넣을 수 있습니다."
+    )
+    menus_file = forms.FileField(label="메뉴 파일 (.csv, 선택)", required=False)
     dry_run = forms.BooleanField(
         label="미리 보기 (저장하지 않음)", required=False, initial=True,
         help_text="무엇이 생기고 바뀌고 건너뛰어질지 보여 주기만 합니다. 확인한 뒤 이 칸을 끄고 다시 올리세요.",
@@ -319,7 +329,7 @@ class ShopImportForm(forms.Form):
         for name in ("shops_file", "menus_file"):
             upload = cleaned.get(name)
             if upload and not upload.name.lower().endswith((".xlsx", ".csv")):
-                self.add_error(name, "Only .xlsx and .csv files can be imported.")
+                self.add_error(name, ".xlsx와 .csv 파일만 가져올 수 있습니다.")
         return cleaned
 
 
@@ -374,13 +384,13 @@ class ShopAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": SHOP_MAIN_FIELDS}),
-        ("address and contact", {"fields": SHOP_ADDRESS_FIELDS}),
+        ("주소와 연락처", {"fields": SHOP_ADDRESS_FIELDS}),
         (
-            "business hours (Asia/Seoul; close ≤ open means after midnight)",
+            "영업시간 (Asia/Seoul; 닫는 시각이 여는 시각보다 이르면 자정 넘어 닫음)",
             {"fields": [*HOURS_ROWS, "closed_dates"]},
         ),
         (
-            "computed",
+            "자동 계산",
             {
                 "classes": ["collapse"],
                 "fields": ["current_status", "popularity_score", "quality_score", "recommendation_count",
@@ -394,25 +404,25 @@ class ShopAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(menu_total=Count("menus"))
 
-    @admin.display(description="menus", ordering="menu_total")
+    @admin.display(description="메뉴 수", ordering="menu_total")
     def menu_count(self, obj):
         return obj.menu_total
 
-    @admin.display(description="business hours (stored JSON)")
+    @admin.display(description="영업시간 (저장된 JSON)")
     def business_hours_json(self, obj):
         if not obj.business_hours:
-            return "— (unknown hours: never recommended)"
+            return "— (영업시간 모름: 추천되지 않음)"
         return format_html("<pre>{}</pre>", json.dumps(obj.business_hours, ensure_ascii=False, indent=1))
 
-    @admin.action(description="Mark selected shops closed for the rest of today")
+    @admin.action(description="선택한 가게를 오늘 남은 시간 동안 영업 종료로 표시")
     def mark_closed_today(self, request, queryset):
         count = dining_ops.close_shops_today(list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} shop(s) closed until tomorrow.", messages.SUCCESS)
+        self.message_user(request, f"가게 {count}곳을 내일까지 영업 종료로 표시했습니다.", messages.SUCCESS)
 
-    @admin.action(description="Recompute popularity of selected shops (last 7 days of recommendations)")
+    @admin.action(description="선택한 가게의 인기 점수 다시 계산 (최근 7일 추천 기준)")
     def recompute_popularity(self, request, queryset):
         count = dining_jobs.recompute_popularity(list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"Popularity recomputed for {count} shop(s).", messages.SUCCESS)
+        self.message_user(request, f"가게 {count}곳의 인기 점수를 다시 계산했습니다.", messages.SUCCESS)
 
     def get_urls(self):
         custom = [
@@ -451,11 +461,11 @@ class ShopAdmin(admin.ModelAdmin):
                 form.add_error(None, str(exc))
             else:
                 level = messages.WARNING if report.errors else messages.SUCCESS
-                self.message_user(request, f"Import finished: {report.summary()}.", level)
+                self.message_user(request, f"가져오기 완료: {report.summary()}", level)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import shops and menus",
+            "title": "가게와 메뉴 가져오기",
             "form": form,
             "report": report,
         }
@@ -529,8 +539,12 @@ class ProfileInline(admin.StackedInline):
 
 
 class IssueCouponForm(forms.Form):
-    coupon = forms.ModelChoiceField(queryset=Coupon.objects.filter(is_active=True), help_text="Active coupons only.")
-    note = forms.CharField(required=False, max_length=200, help_text="Why (kept in the wallet entry's context).")
+    coupon = forms.ModelChoiceField(
+        queryset=Coupon.objects.filter(is_active=True), label="쿠폰", help_text="활성 쿠폰만 보입니다."
+    )
+    note = forms.CharField(
+        required=False, max_length=200, label="메모", help_text="발급 이유 (지갑 쿠폰의 발급 맥락에 남습니다)."
+    )
 
 
 def report_grant(model_admin, request, coupon, result) -> None:
@@ -547,7 +561,7 @@ def report_grant(model_admin, request, coupon, result) -> None:
 @admin.register(ChatUser)
 class ChatUserAdmin(admin.ModelAdmin):
     list_display = ["external_user_id", "nickname", "platform", "status", "card_balance", "created_at", "last_login_at"]
-    list_filter = ["platform", "status", ("foodcard", admin.EmptyFieldListFilter)]
+    list_filter = ["platform", "status", ("foodcard", HasMealCardFilter)]
     list_select_related = ["foodcard"]
     search_fields = ["=id", "external_user_id", "nickname", "email"]
     raw_id_fields = ["auth_user"]
@@ -555,12 +569,12 @@ class ChatUserAdmin(admin.ModelAdmin):
     inlines = [FoodcardInline, ProfileInline]
     actions = ["issue_coupon"]
 
-    @admin.display(description="meal card", ordering="foodcard__balance")
+    @admin.display(description="급식카드", ordering="foodcard__balance")
     def card_balance(self, obj):
         card = getattr(obj, "foodcard", None)
-        return f"{card.balance:,}원 ({card.status})" if card else "—"
+        return f"{card.balance:,}원 ({card.get_status_display()})" if card else "—"
 
-    @admin.action(description="Issue a coupon to selected users…")
+    @admin.action(description="선택한 사용자에게 쿠폰 발급…")
     def issue_coupon(self, request, queryset):
         """Intermediate page: choose the coupon, then issue it through the coupon service."""
         form = IssueCouponForm(request.POST if "apply" in request.POST else None)
@@ -576,7 +590,7 @@ class ChatUserAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Issue a coupon",
+            "title": "쿠폰 발급",
             "form": form,
             "users": queryset.order_by("pk")[:200],
             "user_count": queryset.count(),
@@ -633,18 +647,18 @@ class CouponAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="issued", ordering="wallet_issued")
+    @admin.display(description="발급", ordering="wallet_issued")
     def issued_count(self, obj):
         return obj.wallet_issued
 
-    @admin.display(description="used", ordering="wallet_used")
+    @admin.display(description="사용", ordering="wallet_used")
     def used_count(self, obj):
         return obj.wallet_used
 
-    @admin.display(description="discount")
+    @admin.display(description="할인")
     def discount(self, obj):
         if obj.discount_rate is not None:
-            cap = f" (max {obj.max_discount_amount:,}원)" if obj.max_discount_amount else ""
+            cap = f" (최대 {obj.max_discount_amount:,}원)" if obj.max_discount_amount else ""
             return f"{obj.discount_rate * 100:.0f}%{cap}"
         return f"{obj.discount_amount:,}원" if obj.discount_amount else "—"
 
@@ -671,10 +685,13 @@ class UserCouponWalletAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Cancel selected active coupons")
+    @admin.action(description="선택한 쿠폰 중 사용 가능한 것 취소")
     def cancel_coupons(self, request, queryset):
         count = queryset.filter(status=WalletStatus.ACTIVE).update(status=WalletStatus.CANCELLED)
-        self.message_user(request, f"Cancelled {count} coupon(s).", messages.SUCCESS)
+        if count:
+            self.message_user(request, f"쿠폰 {count}장을 취소했습니다.", messages.SUCCESS)
+        else:
+            self.message_user(request, "선택한 쿠폰 중 사용 가능한 것이 없어 취소한 것이 없습니다.", messages.WARNING)
 
 
 # --------------------------------------------------------------------------------------- logs
@@ -739,9 +756,9 @@ class RecommendationLogAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "entities", "shops_table", "steps"]
 
-    @admin.display(description="strategy")
+    @admin.display(description="사용자 전략")
     def strategy(self, obj):
-        return obj.conversation.user_strategy if obj.conversation else "—"
+        return (obj.conversation.get_user_strategy_display() or "—") if obj.conversation else "—"
 
     @admin.display(description="요청 엔티티")
     def entities(self, obj):

@@ -51,7 +51,7 @@ class KnowledgeConversationAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(message_count=Count("messages"))
 
-    @admin.display(ordering="message_count", description="messages")
+    @admin.display(ordering="message_count", description="메시지 수")
     def message_count(self, obj):
         return obj.message_count
 

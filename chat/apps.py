@@ -5,7 +5,7 @@ class ChatConfig(AppConfig):
     """Dining assistant, chat sessions, partners and their tuning logs."""
 
     name = "chat"
-    verbose_name = "Chat"
+    verbose_name = "챗봇"
 
     def ready(self):
         from chat import signals  # noqa: F401  (cache invalidation receivers)

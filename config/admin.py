@@ -1,6 +1,6 @@
-from django.contrib import admin, messages
-from django.utils import timezone
+from django.contrib import admin
 
+from config.admin_tools import revoke_credentials
 from config.models import UserApiToken
 
 
@@ -25,8 +25,4 @@ class UserApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="선택한 토큰 폐기")
     def revoke_tokens(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        if count:
-            self.message_user(request, f"토큰 {count}개를 폐기했습니다.", messages.SUCCESS)
-        else:
-            self.message_user(request, "폐기할 사용 중인 토큰이 없습니다.", messages.WARNING)
+        revoke_credentials(self, request, queryset, "토큰")

@@ -1,11 +1,12 @@
 """Admin pieces every app's admin uses: read-only audit-log admins, a paginator for huge tables,
-readable JSON."""
+readable JSON, revoking hashed credentials."""
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -61,3 +62,14 @@ def pretty_json(value) -> str:
         return "—"
     text = json.dumps(value, ensure_ascii=False, indent=2)
     return format_html('<pre class="readable-json" style="white-space: pre-wrap">{}</pre>', text)
+
+
+def revoke_credentials(model_admin, request, queryset, noun: str) -> None:
+    """Revoke the selected credentials (HashedCredential) still in use and say how many; none is a warning."""
+    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if count:
+        model_admin.message_user(request, f"{noun} {count}개를 폐기했습니다.", messages.SUCCESS)
+    else:
+        model_admin.message_user(
+            request, f"선택한 {noun} 중 사용 중인 것이 없어 폐기한 것이 없습니다.", messages.WARNING
+        )

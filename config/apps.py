@@ -5,4 +5,4 @@ class ConfigConfig(AppConfig):
     """Project-wide plumbing: API conventions, health, management commands."""
 
     name = "config"
-    verbose_name = "Platform"
+    verbose_name = "플랫폼"

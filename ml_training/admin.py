@@ -12,7 +12,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
 
 from chat.admin_dining import IntentFilter
-from chat.models import Conversation
+from chat.models import Conversation, Intent
 from config.admin_tools import ReadOnlyAdmin, pretty_json
 from ml_training.models import (
     AnswerFeedback,
@@ -29,6 +29,11 @@ from ml_training.services import review
 from ml_training.services.masking import mask_text
 
 
+def intent_label(code) -> str:
+    """The Korean label of an intent code kept in JSON (an unknown code as it is)."""
+    return Intent(code).label if code in Intent.values else (code or "—")
+
+
 def short(text, length: int = 60) -> str:
     text = text or ""
     return text if len(text) <= length else text[: length - 1] + "…"
@@ -37,11 +42,11 @@ def short(text, length: int = 60) -> str:
 class ReviewStateFilter(admin.SimpleListFilter):
     """Open items by default: the queue is what is left to do."""
 
-    title = "state"
+    title = "검토 상태"
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", "waiting for review"), ("reviewed", "reviewed"), ("all", "all")]
+        return [("open", "검토 대기"), ("reviewed", "검토함"), ("all", "전체")]
 
     def value(self):
         return super().value() or "open"
@@ -63,7 +68,7 @@ class ReviewStateFilter(admin.SimpleListFilter):
 
 
 class PredictedIntentFilter(IntentFilter):
-    title = "predicted intent"
+    title = "예측 의도"
     field = "raw_data__intent"
 
 
@@ -71,7 +76,7 @@ CONFIDENCE_BANDS = {"<0.3": (0, 0.3), "0.3-0.5": (0.3, 0.5), "0.5-0.7": (0.5, 0.
 
 
 class ConfidenceBandFilter(admin.SimpleListFilter):
-    title = "confidence"
+    title = "신뢰도"
     parameter_name = "confidence"
 
     def lookups(self, request, model_admin):
@@ -85,11 +90,11 @@ class ConfidenceBandFilter(admin.SimpleListFilter):
 
 
 class FeedbackFilter(admin.SimpleListFilter):
-    title = "feedback"
+    title = "피드백"
     parameter_name = "feedback"
 
     def lookups(self, request, model_admin):
-        return [("negative", "negative (thumbs down, 1-2, regenerated)"), ("none", "no negative feedback")]
+        return [("negative", "부정 (👎, 1-2점, 재생성)"), ("none", "부정 피드백 없음")]
 
     def queryset(self, request, queryset):
         negative = [ReviewReason.NEGATIVE_FEEDBACK, ReviewReason.REGENERATED]
@@ -102,7 +107,7 @@ class FeedbackFilter(admin.SimpleListFilter):
 
 class ReviewItemForm(forms.ModelForm):
     label_entities = forms.JSONField(
-        required=False, label="true entities", help_text="Leave empty to keep the predicted entities."
+        required=False, label="정답 엔티티", help_text="비워 두면 예측한 엔티티를 그대로 씁니다."
     )
 
     class Meta:
@@ -112,7 +117,7 @@ class ReviewItemForm(forms.ModelForm):
     def clean_label_intent(self):
         intent = self.cleaned_data["label_intent"]
         if not intent:
-            raise forms.ValidationError("Choose the true intent.")
+            raise forms.ValidationError("정답 의도를 고르세요.")
         return intent
 
 
@@ -210,54 +215,58 @@ class ReviewItemAdmin(admin.ModelAdmin):
             entities = form.cleaned_data.get("label_entities") if "label_entities" in form.cleaned_data else None
             review.label_item(obj.pk, intent=obj.label_intent, entities=entities or None, reviewer=request.user)
 
-    @admin.action(description="Confirm the predicted intent of the selected items")
+    @admin.action(description="선택한 항목의 예측 의도를 정답으로 확정")
     def confirm_predictions(self, request, queryset):
         labelled, skipped = review.confirm_predictions(queryset, reviewer=request.user)
-        self.message_user(request, f"Confirmed {labelled} item(s); skipped {skipped}.", messages.SUCCESS)
+        skipped_note = f" {skipped}개는 건너뛰었습니다 (이미 검토했거나 예측 의도가 없음)." if skipped else ""
+        if labelled:
+            self.message_user(request, f"{labelled}개를 확정했습니다.{skipped_note}", messages.SUCCESS)
+        else:
+            self.message_user(request, f"확정한 항목이 없습니다.{skipped_note}", messages.WARNING)
 
-    @admin.display(description="message")
+    @admin.display(description="메시지")
     def message(self, obj):
         return short(obj.raw_data.get("input_text"))
 
-    @admin.display(description="message")
+    @admin.display(description="메시지")
     def message_full(self, obj):
         return obj.raw_data.get("input_text", "")
 
-    @admin.display(description="previous turn")
+    @admin.display(description="이전 턴")
     def previous_turn(self, obj):
         text = getattr(obj, "previous_text", None)
-        return f"{short(mask_text(text), 40)} ({obj.previous_intent})" if text else "—"
+        return f"{short(mask_text(text), 40)} ({intent_label(obj.previous_intent)})" if text else "—"
 
-    @admin.display(description="predicted (confidence)")
+    @admin.display(description="예측 (신뢰도)")
     def predicted(self, obj):
-        intent = obj.raw_data.get("intent") or "—"
+        intent = intent_label(obj.raw_data.get("intent"))
         confidence = obj.raw_data.get("confidence")
         return f"{intent} ({confidence:.2f})" if isinstance(confidence, int | float) else intent
 
-    @admin.display(description="entities")
+    @admin.display(description="엔티티")
     def entities(self, obj):
         values = {
             key: value for key, value in (obj.raw_data.get("entities") or {}).items() if value not in (None, [], "")
         }
         return short(json.dumps(values, ensure_ascii=False), 50)
 
-    @admin.display(description="entities")
+    @admin.display(description="엔티티")
     def entities_full(self, obj):
         return pretty_json(obj.raw_data.get("entities") or {})
 
-    @admin.display(description="answer")
+    @admin.display(description="답변")
     def answer(self, obj):
         return short(obj.raw_data.get("response_text"), 50)
 
-    @admin.display(description="answer")
+    @admin.display(description="답변")
     def answer_full(self, obj):
         return obj.raw_data.get("response_text", "")
 
-    @admin.display(description="turn quality (seed §8.2)")
+    @admin.display(description="턴 품질 (seed §8.2)")
     def turn_quality(self, obj):
         return obj.raw_data.get("quality", "—")
 
-    @admin.display(description="feedback")
+    @admin.display(description="피드백")
     def feedback(self, obj):
         given = getattr(obj, "latest_feedback", None)
         if not given:
@@ -266,7 +275,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
         if given["rating"] is not None:
             parts.append(f"{given['rating']}/5")
         if given["implicit"]:
-            parts.append("(regenerated)")
+            parts.append("(재생성)")
         if given["comment"]:
             parts.append(f"“{short(given['comment'], 40)}”")
         return " ".join(part for part in parts if part)
@@ -281,11 +290,11 @@ class DataQueueItemAdmin(ReadOnlyAdmin):
     readonly_fields = ["raw_data_pretty", "processed_data", "validation_errors"]
     exclude = ["raw_data"]
 
-    @admin.display(description="source")
+    @admin.display(description="원본")
     def source(self, obj):
         return f"{obj.source_table}:{obj.source_id}"
 
-    @admin.display(description="raw data")
+    @admin.display(description="원본 데이터")
     def raw_data_pretty(self, obj):
         return pretty_json(obj.raw_data)
 
@@ -311,7 +320,7 @@ class NluTrainingDataAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     show_full_result_count = False
 
-    @admin.display(description="text")
+    @admin.display(description="문장")
     def short_text(self, obj):
         return short(obj.input_text)
 
@@ -352,7 +361,7 @@ class AnswerFeedbackAdmin(ReadOnlyAdmin):
     raw_id_fields = ["user", "partner", "conversation", "knowledge_message", "partner_session"]
     show_full_result_count = False
 
-    @admin.display(description="comment")
+    @admin.display(description="의견")
     def short_comment(self, obj):
         return short(obj.comment, 50)
 

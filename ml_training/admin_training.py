@@ -17,7 +17,8 @@ class TrainNowForm(forms.ModelForm):
     training_config = forms.JSONField(
         required=False,
         initial=dict,
-        help_text="JSON object; keys: "
+        label="학습 설정",
+        help_text="JSON 객체; 모델 유형별 키: "
         + "; ".join(f"{model_type}: {', '.join(jobs.options_for(model_type))}" for model_type in jobs.TRAINERS),
     )
 
@@ -70,39 +71,44 @@ class TrainingJobAdmin(admin.ModelAdmin):
         )
         obj.pk, obj.job_name = job.pk, job.job_name
 
-    @admin.action(description="Cancel the selected jobs")
+    @admin.action(description="선택한 작업 취소")
     def cancel_jobs(self, request, queryset):
         for job in queryset:
             try:
                 jobs.cancel(job, by=request.user.get_username())
-                self.message_user(request, f"{job}: cancel requested.")
+                self.message_user(request, f"{job}: 취소를 요청했습니다.", messages.SUCCESS)
             except jobs.JobError as exc:
                 self.message_user(request, str(exc), messages.WARNING)
 
-    @admin.display(description="log")
+    @admin.display(description="로그")
     def last_log_line(self, job):
         return job.log_tail[-1] if job.log_tail else ""
 
-    @admin.display(description="log tail")
+    @admin.display(description="최근 로그")
     def log(self, job):
         return pretty_json(job.log_tail)
 
-    @admin.display(description="gate")
+    @admin.display(description="게이트")
     def promotion_decision(self, job):
         return (job.promotion or {}).get("decision", "")
 
-    @admin.display(description="promotion gate")
+    @admin.display(description="승격 게이트")
     def promotion_pretty(self, job):
         return pretty_json(job.promotion)
 
-    @admin.display(description="metrics")
+    @admin.display(description="지표")
     def metrics_pretty(self, job):
         return pretty_json(job.metrics)
 
 
 class ABShareForm(ActionForm):
     percentage = forms.DecimalField(
-        required=False, min_value=0, max_value=100, decimal_places=2, help_text="A/B share in % (start A/B)"
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        label="A/B 비율 (%)",
+        help_text="A/B 시작에 쓰는 도전자 트래픽 비율",
     )
 
 
@@ -124,15 +130,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="frozen macro-F1")
+    @admin.display(description="고정 테스트 macro-F1")
     def frozen_macro_f1(self, version):
         return (version.performance_metrics.get("frozen_test") or {}).get("macro_f1")
 
-    @admin.display(description="frozen accuracy")
+    @admin.display(description="고정 테스트 정확도")
     def frozen_accuracy(self, version):
         return (version.performance_metrics.get("frozen_test") or {}).get("accuracy")
 
-    @admin.display(description="last 24 h (requests, avg confidence, low-conf., UNKNOWN, negative)")
+    @admin.display(description="최근 24시간 (요청, 평균 신뢰도, 낮은 신뢰도, 알 수 없음, 부정 피드백)")
     def last_24h(self, version):
         if not (version.is_active or version.ab_test_group):
             return ""
@@ -140,18 +146,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return (f"{m['requests']} · {m['avg_confidence']:.3f} · {m['low_confidence_ratio']:.1%} · "
                 f"{m['unknown_ratio']:.1%} · {m['negative_feedback_rate']:.1%}")  # fmt: skip
 
-    @admin.display(description="gate")
+    @admin.display(description="게이트")
     def gate(self, version):
         promotion = (version.training_job.promotion or {}) if version.training_job_id else {}
         return f"{promotion.get('decision', '')}: {promotion.get('reason', '')}" if promotion else ""
 
-    @admin.display(description="performance metrics")
+    @admin.display(description="성능 지표")
     def metrics_pretty(self, version):
         return pretty_json(version.performance_metrics)
 
     def _one(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            self.message_user(request, "버전을 정확히 하나만 선택하세요.", messages.ERROR)
             return None
         return queryset.get()
 
@@ -161,28 +167,31 @@ class ModelVersionAdmin(admin.ModelAdmin):
         except registry.RegistryError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
-        self.message_user(request, f"Done: {result or 'nothing to stop'}.")
+        if result:
+            self.message_user(request, f"완료: {result}", messages.SUCCESS)
+        else:
+            self.message_user(request, "멈출 A/B 테스트가 없습니다.", messages.WARNING)
 
-    @admin.action(description="Activate (make champion)")
+    @admin.action(description="활성화 (챔피언으로)")
     def activate(self, request, queryset):
         if version := self._one(request, queryset):
             self._run(request, registry.activate, version)
 
-    @admin.action(description="Start A/B at the given share (%%)")
+    @admin.action(description="입력한 비율(%%)로 A/B 시작")
     def start_ab(self, request, queryset):
         percentage = request.POST.get("percentage") or ""
         if version := self._one(request, queryset):
             if not percentage:
-                self.message_user(request, "Give the A/B share in %.", messages.ERROR)
+                self.message_user(request, "A/B 비율(%)을 입력하세요.", messages.ERROR)
                 return
             self._run(request, registry.start_ab, version, percentage)
 
-    @admin.action(description="Stop the A/B test of the selected versions' model types")
+    @admin.action(description="선택한 버전의 모델 유형에서 A/B 테스트 중지")
     def stop_ab(self, request, queryset):
         for model_type in sorted(set(queryset.values_list("model_type", flat=True))):
             self._run(request, registry.stop_ab, model_type)
 
-    @admin.action(description="Roll back to the previous champion")
+    @admin.action(description="이전 챔피언으로 되돌리기")
     def roll_back(self, request, queryset):
         for model_type in sorted(set(queryset.values_list("model_type", flat=True)) & set(ModelType.values)):
             self._run(request, registry.rollback, model_type)

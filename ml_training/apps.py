@@ -5,7 +5,7 @@ class MlTrainingConfig(AppConfig):
     """Training data queue, training jobs, model versions and metrics."""
 
     name = "ml_training"
-    verbose_name = "ML training"
+    verbose_name = "ML 학습"
 
     def ready(self):
         from analytics.services.message_logs import logs_written

@@ -69,10 +69,10 @@ class DocumentAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["doc_id", "rag_key", "rag_type", "owner", "filename", "source_type", "doc_schema",
                            "event_type"]}),
-        ("Status", {"fields": ["status", "status_message", "chunk_count", "embedding_model", "content_hash",
+        ("상태", {"fields": ["status", "status_message", "chunk_count", "embedding_model", "content_hash",
                                "created_at", "updated_at"]}),
-        ("Graph metadata", {"fields": ["summary", "entities", "relations"]}),
-        ("Content", {"fields": ["content", "metadata"], "classes": ["collapse"]}),
+        ("그래프 메타데이터", {"fields": ["summary", "entities", "relations"]}),
+        ("내용", {"fields": ["content", "metadata"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["doc_id", "rag_key", "rag_type", "owner", "filename", "source_type", "doc_schema", "event_type",
                        "status", "status_message", "chunk_count", "embedding_model", "content_hash", "created_at",
@@ -90,31 +90,31 @@ class DocumentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         ingest.delete_documents(queryset)
 
-    @admin.display(description="chunks", ordering="chunk_count")
+    @admin.display(description="청크 수", ordering="chunk_count")
     def chunk_count(self, obj):
         return getattr(obj, "chunk_count", None)
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description="상태", ordering="status")
     def status_badge(self, obj):
         return format_html(
             '<b style="color:{}" title="{}">{}</b>', STATUS_COLOURS.get(obj.status, "#000"), obj.status_message,
-            obj.status,
+            obj.get_status_display(),
         )
 
-    @admin.display(description="summary")
+    @admin.display(description="요약")
     def summary(self, obj):
         return obj.metadata.get("ai_summary", "")
 
-    @admin.display(description="entities")
+    @admin.display(description="엔티티")
     def entities(self, obj):
         nodes = obj.metadata.get("entity_nodes") or []
         if not nodes:
             return "-"
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                                 ((n.get("name"), n.get("type"), n.get("description")) for n in nodes))
-        return format_html("<table><tr><th>name</th><th>type</th><th>description</th></tr>{}</table>", rows)
+        return format_html("<table><tr><th>이름</th><th>유형</th><th>설명</th></tr>{}</table>", rows)
 
-    @admin.display(description="relations")
+    @admin.display(description="관계")
     def relations(self, obj):
         edges = obj.metadata.get("entity_relations") or []
         if not edges:
@@ -122,19 +122,19 @@ class DocumentAdmin(admin.ModelAdmin):
         return format_html_join(mark_safe("<br>"), "{} —[{}]→ {}",  # noqa: S308 - a constant tag
                                 ((e.get("source"), e.get("relation"), e.get("target")) for e in edges))
 
-    @admin.action(description="Re-embed selected documents (Celery)")
+    @admin.action(description="선택한 문서 다시 임베딩 (Celery)")
     def reembed(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
         for document_id in ids:
             transaction.on_commit(lambda pk=document_id: tasks.reembed_document.delay(pk))
-        self.message_user(request, f"Queued re-embedding of {len(ids)} document(s).", messages.SUCCESS)
+        self.message_user(request, f"문서 {len(ids)}개의 다시 임베딩을 작업 대기열에 넣었습니다.", messages.SUCCESS)
 
-    @admin.action(description="Re-extract graph metadata (summary, entities, relations)")
+    @admin.action(description="선택한 문서의 그래프 메타데이터 다시 추출 (요약, 엔티티, 관계)")
     def reextract_graph(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
         for document_id in ids:
             transaction.on_commit(lambda pk=document_id: tasks.reextract_graph.delay(pk))
-        self.message_user(request, f"Queued graph extraction for {len(ids)} document(s).", messages.SUCCESS)
+        self.message_user(request, f"문서 {len(ids)}개의 그래프 추출을 작업 대기열에 넣었습니다.", messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.try_search_view)
@@ -156,7 +156,7 @@ class DocumentAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Try a search",
+            "title": "검색해 보기",
             "form": form,
             "hits": hits,
         }
@@ -164,13 +164,17 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 class TrySearchForm(forms.Form):
-    rag_key = forms.CharField(max_length=255)
-    query = forms.CharField(max_length=2000)
-    rag_type = forms.ChoiceField(choices=[(value, value) for value in SEARCH_RAG_TYPES], initial="both")
-    mode = forms.ChoiceField(choices=[(value, value) for value in MODES], initial="hybrid")
-    limit = forms.IntegerField(min_value=1, max_value=MAX_LIMIT, initial=5)
+    rag_key = forms.CharField(label="RAG 키", max_length=255)
+    query = forms.CharField(label="질문", max_length=2000)
+    rag_type = forms.ChoiceField(
+        label="RAG 유형", choices=[(value, value) for value in SEARCH_RAG_TYPES], initial="both"
+    )
+    mode = forms.ChoiceField(label="검색 방식", choices=[(value, value) for value in MODES], initial="hybrid")
+    limit = forms.IntegerField(label="결과 수", min_value=1, max_value=MAX_LIMIT, initial=5)
     as_user = forms.CharField(
-        required=False, label="Search as user", help_text="username; empty = you (user_isolated uses that user's docs)"
+        required=False,
+        label="이 사용자로 검색",
+        help_text="사용자 이름; 비우면 나 (user_isolated는 그 사용자의 문서를 씀)",
     )
 
     def clean_as_user(self):
@@ -179,6 +183,6 @@ class TrySearchForm(forms.Form):
             return None
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            raise forms.ValidationError("No such user.")
+            raise forms.ValidationError("그런 사용자가 없습니다.")
         return user
 

@@ -5,4 +5,4 @@ class RagConfig(AppConfig):
     """Documents, chunks in pgvector, ingestion, hybrid search and model providers."""
 
     name = "rag"
-    verbose_name = "RAG knowledge base"
+    verbose_name = "RAG 지식 베이스"

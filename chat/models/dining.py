@@ -31,19 +31,19 @@ def _null_or(field: str, condition: Q) -> Q:
 
 
 class ShopCategory(models.TextChoices):
-    KOREAN = "한식"
-    CHINESE = "중식"
-    JAPANESE = "일식"
-    WESTERN = "양식"
-    CHICKEN = "치킨"
-    PIZZA = "피자"
-    FAST_FOOD = "패스트푸드"
-    SNACK = "분식"
-    CAFE_DESSERT = "카페/디저트"
-    LUNCHBOX_PORRIDGE = "도시락/죽"
-    FRANCHISE = "프랜차이즈"
-    OTHER = "기타음식"
-    CONVENIENCE = "편의점"
+    KOREAN = "한식", "한식"
+    CHINESE = "중식", "중식"
+    JAPANESE = "일식", "일식"
+    WESTERN = "양식", "양식"
+    CHICKEN = "치킨", "치킨"
+    PIZZA = "피자", "피자"
+    FAST_FOOD = "패스트푸드", "패스트푸드"
+    SNACK = "분식", "분식"
+    CAFE_DESSERT = "카페/디저트", "카페/디저트"
+    LUNCHBOX_PORRIDGE = "도시락/죽", "도시락/죽"
+    FRANCHISE = "프랜차이즈", "프랜차이즈"
+    OTHER = "기타음식", "기타음식"
+    CONVENIENCE = "편의점", "편의점"
 
 
 class FoodCardAcceptance(models.TextChoices):
@@ -54,45 +54,48 @@ class FoodCardAcceptance(models.TextChoices):
 
 
 class ShopStatus(models.TextChoices):
-    OPEN = "OPEN"
-    CLOSED = "CLOSED"
-    BREAK_TIME = "BREAK_TIME"
-    UNKNOWN = "UNKNOWN"
+    OPEN = "OPEN", "영업 중"
+    CLOSED = "CLOSED", "영업 종료"
+    BREAK_TIME = "BREAK_TIME", "브레이크 타임"
+    UNKNOWN = "UNKNOWN", "알 수 없음"
 
 
 class Shop(models.Model):
     class DataSource(models.TextChoices):
-        MANUAL = "manual"
-        CRAWLED = "crawled"
-        API = "api"
-        USER_GENERATED = "user_generated"
+        MANUAL = "manual", "수동 입력"
+        CRAWLED = "crawled", "크롤링"
+        API = "api", "API 연동"
+        USER_GENERATED = "user_generated", "사용자 등록"
 
-    shop_name = models.CharField(max_length=200)
-    category = models.CharField(max_length=100, choices=ShopCategory.choices)
-    address_name = models.TextField(help_text="지번 주소")
-    road_address_name = models.TextField(blank=True, default="", help_text="도로명 주소")
-    is_good_influence_shop = models.BooleanField(default=False, help_text="착한가게")
+    shop_name = models.CharField("가게 이름", max_length=200)
+    category = models.CharField("분류", max_length=100, choices=ShopCategory.choices)
+    address_name = models.TextField("지번 주소")
+    road_address_name = models.TextField("도로명 주소", blank=True, default="")
+    is_good_influence_shop = models.BooleanField("착한가게", default=False)
     is_food_card_shop = models.CharField(
-        max_length=1, choices=FoodCardAcceptance.choices, default=FoodCardAcceptance.UNKNOWN
+        "급식카드 사용", max_length=1, choices=FoodCardAcceptance.choices, default=FoodCardAcceptance.UNKNOWN
     )
     business_hours = models.JSONField(
+        "영업시간",
         null=True,
         blank=True,
         validators=[validate_business_hours],
         help_text='{"monday": {"open": "09:00", "close": "22:00", "break_start": "15:00", "break_end": "17:00"}, '
         '..., "holiday": {"closed": true}}',
     )
-    phone = models.CharField(max_length=20, blank=True, default="")
-    owner_message = models.TextField(blank=True, default="")
-    latitude = models.DecimalField(max_digits=10, decimal_places=8)
-    longitude = models.DecimalField(max_digits=11, decimal_places=8)
-    current_status = models.CharField(max_length=20, choices=ShopStatus.choices, default=ShopStatus.UNKNOWN)
-    popularity_score = models.DecimalField(max_digits=4, decimal_places=3, default=ZERO)
-    quality_score = models.DecimalField(max_digits=4, decimal_places=3, default=ZERO)
-    recommendation_count = models.IntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    data_source = models.CharField(max_length=50, choices=DataSource.choices, default=DataSource.MANUAL)
+    phone = models.CharField("전화번호", max_length=20, blank=True, default="")
+    owner_message = models.TextField("사장님 한마디", blank=True, default="")
+    latitude = models.DecimalField("위도", max_digits=10, decimal_places=8)
+    longitude = models.DecimalField("경도", max_digits=11, decimal_places=8)
+    current_status = models.CharField(
+        "영업 상태", max_length=20, choices=ShopStatus.choices, default=ShopStatus.UNKNOWN
+    )
+    popularity_score = models.DecimalField("인기 점수", max_digits=4, decimal_places=3, default=ZERO)
+    quality_score = models.DecimalField("품질 점수", max_digits=4, decimal_places=3, default=ZERO)
+    recommendation_count = models.IntegerField("추천 횟수", default=0)
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
+    updated_at = models.DateTimeField("수정 시각", auto_now=True)
+    data_source = models.CharField("데이터 출처", max_length=50, choices=DataSource.choices, default=DataSource.MANUAL)
 
     class Meta:
         verbose_name = "가게"
@@ -142,33 +145,34 @@ class Shop(models.Model):
 
 
 class MenuCategory(models.TextChoices):
-    MAIN = "메인메뉴"
-    SET = "세트메뉴"
-    SIDE = "사이드메뉴"
-    DRINK = "음료"
-    DESSERT = "디저트"
-    OTHER = "기타"
+    MAIN = "메인메뉴", "메인메뉴"
+    SET = "세트메뉴", "세트메뉴"
+    SIDE = "사이드메뉴", "사이드메뉴"
+    DRINK = "음료", "음료"
+    DESSERT = "디저트", "디저트"
+    OTHER = "기타", "기타"
 
 
 class Menu(models.Model):
     Category = MenuCategory
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="menus")
-    menu_name = models.CharField(max_length=200)
-    price = models.IntegerField(help_text="원")
-    description = models.TextField(blank=True, default="")
-    category = models.CharField(max_length=100, choices=Category.choices, blank=True, default="")
-    is_available = models.BooleanField(default=True)
-    is_popular = models.BooleanField(default=False)
+    shop = models.ForeignKey(Shop, verbose_name="가게", on_delete=models.CASCADE, related_name="menus")
+    menu_name = models.CharField("메뉴 이름", max_length=200)
+    price = models.IntegerField("가격 (원)")
+    description = models.TextField("설명", blank=True, default="")
+    category = models.CharField("분류", max_length=100, choices=Category.choices, blank=True, default="")
+    is_available = models.BooleanField("판매 중", default=True)
+    is_popular = models.BooleanField("인기 메뉴", default=False)
     options = models.JSONField(
+        "옵션",
         null=True,
         blank=True,
         validators=[validate_menu_options],
         help_text='{"size": [{"name": "곱빼기", "price": 1000}], "spicy": [...], "extras": [...]}',
     )
-    recommendation_frequency = models.IntegerField(default=0)
-    dietary_info = models.CharField(max_length=200, blank=True, default="", help_text="예: 채식,할랄")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    recommendation_frequency = models.IntegerField("추천 횟수", default=0)
+    dietary_info = models.CharField("식단 정보", max_length=200, blank=True, default="", help_text="예: 채식,할랄")
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
+    updated_at = models.DateTimeField("수정 시각", auto_now=True)
 
     class Meta:
         verbose_name = "메뉴"
@@ -195,19 +199,19 @@ class Menu(models.Model):
 
 
 class Platform(models.TextChoices):
-    WEB = "web"
-    MOBILE_APP = "mobile_app"
-    KAKAO = "kakao"
-    LINE = "line"
-    FACEBOOK = "facebook"
-    TEST = "test"
+    WEB = "web", "웹"
+    MOBILE_APP = "mobile_app", "모바일 앱"
+    KAKAO = "kakao", "카카오"
+    LINE = "line", "라인"
+    FACEBOOK = "facebook", "페이스북"
+    TEST = "test", "테스트"
 
 
 class UserStatus(models.TextChoices):
-    ACTIVE = "ACTIVE"
-    INACTIVE = "INACTIVE"
-    SUSPENDED = "SUSPENDED"
-    DELETED = "DELETED"
+    ACTIVE = "ACTIVE", "활성"
+    INACTIVE = "INACTIVE", "비활성"
+    SUSPENDED = "SUSPENDED", "정지"
+    DELETED = "DELETED", "삭제됨"
 
 
 class ChatUser(models.Model):
@@ -219,25 +223,32 @@ class ChatUser(models.Model):
 
     Platform = Platform
     Status = UserStatus
-    external_user_id = models.CharField(max_length=200, unique=True)
-    platform = models.CharField(max_length=50, choices=Platform.choices, default=Platform.WEB)
+    external_user_id = models.CharField("외부 사용자 ID", max_length=200, unique=True)
+    platform = models.CharField("플랫폼", max_length=50, choices=Platform.choices, default=Platform.WEB)
     auth_user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="chat_user"
+        settings.AUTH_USER_MODEL,
+        verbose_name="로그인 계정",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="chat_user",
     )
-    name = models.CharField(max_length=100, blank=True, default="")
-    nickname = models.CharField(max_length=100, blank=True, default="")
-    email = models.EmailField(max_length=255, blank=True, default="")
-    phone_number = models.CharField(max_length=20, blank=True, default="")
-    birth_date = models.DateField(null=True, blank=True)
-    current_address = models.TextField(blank=True, default="")
-    preferred_location = models.CharField(max_length=100, blank=True, default="", help_text="예: 강남구, 건국대 근처")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    terms_agreed_at = models.DateTimeField(null=True, blank=True)
-    privacy_agreed_at = models.DateTimeField(null=True, blank=True)
-    marketing_agreed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    last_login_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField("이름", max_length=100, blank=True, default="")
+    nickname = models.CharField("닉네임", max_length=100, blank=True, default="")
+    email = models.EmailField("이메일", max_length=255, blank=True, default="")
+    phone_number = models.CharField("전화번호", max_length=20, blank=True, default="")
+    birth_date = models.DateField("생년월일", null=True, blank=True)
+    current_address = models.TextField("현재 주소", blank=True, default="")
+    preferred_location = models.CharField(
+        "선호 지역", max_length=100, blank=True, default="", help_text="예: 강남구, 건국대 근처"
+    )
+    status = models.CharField("상태", max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    terms_agreed_at = models.DateTimeField("약관 동의 시각", null=True, blank=True)
+    privacy_agreed_at = models.DateTimeField("개인정보 동의 시각", null=True, blank=True)
+    marketing_agreed_at = models.DateTimeField("마케팅 동의 시각", null=True, blank=True)
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
+    updated_at = models.DateTimeField("수정 시각", auto_now=True)
+    last_login_at = models.DateTimeField("마지막 로그인", null=True, blank=True)
 
     class Meta:
         verbose_name = "챗봇 사용자"
@@ -263,27 +274,27 @@ class ChatUser(models.Model):
 
 
 class CardType(models.TextChoices):
-    CHILD = "아동급식카드"
-    YOUTH = "청소년급식카드"
-    VULNERABLE = "취약계층지원카드"
-    OTHER = "기타"
+    CHILD = "아동급식카드", "아동급식카드"
+    YOUTH = "청소년급식카드", "청소년급식카드"
+    VULNERABLE = "취약계층지원카드", "취약계층지원카드"
+    OTHER = "기타", "기타"
 
 
 class AgeGroup(models.TextChoices):
-    ELEMENTARY = "초등학생"
-    MIDDLE = "중학생"
-    HIGH = "고등학생"
-    UNIVERSITY = "대학생"
-    YOUNG_ADULT = "청년"
-    OTHER = "기타"
+    ELEMENTARY = "초등학생", "초등학생"
+    MIDDLE = "중학생", "중학생"
+    HIGH = "고등학생", "고등학생"
+    UNIVERSITY = "대학생", "대학생"
+    YOUNG_ADULT = "청년", "청년"
+    OTHER = "기타", "기타"
 
 
 class CardStatus(models.TextChoices):
-    ACTIVE = "ACTIVE"
-    INACTIVE = "INACTIVE"
-    SUSPENDED = "SUSPENDED"
-    EXPIRED = "EXPIRED"
-    LOST = "LOST"
+    ACTIVE = "ACTIVE", "활성"
+    INACTIVE = "INACTIVE", "비활성"
+    SUSPENDED = "SUSPENDED", "정지"
+    EXPIRED = "EXPIRED", "만료"
+    LOST = "LOST", "분실"
 
 
 class FoodcardUser(models.Model):
@@ -292,17 +303,17 @@ class FoodcardUser(models.Model):
     CardType = CardType
     AgeGroup = AgeGroup
     Status = CardStatus
-    user = models.OneToOneField(ChatUser, on_delete=models.CASCADE, related_name="foodcard")
-    card_number = models.CharField(max_length=50, blank=True, default="")
-    card_type = models.CharField(max_length=30, choices=CardType.choices)
-    balance = models.IntegerField(default=0, help_text="원; synced from the card system")
-    target_age_group = models.CharField(max_length=20, choices=AgeGroup.choices)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    balance_alert_threshold = models.IntegerField(default=5000, help_text="저잔액 기준 (원)")
-    balance_alert_sent = models.BooleanField(default=False, help_text="reset daily")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    last_sync_at = models.DateTimeField(null=True, blank=True)
+    user = models.OneToOneField(ChatUser, verbose_name="사용자", on_delete=models.CASCADE, related_name="foodcard")
+    card_number = models.CharField("카드 번호", max_length=50, blank=True, default="")
+    card_type = models.CharField("카드 종류", max_length=30, choices=CardType.choices)
+    balance = models.IntegerField("잔액 (원)", default=0, help_text="카드 시스템에서 동기화")
+    target_age_group = models.CharField("대상 연령대", max_length=20, choices=AgeGroup.choices)
+    status = models.CharField("상태", max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    balance_alert_threshold = models.IntegerField("저잔액 알림 기준 (원)", default=5000)
+    balance_alert_sent = models.BooleanField("저잔액 알림 보냄", default=False, help_text="매일 초기화")
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
+    updated_at = models.DateTimeField("수정 시각", auto_now=True)
+    last_sync_at = models.DateTimeField("마지막 동기화", null=True, blank=True)
 
     class Meta:
         verbose_name = "급식카드"
@@ -337,31 +348,41 @@ class FoodcardUser(models.Model):
 
 
 class ConversationStyle(models.TextChoices):
-    FRIENDLY = "friendly"
-    FORMAL = "formal"
-    CASUAL = "casual"
-    BRIEF = "brief"
+    FRIENDLY = "friendly", "친근하게"
+    FORMAL = "formal", "격식 있게"
+    CASUAL = "casual", "편하게"
+    BRIEF = "brief", "간단하게"
 
 
 class UserProfile(models.Model):
     ConversationStyle = ConversationStyle
-    user = models.OneToOneField(ChatUser, on_delete=models.CASCADE, related_name="profile")
-    preferred_categories = ArrayField(models.CharField(max_length=100), default=list, blank=True)
-    average_budget = models.IntegerField(null=True, blank=True, help_text="원")
-    favorite_shops = ArrayField(models.IntegerField(), default=list, blank=True, help_text="shop ids")
-    dietary_restrictions = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    conversation_style = models.CharField(
-        max_length=20, choices=ConversationStyle.choices, default=ConversationStyle.FRIENDLY
+    user = models.OneToOneField(ChatUser, verbose_name="사용자", on_delete=models.CASCADE, related_name="profile")
+    preferred_categories = ArrayField(
+        models.CharField(max_length=100), verbose_name="선호 분류", default=list, blank=True
     )
-    taste_preferences = models.JSONField(default=dict, blank=True, help_text='{"매운맛": 0.8, "단맛": 0.3}')
-    companion_patterns = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    location_preferences = ArrayField(models.CharField(max_length=100), default=list, blank=True)
-    good_influence_preference = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.50"))
-    interaction_count = models.IntegerField(default=0)
-    data_completeness = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"))
-    recent_orders = models.JSONField(default=list, blank=True, help_text="latest 10 orders, newest first")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    average_budget = models.IntegerField("평균 예산 (원)", null=True, blank=True)
+    favorite_shops = ArrayField(
+        models.IntegerField(), verbose_name="즐겨찾는 가게", default=list, blank=True, help_text="가게 ID"
+    )
+    dietary_restrictions = ArrayField(
+        models.CharField(max_length=50), verbose_name="식이 제한", default=list, blank=True
+    )
+    conversation_style = models.CharField(
+        "대화 스타일", max_length=20, choices=ConversationStyle.choices, default=ConversationStyle.FRIENDLY
+    )
+    taste_preferences = models.JSONField("맛 선호", default=dict, blank=True, help_text='{"매운맛": 0.8, "단맛": 0.3}')
+    companion_patterns = ArrayField(models.CharField(max_length=50), verbose_name="동행 유형", default=list, blank=True)
+    location_preferences = ArrayField(
+        models.CharField(max_length=100), verbose_name="선호 지역", default=list, blank=True
+    )
+    good_influence_preference = models.DecimalField(
+        "착한가게 선호도", max_digits=3, decimal_places=2, default=Decimal("0.50")
+    )
+    interaction_count = models.IntegerField("대화 횟수", default=0)
+    data_completeness = models.DecimalField("데이터 완성도", max_digits=3, decimal_places=2, default=Decimal("0.00"))
+    recent_orders = models.JSONField("최근 주문", default=list, blank=True, help_text="최근 10건, 최신순")
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
+    updated_at = models.DateTimeField("수정 시각", auto_now=True)
 
     class Meta:
         verbose_name = "사용자 프로필"
@@ -404,48 +425,50 @@ class CouponQuerySet(models.QuerySet):
 
 
 class CouponType(models.TextChoices):
-    FIXED_AMOUNT = "FIXED_AMOUNT"
-    PERCENTAGE = "PERCENTAGE"
-    FREEBIE = "FREEBIE"
-    BOGO = "BOGO"
+    FIXED_AMOUNT = "FIXED_AMOUNT", "정액 할인"
+    PERCENTAGE = "PERCENTAGE", "정률 할인"
+    FREEBIE = "FREEBIE", "무료 증정"
+    BOGO = "BOGO", "1+1 증정"
 
 
 class UsageType(models.TextChoices):
-    ALL = "ALL"
-    SHOP = "SHOP"
-    CATEGORY = "CATEGORY"
-    FOODCARD = "FOODCARD"
-    NEW_USER = "NEW_USER"
-    LOYALTY = "LOYALTY"
+    ALL = "ALL", "전체"
+    SHOP = "SHOP", "특정 가게"
+    CATEGORY = "CATEGORY", "특정 분류"
+    FOODCARD = "FOODCARD", "급식카드"
+    NEW_USER = "NEW_USER", "신규 사용자"
+    LOYALTY = "LOYALTY", "단골"
 
 
 class Coupon(models.Model):
     CouponType = CouponType
     UsageType = UsageType
-    id = models.CharField(max_length=50, primary_key=True, help_text="e.g. WELCOME3000, FOODCARD20")
-    coupon_name = models.CharField(max_length=200)
-    description = models.TextField()
-    coupon_type = models.CharField(max_length=30, choices=CouponType.choices)
-    discount_amount = models.IntegerField(null=True, blank=True, help_text="정액 할인 (원)")
+    id = models.CharField("쿠폰 코드", max_length=50, primary_key=True, help_text="예: WELCOME3000, FOODCARD20")
+    coupon_name = models.CharField("쿠폰 이름", max_length=200)
+    description = models.TextField("설명")
+    coupon_type = models.CharField("쿠폰 종류", max_length=30, choices=CouponType.choices)
+    discount_amount = models.IntegerField("할인 금액", null=True, blank=True, help_text="정액 할인 (원)")
     discount_rate = models.DecimalField(
-        max_digits=3, decimal_places=2, null=True, blank=True, help_text="정률 할인 0.01-1.00"
+        "할인율", max_digits=3, decimal_places=2, null=True, blank=True, help_text="정률 할인 0.01-1.00"
     )
-    max_discount_amount = models.IntegerField(null=True, blank=True)
-    min_order_amount = models.IntegerField(default=0)
-    usage_type = models.CharField(max_length=30, choices=UsageType.choices)
-    target_categories = ArrayField(models.CharField(max_length=100), default=list, blank=True)
-    applicable_shop_ids = ArrayField(models.IntegerField(), default=list, blank=True)
-    target_user_types = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    valid_from = models.DateField(default=timezone.localdate)
-    valid_until = models.DateField()
-    max_issue_count = models.IntegerField(null=True, blank=True, help_text="empty = unlimited")
-    max_use_per_user = models.IntegerField(default=1)
-    total_issued = models.IntegerField(default=0)
-    total_used = models.IntegerField(default=0)
-    is_active = models.BooleanField(default=True)
-    priority_score = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.50"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=100, blank=True, default="")
+    max_discount_amount = models.IntegerField("최대 할인 금액", null=True, blank=True)
+    min_order_amount = models.IntegerField("최소 주문 금액", default=0)
+    usage_type = models.CharField("사용 범위", max_length=30, choices=UsageType.choices)
+    target_categories = ArrayField(models.CharField(max_length=100), verbose_name="대상 분류", default=list, blank=True)
+    applicable_shop_ids = ArrayField(models.IntegerField(), verbose_name="적용 가게 ID", default=list, blank=True)
+    target_user_types = ArrayField(
+        models.CharField(max_length=50), verbose_name="대상 사용자 유형", default=list, blank=True
+    )
+    valid_from = models.DateField("사용 시작일", default=timezone.localdate)
+    valid_until = models.DateField("사용 종료일")
+    max_issue_count = models.IntegerField("최대 발급 수", null=True, blank=True, help_text="비우면 무제한")
+    max_use_per_user = models.IntegerField("1인당 사용 횟수", default=1)
+    total_issued = models.IntegerField("발급 수", default=0)
+    total_used = models.IntegerField("사용 수", default=0)
+    is_active = models.BooleanField("활성", default=True)
+    priority_score = models.DecimalField("우선순위 점수", max_digits=3, decimal_places=2, default=Decimal("0.50"))
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
+    created_by = models.CharField("만든 사람", max_length=100, blank=True, default="")
 
     objects = CouponQuerySet.as_manager()
 
@@ -506,39 +529,41 @@ class CouponWalletQuerySet(models.QuerySet):
 
 
 class WalletStatus(models.TextChoices):
-    ACTIVE = "ACTIVE"
-    USED = "USED"
-    EXPIRED = "EXPIRED"
-    CANCELLED = "CANCELLED"
+    ACTIVE = "ACTIVE", "사용 가능"
+    USED = "USED", "사용함"
+    EXPIRED = "EXPIRED", "만료"
+    CANCELLED = "CANCELLED", "취소"
 
 
 class AcquisitionSource(models.TextChoices):
-    WELCOME_BONUS = "WELCOME_BONUS"
-    LOYALTY_REWARD = "LOYALTY_REWARD"
-    EMERGENCY_ASSIST = "EMERGENCY_ASSIST"
-    PROMOTION = "PROMOTION"
-    ADMIN_GRANT = "ADMIN_GRANT"
-    REFERRAL = "REFERRAL"
+    WELCOME_BONUS = "WELCOME_BONUS", "가입 환영"
+    LOYALTY_REWARD = "LOYALTY_REWARD", "단골 보상"
+    EMERGENCY_ASSIST = "EMERGENCY_ASSIST", "긴급 지원"
+    PROMOTION = "PROMOTION", "프로모션"
+    ADMIN_GRANT = "ADMIN_GRANT", "관리자 지급"
+    REFERRAL = "REFERRAL", "친구 추천"
 
 
 class UserCouponWallet(models.Model):
     Status = WalletStatus
     Source = AcquisitionSource
-    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="coupon_wallet")
-    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="wallet_entries")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
-    issued_at = models.DateTimeField(default=timezone.now)
-    issued_by = models.CharField(max_length=100, default="SYSTEM")
-    acquisition_source = models.CharField(max_length=50, choices=Source.choices)
-    acquisition_context = models.JSONField(default=dict, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
-    used_shop = models.ForeignKey(Shop, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    used_order_amount = models.IntegerField(null=True, blank=True)
-    discount_applied = models.IntegerField(null=True, blank=True)
-    expires_at = models.DateTimeField()
-    expiry_notified = models.BooleanField(default=False)
-    usage_probability = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.500"))
-    recommended_usage_date = models.DateField(null=True, blank=True)
+    user = models.ForeignKey(ChatUser, verbose_name="사용자", on_delete=models.CASCADE, related_name="coupon_wallet")
+    coupon = models.ForeignKey(Coupon, verbose_name="쿠폰", on_delete=models.PROTECT, related_name="wallet_entries")
+    status = models.CharField("상태", max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    issued_at = models.DateTimeField("발급 시각", default=timezone.now)
+    issued_by = models.CharField("발급자", max_length=100, default="SYSTEM")
+    acquisition_source = models.CharField("발급 경로", max_length=50, choices=Source.choices)
+    acquisition_context = models.JSONField("발급 맥락", default=dict, blank=True)
+    used_at = models.DateTimeField("사용 시각", null=True, blank=True)
+    used_shop = models.ForeignKey(
+        Shop, verbose_name="사용한 가게", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    used_order_amount = models.IntegerField("주문 금액", null=True, blank=True)
+    discount_applied = models.IntegerField("할인액", null=True, blank=True)
+    expires_at = models.DateTimeField("만료 시각")
+    expiry_notified = models.BooleanField("만료 알림 보냄", default=False)
+    usage_probability = models.DecimalField("사용 가능성", max_digits=4, decimal_places=3, default=Decimal("0.500"))
+    recommended_usage_date = models.DateField("추천 사용일", null=True, blank=True)
 
     objects = CouponWalletQuerySet.as_manager()
 
@@ -583,54 +608,67 @@ class UserCouponWallet(models.Model):
 
 
 class Intent(models.TextChoices):
-    FOOD_REQUEST = "FOOD_REQUEST"
-    BUDGET_INQUIRY = "BUDGET_INQUIRY"
-    COUPON_INQUIRY = "COUPON_INQUIRY"
-    LOCATION_INQUIRY = "LOCATION_INQUIRY"
-    TIME_INQUIRY = "TIME_INQUIRY"
-    GENERAL_CHAT = "GENERAL_CHAT"
-    MENU_OPTION = "MENU_OPTION"
-    EMERGENCY_FOOD = "EMERGENCY_FOOD"
-    GROUP_DINING = "GROUP_DINING"
-    BALANCE_CHECK = "BALANCE_CHECK"
-    BALANCE_CHARGE = "BALANCE_CHARGE"
-    UNKNOWN = "UNKNOWN"
+    FOOD_REQUEST = "FOOD_REQUEST", "음식 요청"
+    BUDGET_INQUIRY = "BUDGET_INQUIRY", "예산 문의"
+    COUPON_INQUIRY = "COUPON_INQUIRY", "쿠폰 문의"
+    LOCATION_INQUIRY = "LOCATION_INQUIRY", "위치 문의"
+    TIME_INQUIRY = "TIME_INQUIRY", "영업시간 문의"
+    GENERAL_CHAT = "GENERAL_CHAT", "일반 대화"
+    MENU_OPTION = "MENU_OPTION", "메뉴 옵션"
+    EMERGENCY_FOOD = "EMERGENCY_FOOD", "긴급 식사"
+    GROUP_DINING = "GROUP_DINING", "단체 식사"
+    BALANCE_CHECK = "BALANCE_CHECK", "잔액 조회"
+    BALANCE_CHARGE = "BALANCE_CHARGE", "잔액 충전"
+    UNKNOWN = "UNKNOWN", "알 수 없음"
 
 
 class UserStrategy(models.TextChoices):
-    ONBOARDING = "ONBOARDING"
-    DATA_BUILDING = "DATA_BUILDING"
-    NORMAL = "NORMAL"
-    URGENT = "URGENT"
+    ONBOARDING = "ONBOARDING", "신규 안내"
+    DATA_BUILDING = "DATA_BUILDING", "데이터 수집"
+    NORMAL = "NORMAL", "일반"
+    URGENT = "URGENT", "긴급"
 
 
 class Conversation(models.Model):
     """One chat turn: what the user said, what the bot answered, NLU results and timings."""
 
-    user = models.ForeignKey(ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations")
-    session_id = models.UUIDField(default=uuid.uuid4)
-    conversation_id = models.UUIDField(default=uuid.uuid4)
-    input_text = models.TextField()
-    response_text = models.TextField()
-    timestamp = models.DateTimeField(default=timezone.now)
-    extracted_intent = models.CharField(max_length=50, choices=Intent.choices, blank=True, default="")
-    intent_confidence = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    extracted_entities = models.JSONField(default=dict, blank=True)
-    conversation_turn = models.IntegerField(default=1)
-    previous_intent = models.CharField(max_length=50, blank=True, default="")
-    user_strategy = models.CharField(max_length=30, choices=UserStrategy.choices, blank=True, default="")
-    processing_time_ms = models.IntegerField(null=True, blank=True)
-    nlu_time_ms = models.IntegerField(null=True, blank=True)
-    rag_time_ms = models.IntegerField(null=True, blank=True)
-    response_time_ms = models.IntegerField(null=True, blank=True)
-    response_quality_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    user_satisfaction_inferred = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    conversation_coherence = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    recommended_shop_ids = ArrayField(models.IntegerField(), default=list, blank=True)
-    selected_shop = models.ForeignKey(Shop, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    applied_coupon_ids = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    user = models.ForeignKey(
+        ChatUser, verbose_name="사용자", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
+    )
+    session_id = models.UUIDField("세션 ID", default=uuid.uuid4)
+    conversation_id = models.UUIDField("대화 ID", default=uuid.uuid4)
+    input_text = models.TextField("질문")
+    response_text = models.TextField("답변")
+    timestamp = models.DateTimeField("시각", default=timezone.now)
+    extracted_intent = models.CharField("의도", max_length=50, choices=Intent.choices, blank=True, default="")
+    intent_confidence = models.DecimalField("의도 신뢰도", max_digits=4, decimal_places=3, null=True, blank=True)
+    extracted_entities = models.JSONField("엔티티", default=dict, blank=True)
+    conversation_turn = models.IntegerField("턴", default=1)
+    previous_intent = models.CharField("이전 의도", max_length=50, blank=True, default="")
+    user_strategy = models.CharField("사용자 전략", max_length=30, choices=UserStrategy.choices, blank=True, default="")
+    processing_time_ms = models.IntegerField("처리 시간 (ms)", null=True, blank=True)
+    nlu_time_ms = models.IntegerField("NLU 시간 (ms)", null=True, blank=True)
+    rag_time_ms = models.IntegerField("RAG 시간 (ms)", null=True, blank=True)
+    response_time_ms = models.IntegerField("응답 생성 시간 (ms)", null=True, blank=True)
+    response_quality_score = models.DecimalField(
+        "응답 품질 점수", max_digits=4, decimal_places=3, null=True, blank=True
+    )
+    user_satisfaction_inferred = models.DecimalField(
+        "추정 만족도", max_digits=4, decimal_places=3, null=True, blank=True
+    )
+    conversation_coherence = models.DecimalField("대화 일관성", max_digits=4, decimal_places=3, null=True, blank=True)
+    recommended_shop_ids = ArrayField(models.IntegerField(), verbose_name="추천한 가게 ID", default=list, blank=True)
+    selected_shop = models.ForeignKey(
+        Shop, verbose_name="선택한 가게", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    applied_coupon_ids = ArrayField(
+        models.CharField(max_length=50), verbose_name="적용한 쿠폰 ID", default=list, blank=True
+    )
     model_versions = models.JSONField(
-        null=True, blank=True, help_text="{model type: {version_id, version, group}} that served it (ml_training)"
+        "모델 버전",
+        null=True,
+        blank=True,
+        help_text="이 턴에 쓰인 모델 버전: {모델 유형: {version_id, version, group}} (ml_training)",
     )
 
     class Meta:
@@ -677,49 +715,57 @@ class Conversation(models.Model):
 
 
 class RecommendationMethod(models.TextChoices):
-    WIDE_DEEP = "WIDE_DEEP"
-    RAG = "RAG"
-    HYBRID = "HYBRID"
-    EMERGENCY = "EMERGENCY"
-    COUPON_BASED = "COUPON_BASED"
-    FALLBACK = "FALLBACK"
+    WIDE_DEEP = "WIDE_DEEP", "Wide&Deep 모델"
+    RAG = "RAG", "RAG"
+    HYBRID = "HYBRID", "혼합"
+    EMERGENCY = "EMERGENCY", "긴급"
+    COUPON_BASED = "COUPON_BASED", "쿠폰 기반"
+    FALLBACK = "FALLBACK", "대체 추천"
 
 
 class RecommendationLog(models.Model):
     Method = RecommendationMethod
-    user = models.ForeignKey(ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    conversation = models.OneToOneField(
-        Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="recommendation_log"
+    user = models.ForeignKey(
+        ChatUser, verbose_name="사용자", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    session_id = models.UUIDField()
-    timestamp = models.DateTimeField(default=timezone.now)
-    request_intent = models.CharField(max_length=50)
-    request_entities = models.JSONField(default=dict)
-    user_latitude = models.DecimalField(max_digits=10, decimal_places=8, null=True, blank=True)
-    user_longitude = models.DecimalField(max_digits=11, decimal_places=8, null=True, blank=True)
-    recommendations = models.JSONField(default=list)
-    recommendation_count = models.IntegerField()
-    recommendation_method = models.CharField(max_length=50, choices=Method.choices)
-    confidence_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    total_candidates = models.IntegerField(null=True, blank=True)
-    filtering_steps = models.JSONField(default=dict, blank=True)
-    user_viewed_details = ArrayField(models.IntegerField(), default=list, blank=True)
+    conversation = models.OneToOneField(
+        Conversation,
+        verbose_name="대화",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recommendation_log",
+    )
+    session_id = models.UUIDField("세션 ID")
+    timestamp = models.DateTimeField("시각", default=timezone.now)
+    request_intent = models.CharField("요청 의도", max_length=50)
+    request_entities = models.JSONField("요청 엔티티", default=dict)
+    user_latitude = models.DecimalField("사용자 위도", max_digits=10, decimal_places=8, null=True, blank=True)
+    user_longitude = models.DecimalField("사용자 경도", max_digits=11, decimal_places=8, null=True, blank=True)
+    recommendations = models.JSONField("추천 목록", default=list)
+    recommendation_count = models.IntegerField("추천 수")
+    recommendation_method = models.CharField("추천 방식", max_length=50, choices=Method.choices)
+    confidence_score = models.DecimalField("신뢰도", max_digits=4, decimal_places=3, null=True, blank=True)
+    total_candidates = models.IntegerField("후보 수", null=True, blank=True)
+    filtering_steps = models.JSONField("걸러낸 단계", default=dict, blank=True)
+    user_viewed_details = ArrayField(models.IntegerField(), verbose_name="상세를 본 가게", default=list, blank=True)
     user_final_selection = models.ForeignKey(
         Shop,
+        verbose_name="최종 선택 가게",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         db_column="user_final_selection",
         related_name="+",
     )
-    selected_menu_id = models.IntegerField(null=True, blank=True)
-    selected_at = models.DateTimeField(null=True, blank=True)
-    time_to_decision_ms = models.IntegerField(null=True, blank=True)
-    feedback_rating = models.IntegerField(null=True, blank=True)
-    diversity_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    personalization_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    relevance_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    novelty_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    selected_menu_id = models.IntegerField("선택한 메뉴 ID", null=True, blank=True)
+    selected_at = models.DateTimeField("선택 시각", null=True, blank=True)
+    time_to_decision_ms = models.IntegerField("결정까지 걸린 시간 (ms)", null=True, blank=True)
+    feedback_rating = models.IntegerField("평점", null=True, blank=True)
+    diversity_score = models.DecimalField("다양성 점수", max_digits=4, decimal_places=3, null=True, blank=True)
+    personalization_score = models.DecimalField("개인화 점수", max_digits=4, decimal_places=3, null=True, blank=True)
+    relevance_score = models.DecimalField("관련성 점수", max_digits=4, decimal_places=3, null=True, blank=True)
+    novelty_score = models.DecimalField("새로움 점수", max_digits=4, decimal_places=3, null=True, blank=True)
 
     class Meta:
         verbose_name = "추천 기록"
@@ -763,18 +809,23 @@ class RecommendationLog(models.Model):
 class PerformanceLog(models.Model):
     """Timings of one operation (seed §5.2 step 20), e.g. a chat turn, with the slowest component."""
 
-    operation_type = models.CharField(max_length=50)
+    operation_type = models.CharField("작업 유형", max_length=50)
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="performance_logs"
+        Conversation,
+        verbose_name="대화",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="performance_logs",
     )
-    total_time_ms = models.IntegerField()
-    nlu_time_ms = models.IntegerField(null=True, blank=True)
-    rag_time_ms = models.IntegerField(null=True, blank=True)
-    recommendation_time_ms = models.IntegerField(null=True, blank=True)
-    response_time_ms = models.IntegerField(null=True, blank=True)
-    bottleneck_component = models.CharField(max_length=50, blank=True, default="")
-    error_type = models.CharField(max_length=100, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
+    total_time_ms = models.IntegerField("전체 시간 (ms)")
+    nlu_time_ms = models.IntegerField("NLU 시간 (ms)", null=True, blank=True)
+    rag_time_ms = models.IntegerField("RAG 시간 (ms)", null=True, blank=True)
+    recommendation_time_ms = models.IntegerField("추천 시간 (ms)", null=True, blank=True)
+    response_time_ms = models.IntegerField("응답 생성 시간 (ms)", null=True, blank=True)
+    bottleneck_component = models.CharField("병목 구성 요소", max_length=50, blank=True, default="")
+    error_type = models.CharField("오류 유형", max_length=100, blank=True, default="")
+    created_at = models.DateTimeField("생성 시각", default=timezone.now)
 
     class Meta:
         verbose_name = "성능 기록"

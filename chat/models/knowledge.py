@@ -13,38 +13,42 @@ from django.utils import timezone
 
 
 class RagType(models.TextChoices):
-    USER_ISOLATED = "user_isolated", "user_isolated (the user's own documents)"
-    CHATBOT_SHARED = "chatbot_shared", "chatbot_shared (documents shared by the chatbot)"
-    BOTH = "both", "both"
+    USER_ISOLATED = "user_isolated", "개인 문서 (user_isolated)"
+    CHATBOT_SHARED = "chatbot_shared", "공유 문서 (chatbot_shared)"
+    BOTH = "both", "둘 다 (both)"
 
 
 class MessageRole(models.TextChoices):
-    USER = "user"
-    ASSISTANT = "assistant"
+    USER = "user", "사용자"
+    ASSISTANT = "assistant", "챗봇"
 
 
 class MessageStatus(models.TextChoices):
-    COMPLETE = "complete"
-    PARTIAL = "partial", "partial (the client disconnected mid-stream)"
-    ERROR = "error"
+    COMPLETE = "complete", "완료"
+    PARTIAL = "partial", "중단됨 (스트리밍 중 연결 끊김)"
+    ERROR = "error", "오류"
 
 
 class MessageRoute(models.TextChoices):
-    RAG = "rag", "RAG (documents)"
-    SQL = "sql", "SQL (statistics)"
+    RAG = "rag", "RAG (문서)"
+    SQL = "sql", "SQL (통계)"
 
 
 class KnowledgeConversation(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("ID", primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(  # indexed by chat_kconv_user_updated_idx
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="knowledge_conversations", db_index=False
+        settings.AUTH_USER_MODEL,
+        verbose_name="사용자",
+        on_delete=models.CASCADE,
+        related_name="knowledge_conversations",
+        db_index=False,
     )
-    rag_key = models.CharField(max_length=255, help_text="The chatbot / knowledge base, e.g. chatbot_support")
-    rag_type = models.CharField(max_length=20, choices=RagType.choices, default=RagType.BOTH)
-    title = models.CharField(max_length=200, blank=True)
-    regeneration_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
+    rag_key = models.CharField("RAG 키", max_length=255, help_text="챗봇 / 지식 베이스, 예: chatbot_support")
+    rag_type = models.CharField("RAG 유형", max_length=20, choices=RagType.choices, default=RagType.BOTH)
+    title = models.CharField("제목", max_length=200, blank=True)
+    regeneration_count = models.PositiveIntegerField("재생성 횟수", default=0)
+    created_at = models.DateTimeField("생성 시각", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("수정 시각", default=timezone.now)
 
     class Meta:
         verbose_name = "지식 대화"
@@ -66,24 +70,29 @@ class KnowledgeConversation(models.Model):
 
 class KnowledgeMessage(models.Model):
     conversation = models.ForeignKey(  # indexed by chat_kmsg_conv_created_idx
-        KnowledgeConversation, on_delete=models.CASCADE, related_name="messages", db_index=False
+        KnowledgeConversation, verbose_name="대화", on_delete=models.CASCADE, related_name="messages", db_index=False
     )
-    role = models.CharField(max_length=10, choices=MessageRole.choices)
-    content = models.TextField(blank=True)
+    role = models.CharField("역할", max_length=10, choices=MessageRole.choices)
+    content = models.TextField("내용", blank=True)
     sources = models.JSONField(
-        default=list, blank=True, help_text="[{document_id, doc_id, chunk_id, score, filename}] behind an answer"
+        "출처", default=list, blank=True, help_text="답변의 근거: [{document_id, doc_id, chunk_id, score, filename}]"
     )
-    llm_model = models.CharField(max_length=200, blank=True)
-    llm_params = models.JSONField(default=dict, blank=True)
-    usage = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.COMPLETE)
-    error = models.TextField(blank=True)
-    route = models.CharField(max_length=3, choices=MessageRoute.choices, blank=True, help_text="How an answer was made")
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    llm_model = models.CharField("LLM 모델", max_length=200, blank=True)
+    llm_params = models.JSONField("LLM 파라미터", default=dict, blank=True)
+    usage = models.JSONField("토큰 사용량", default=dict, blank=True)
+    status = models.CharField("상태", max_length=10, choices=MessageStatus.choices, default=MessageStatus.COMPLETE)
+    error = models.TextField("오류", blank=True)
+    route = models.CharField(
+        "경로", max_length=3, choices=MessageRoute.choices, blank=True, help_text="답변을 만든 방법"
+    )
+    latency_ms = models.PositiveIntegerField("지연 시간 (ms)", null=True, blank=True)
     model_versions = models.JSONField(
-        null=True, blank=True, help_text="{model type: {version_id, version, group}} that served it (ml_training)"
+        "모델 버전",
+        null=True,
+        blank=True,
+        help_text="이 답변에 쓰인 모델 버전: {모델 유형: {version_id, version, group}} (ml_training)",
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField("생성 시각", default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = "지식 대화 메시지"

@@ -8,10 +8,10 @@ from config.models import HashedCredential
 
 
 class Partner(models.Model):
-    partner_id = models.SlugField(max_length=50, primary_key=True, help_text="e.g. medilinx, kindhabit")
-    name = models.CharField(max_length=200, blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    partner_id = models.SlugField("파트너 ID", max_length=50, primary_key=True, help_text="예: medilinx, kindhabit")
+    name = models.CharField("이름", max_length=200, blank=True)
+    is_active = models.BooleanField("활성", default=True)
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
 
     class Meta:
         verbose_name = "파트너"
@@ -30,7 +30,7 @@ class PartnerApiKeyQuerySet(models.QuerySet):
 class PartnerApiKey(HashedCredential):
     """An API key sent as `Authorization: Api-Key <prefix>.<secret>` (stored hashed, see HashedCredential)."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    partner = models.ForeignKey(Partner, verbose_name="파트너", on_delete=models.CASCADE, related_name="api_keys")
 
     objects = PartnerApiKeyQuerySet.as_manager()
 
@@ -52,16 +52,18 @@ class PartnerChatTuningLog(models.Model):
     Personal data is minimised: client_info keeps only IP and referer, initial_data only a summary.
     """
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, db_column="partner_id", related_name="tuning_logs")
-    hospital_id = models.CharField(max_length=255, blank=True)
-    user_uuid = models.CharField(max_length=128, blank=True)
-    session_id = models.CharField(max_length=255)
-    client_info = models.JSONField(default=dict, blank=True)
-    initial_data = models.JSONField(default=dict, blank=True)
-    conversation = models.JSONField(default=list, blank=True)
-    message_count = models.IntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    partner = models.ForeignKey(
+        Partner, verbose_name="파트너", on_delete=models.PROTECT, db_column="partner_id", related_name="tuning_logs"
+    )
+    hospital_id = models.CharField("병원 ID", max_length=255, blank=True)
+    user_uuid = models.CharField("사용자 UUID", max_length=128, blank=True)
+    session_id = models.CharField("세션 ID", max_length=255)
+    client_info = models.JSONField("클라이언트 정보", default=dict, blank=True)
+    initial_data = models.JSONField("초기 데이터", default=dict, blank=True)
+    conversation = models.JSONField("대화 내용", default=list, blank=True)
+    message_count = models.IntegerField("메시지 수", default=0)
+    created_at = models.DateTimeField("생성 시각", default=timezone.now)
+    updated_at = models.DateTimeField("수정 시각", default=timezone.now)
 
     class Meta:
         verbose_name = "파트너 대화 튜닝 기록"

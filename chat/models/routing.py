@@ -11,25 +11,30 @@ class RouteDecisionLog(models.Model):
         RAG = "rag", "RAG"
 
     class Outcome(models.TextChoices):
-        ROUTED_TO_RAG = "rag", "routed to RAG"  # a non-staff user, or the LLM chose RAG
-        FALLBACK = "fallback", "routing failed, RAG used"  # LLM error or malformed routing reply
-        ANSWERED = "answered", "answered by SQL"
-        REJECTED = "rejected", "SQL rejected by the guard"
-        ERROR = "error", "SQL failed"
-        TIMEOUT = "timeout", "SQL timed out"
-        PENDING = "pending", "SQL route chosen, not run yet"
+        ROUTED_TO_RAG = "rag", "RAG로 보냄"  # a non-staff user, or the LLM chose RAG
+        FALLBACK = "fallback", "라우팅 실패, RAG 사용"  # LLM error or malformed routing reply
+        ANSWERED = "answered", "SQL로 답함"
+        REJECTED = "rejected", "SQL 거부 (가드)"
+        ERROR = "error", "SQL 실패"
+        TIMEOUT = "timeout", "SQL 시간 초과"
+        PENDING = "pending", "SQL 경로 선택, 아직 실행 전"
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="사용자",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    message = models.TextField()
-    route = models.CharField(max_length=3, choices=Route.choices)
-    reason = models.TextField(blank=True)
-    sql = models.TextField(blank=True, help_text="the SQL the LLM wrote (as received), when the SQL route ran")
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0, help_text="routing plus SQL time")
-    created_at = models.DateTimeField(auto_now_add=True)
+    message = models.TextField("메시지")
+    route = models.CharField("경로", max_length=3, choices=Route.choices)
+    reason = models.TextField("이유", blank=True)
+    sql = models.TextField("SQL", blank=True, help_text="SQL 경로에서 LLM이 쓴 SQL (받은 그대로)")
+    outcome = models.CharField("결과", max_length=10, choices=Outcome.choices)
+    error = models.TextField("오류", blank=True)
+    duration_ms = models.PositiveIntegerField("소요 시간 (ms)", default=0, help_text="라우팅과 SQL 실행 시간의 합")
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
 
     class Meta:
         verbose_name = "라우팅 결정 기록"

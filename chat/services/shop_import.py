@@ -17,6 +17,8 @@ Rules:
   by (shop, menu_name).
 - Every bad row is reported with its row number (the spreadsheet's, header = row 1), the column and
   the reason, and skipped; the good rows still land.
+- A choice column takes its stored value or the label the admin shows for it (is_food_card_shop Y or
+  사용가능, data_source manual or 수동 입력; category and menu category labels are the values, e.g. 한식).
 - Business hours: a day with open/close fills that day; `*_closed` = yes or the word 휴무/closed in
   `*_open` closes it; a row with no hour columns at all imports with unknown hours (NULL).
 """
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from chat.models import FoodCardAcceptance, Menu, Shop, ShopCategory
@@ -102,10 +104,11 @@ class ImportReport:
         return len({(error.sheet, error.row) for error in self.errors})
 
     def summary(self) -> str:
-        return ("dry run, nothing saved — " if self.dry_run else "") + (
-            f"shops: {self.shops_created} created, {self.shops_updated} updated; "
-            f"menus: {self.menus_created} created, {self.menus_updated} updated; "
-            f"{self.rows_read} rows read, {self.rows_skipped} skipped"
+        """Korean, for staff (the admin's import page and `import_shops`)."""
+        return ("미리 보기, 저장하지 않음 — " if self.dry_run else "") + (
+            f"가게: {self.shops_created}곳 추가, {self.shops_updated}곳 수정; "
+            f"메뉴: {self.menus_created}개 추가, {self.menus_updated}개 수정; "
+            f"{self.rows_read}행 읽음, {self.rows_skipped}행 건너뜀"
         )
 
 
@@ -343,21 +346,28 @@ class _RowCheck:
         return values
 
 
-def _one_of(check: _RowCheck, column: str, value: str, allowed, describe: str) -> str:
-    if value and value not in allowed:
-        check.fail(column, f"{value!r} is not one of {describe}")
+def _choice(check: _RowCheck, column: str, text: str, choices: type[models.Choices], default: str = "") -> str:
+    """The stored value of a choice column given as its value (Y, manual) or as the label the admin
+    shows (사용가능, 수동 입력), either case; empty gives the default."""
+    if not text:
+        return default
+    values = {key.casefold(): value for value, label in choices.choices for key in (value, str(label))}
+    value = values.get(text.casefold())
+    if value is None:
+        described = ", ".join(f"{value} ({label})" if label != value else value for value, label in choices.choices)
+        check.fail(column, f"{text!r} is not one of {described}")
+        return text
     return value
 
 
 def clean_shop_row(row: dict) -> dict:
     """Model field values for one shops row, or raise _RowProblems naming every bad column."""
     check = _RowCheck()
-    category = check.parse(_required_text, row, "category")
-    _one_of(check, "category", category, ShopCategory.values, f"the 13 categories ({', '.join(ShopCategory.values)})")
-    food_card = _text(row.get("is_food_card_shop")).upper() or FoodCardAcceptance.UNKNOWN
-    _one_of(check, "is_food_card_shop", food_card, FoodCardAcceptance.values, "Y, N, P or U")
-    data_source = _text(row.get("data_source")) or Shop.DataSource.MANUAL
-    _one_of(check, "data_source", data_source, Shop.DataSource.values, ", ".join(Shop.DataSource.values))
+    category = _choice(check, "category", check.parse(_required_text, row, "category"), ShopCategory)
+    food_card = _choice(
+        check, "is_food_card_shop", _text(row.get("is_food_card_shop")), FoodCardAcceptance, FoodCardAcceptance.UNKNOWN
+    )
+    data_source = _choice(check, "data_source", _text(row.get("data_source")), Shop.DataSource, Shop.DataSource.MANUAL)
     phone = _text(row.get("phone"))
     if len(phone) > 20:
         check.fail("phone", "longer than 20 characters")
@@ -407,8 +417,7 @@ def _options(row: dict):
 def clean_menu_row(row: dict) -> dict:
     """Model field values for one menus row, or raise _RowProblems naming every bad column."""
     check = _RowCheck()
-    category = _one_of(check, "category", _text(row.get("category")), MenuCategory.values,
-                       ", ".join(MenuCategory.values))  # fmt: skip
+    category = _choice(check, "category", _text(row.get("category")), MenuCategory)
     return check.result(
         {
             "shop_key": (

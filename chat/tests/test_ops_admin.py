@@ -245,7 +245,7 @@ def test_issue_coupon_action_asks_for_the_coupon_then_issues_it(admin_client):
     issued_before_confirming = UserCouponWallet.objects.filter(coupon=coupon).count()
     done = admin_client.post(_url(ChatUser, "changelist"), {**selected, "apply": "1", "coupon": coupon.pk})
 
-    assert page.status_code == 200 and "Issue coupon" in page.content.decode()
+    assert page.status_code == 200 and "쿠폰 발급" in page.content.decode()
     assert issued_before_confirming == 0
     assert done.status_code == 302
     entries = UserCouponWallet.objects.filter(coupon=coupon)

@@ -110,6 +110,40 @@ def test_bad_rows_are_reported_with_row_column_reason_and_good_rows_still_land()
     assert report.rows_skipped == 6
 
 
+@pytest.mark.parametrize("column", ["category", "is_food_card_shop", "data_source"])
+def test_a_shop_choice_column_accepts_every_label_the_admin_shows_for_it(column):
+    choices = Shop._meta.get_field(column).choices
+    rows = [shop_row(f"라벨가게{number}", **{column: label}) for number, (_, label) in enumerate(choices)]
+
+    report = import_files([(csv_bytes([*SHOP_COLUMNS, "data_source"], rows), "shops.csv")])
+
+    assert report.errors == []
+    assert dict(Shop.objects.values_list("shop_name", column)) == {
+        f"라벨가게{number}": value for number, (value, _) in enumerate(choices)
+    }
+
+
+def test_a_shop_choice_column_still_accepts_the_stored_value():
+    row = shop_row("값가게", is_food_card_shop="p", data_source="crawled")
+
+    report = import_files([(csv_bytes([*SHOP_COLUMNS, "data_source"], [row]), "shops.csv")])
+
+    assert report.errors == []
+    assert Shop.objects.values_list("is_food_card_shop", "data_source").get() == ("P", "crawled")
+
+
+def test_a_menu_category_is_accepted_as_the_label_the_admin_shows():
+    shop = import_files([(csv_bytes(SHOP_COLUMNS, [shop_row()]), "shops.csv")])
+    labels = [label for _, label in Menu._meta.get_field("category").choices]
+    where = {"shop_name": "건대김밥", "address_name": "서울 광진구 화양동 건대김밥", "price": "3000"}
+    menus = [{**where, "menu_name": f"메뉴{number}", "category": label} for number, label in enumerate(labels)]
+
+    report = import_files([(csv_bytes(MENU_COLUMNS, menus), "menus.csv")])
+
+    assert shop.errors == [] and report.errors == []
+    assert sorted(Menu.objects.values_list("category", flat=True)) == sorted(labels)
+
+
 def test_duplicate_rows_inside_one_file_are_reported():
     report = import_files([(csv_bytes(SHOP_COLUMNS, [shop_row(), shop_row(phone="1")]), "shops.csv")])
 
@@ -173,7 +207,7 @@ def test_import_command_prints_skipped_rows_and_fails_unless_errors_are_allowed(
 
     captured = capsys.readouterr()
     assert "shops row 3, longitude: 'abc' is not a number" in captured.err
-    assert "1 updated" in captured.out
+    assert "1곳 수정" in captured.out
 
 
 def test_import_command_reads_an_xlsx_file(tmp_path, capsys):
@@ -183,7 +217,7 @@ def test_import_command_reads_an_xlsx_file(tmp_path, capsys):
     call_command("import_shops", str(path), "--no-progress")
 
     assert Shop.objects.filter(shop_name="엑셀가게").exists()
-    assert "shops: 1 created" in capsys.readouterr().out
+    assert "가게: 1곳 추가" in capsys.readouterr().out
 
 
 def test_every_problem_of_a_bad_row_is_reported_not_only_the_first():
@@ -203,7 +237,7 @@ def test_a_dry_run_reports_what_would_change_and_saves_nothing():
     report = import_files([(csv_bytes(SHOP_COLUMNS, rows), "shops.csv")], dry_run=True)
 
     assert (report.shops_created, report.rows_skipped) == (1, 1)
-    assert report.summary().startswith("dry run, nothing saved")
+    assert report.summary().startswith("미리 보기, 저장하지 않음")
     assert not Shop.objects.exists()
 
 
@@ -225,5 +259,5 @@ def test_the_admin_offers_the_template_and_previews_before_saving(admin_client):
     preview = admin_client.post("/admin/chat/shop/import/", {"shops_file": upload, "dry_run": "on"})
 
     assert template.status_code == 200 and template["Content-Type"].startswith("application/vnd.openxml")
-    assert "dry run, nothing saved" in preview.content.decode()
+    assert "미리 보기, 저장하지 않음" in preview.content.decode()
     assert not Shop.objects.filter(shop_name="미리보기집").exists()

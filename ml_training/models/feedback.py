@@ -20,36 +20,57 @@ class AnswerFeedback(models.Model):
     message is deleted by the regeneration, so the link is SET NULL and the row keeps the vote.
     """
 
-    channel = models.CharField(max_length=20, choices=Channel.choices)
-    source_table = models.CharField(max_length=100)
-    source_id = models.CharField(max_length=100)
-    voter = models.CharField(max_length=120)
+    channel = models.CharField("채널", max_length=20, choices=Channel.choices)
+    source_table = models.CharField("원본 테이블", max_length=100)
+    source_id = models.CharField("원본 ID", max_length=100)
+    voter = models.CharField("평가자", max_length=120)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="사용자",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    partner = models.ForeignKey(
+        Partner, verbose_name="파트너", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="feedback"
+        Conversation, verbose_name="식사 대화", on_delete=models.CASCADE, null=True, blank=True, related_name="feedback"
     )
     knowledge_message = models.ForeignKey(
-        KnowledgeMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="feedback"
+        KnowledgeMessage,
+        verbose_name="지식 대화 메시지",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="feedback",
     )
     partner_session = models.ForeignKey(
-        PartnerChatTuningLog, on_delete=models.CASCADE, null=True, blank=True, related_name="feedback"
+        PartnerChatTuningLog,
+        verbose_name="파트너 세션",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="feedback",
     )
-    vote = models.CharField(max_length=4, choices=FeedbackVote.choices, blank=True, default="")
-    rating = models.SmallIntegerField(null=True, blank=True, help_text="1-5")
-    comment = models.TextField(blank=True, default="", help_text="Masked")
-    helpful_source = models.JSONField(null=True, blank=True, help_text="{document_id, chunk_id} that helped")
-    is_implicit = models.BooleanField(default=False, help_text="Inferred (a regeneration), not given")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    vote = models.CharField("투표", max_length=4, choices=FeedbackVote.choices, blank=True, default="")
+    rating = models.SmallIntegerField("평점", null=True, blank=True, help_text="1-5")
+    comment = models.TextField("의견", blank=True, default="", help_text="개인정보 가림")
+    helpful_source = models.JSONField(
+        "도움 된 출처", null=True, blank=True, help_text="도움 된 {document_id, chunk_id}"
+    )
+    is_implicit = models.BooleanField(
+        "암묵적 피드백", default=False, help_text="사용자가 준 것이 아니라 추정함 (재생성)"
+    )
+    created_at = models.DateTimeField("생성 시각", default=timezone.now)
+    updated_at = models.DateTimeField("수정 시각", default=timezone.now)
 
     class Meta:
         db_table = "ml_training_answer_feedback"
         ordering = ["-updated_at"]
-        verbose_name = "answer feedback"
-        verbose_name_plural = "answer feedback"
+        verbose_name = "답변 피드백"
+        verbose_name_plural = "답변 피드백"
         constraints = [
             models.CheckConstraint(condition=one_of("channel", Channel.values), name="ml_feedback_channel_valid"),
             models.CheckConstraint(
@@ -75,43 +96,52 @@ class AnswerFeedback(models.Model):
 
 
 class UserAction(models.TextChoices):
-    VIEWED = "viewed"
-    CLICKED = "clicked"
-    SELECTED = "selected"
-    IGNORED = "ignored"
-    SCROLLED_PAST = "scrolled_past"
+    VIEWED = "viewed", "조회"
+    CLICKED = "clicked", "클릭"
+    SELECTED = "selected", "선택"
+    IGNORED = "ignored", "무시"
+    SCROLLED_PAST = "scrolled_past", "스크롤로 지나침"
 
 
 class RecommendationFeedback(models.Model):
     """What a user did with one recommendation, with the context and user features at that time."""
 
     recommendation_log = models.ForeignKey(
-        RecommendationLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_feedback"
+        RecommendationLog,
+        verbose_name="추천 기록",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="training_feedback",
     )
-    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="+")
-    session_id = models.UUIDField()
-    recommended_shops = models.JSONField(help_text="[{shop_id, rank, score, reason_codes, features}] as shown")
-    user_action = models.CharField(max_length=50, choices=UserAction.choices)
+    user = models.ForeignKey(ChatUser, verbose_name="사용자", on_delete=models.CASCADE, related_name="+")
+    session_id = models.UUIDField("세션 ID")
+    recommended_shops = models.JSONField(
+        "추천한 가게", help_text="보여 준 그대로: [{shop_id, rank, score, reason_codes, features}]"
+    )
+    user_action = models.CharField("사용자 행동", max_length=50, choices=UserAction.choices)
     # PROTECT: SET NULL would break the action-consistency CHECK; a chosen shop is closed, not deleted.
-    selected_shop = models.ForeignKey(Shop, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    action_timestamp = models.DateTimeField()
-    time_to_action_ms = models.IntegerField(null=True, blank=True)
-    interaction_details = models.JSONField(null=True, blank=True)
-    context_features = models.JSONField()
-    user_features = models.JSONField()
-    explicit_rating = models.SmallIntegerField(null=True, blank=True)
-    implicit_satisfaction = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    learning_value = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    is_outlier = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
-    device_type = models.CharField(max_length=50, blank=True, default="")
-    app_version = models.CharField(max_length=20, blank=True, default="")
+    selected_shop = models.ForeignKey(
+        Shop, verbose_name="선택한 가게", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action_timestamp = models.DateTimeField("행동 시각")
+    time_to_action_ms = models.IntegerField("행동까지 걸린 시간 (ms)", null=True, blank=True)
+    interaction_details = models.JSONField("상호작용 상세", null=True, blank=True)
+    context_features = models.JSONField("맥락 특징")
+    user_features = models.JSONField("사용자 특징")
+    explicit_rating = models.SmallIntegerField("명시적 평점", null=True, blank=True)
+    implicit_satisfaction = models.DecimalField("암묵적 만족도", max_digits=4, decimal_places=3, null=True, blank=True)
+    learning_value = models.DecimalField("학습 가치", max_digits=4, decimal_places=3, null=True, blank=True)
+    is_outlier = models.BooleanField("이상치", default=False)
+    created_at = models.DateTimeField("생성 시각", default=timezone.now)
+    device_type = models.CharField("기기 유형", max_length=50, blank=True, default="")
+    app_version = models.CharField("앱 버전", max_length=20, blank=True, default="")
 
     class Meta:
         db_table = "ml_training_recommendation_feedback"
         ordering = ["-created_at"]
-        verbose_name = "recommendation feedback"
-        verbose_name_plural = "recommendation feedback"
+        verbose_name = "추천 피드백"
+        verbose_name_plural = "추천 피드백"
         constraints = [
             models.CheckConstraint(condition=one_of("user_action", UserAction.values), name="ml_recfb_action_valid"),
             models.CheckConstraint(
@@ -153,21 +183,23 @@ class UserLearningData(models.Model):
     and how many of their sessions are worth training on (§8.2 session value). Recomputed by the
     daily preparation for users active that day."""
 
-    user = models.OneToOneField(ChatUser, on_delete=models.CASCADE, related_name="learning_data")
-    nlu_features = models.IntegerField(default=0, help_text="nlu queue rows (need 5)")
-    interactions = models.IntegerField(default=0, help_text="dining turns (need 3)")
-    recommendations = models.IntegerField(default=0, help_text="recommendations received (need 2)")
-    feedback = models.IntegerField(default=0, help_text="feedback given: votes, ratings, selections (need 1)")
-    data_completeness = models.DecimalField(max_digits=4, decimal_places=3, default=0)
-    sessions = models.IntegerField(default=0)
-    valuable_sessions = models.IntegerField(default=0, help_text="≥ 2 turns, mean quality ≥ 0.5, a recommendation")
-    updated_at = models.DateTimeField(default=timezone.now)
+    user = models.OneToOneField(ChatUser, verbose_name="사용자", on_delete=models.CASCADE, related_name="learning_data")
+    nlu_features = models.IntegerField("NLU 데이터 수", default=0, help_text="NLU 큐 행 수 (5 필요)")
+    interactions = models.IntegerField("대화 수", default=0, help_text="식사 대화 턴 수 (3 필요)")
+    recommendations = models.IntegerField("받은 추천 수", default=0, help_text="받은 추천 수 (2 필요)")
+    feedback = models.IntegerField("피드백 수", default=0, help_text="준 피드백: 투표, 평점, 선택 (1 필요)")
+    data_completeness = models.DecimalField("데이터 완성도", max_digits=4, decimal_places=3, default=0)
+    sessions = models.IntegerField("세션 수", default=0)
+    valuable_sessions = models.IntegerField(
+        "가치 있는 세션 수", default=0, help_text="2턴 이상, 평균 품질 0.5 이상, 추천 있음"
+    )
+    updated_at = models.DateTimeField("수정 시각", default=timezone.now)
 
     class Meta:
         db_table = "ml_training_user_learning_data"
         ordering = ["-data_completeness"]
-        verbose_name = "user learning data"
-        verbose_name_plural = "user learning data"
+        verbose_name = "사용자 학습 데이터"
+        verbose_name_plural = "사용자 학습 데이터"
         constraints = [
             models.CheckConstraint(condition=between_0_and_1("data_completeness"), name="ml_userdata_completeness_0_1")
         ]

@@ -14,37 +14,52 @@ from ml_training.models.queue import DataQueueItem
 
 class NluTrainingData(models.Model):
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="nlu_training_data"
+        Conversation,
+        verbose_name="대화",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="nlu_training_data",
     )
     data_queue = models.ForeignKey(
-        DataQueueItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="nlu_training_data"
+        DataQueueItem,
+        verbose_name="학습 데이터 큐 항목",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="nlu_training_data",
     )
-    input_text = models.TextField(help_text="Masked")
-    normalized_text = models.TextField(blank=True, default="")
-    true_intent = models.CharField(max_length=50, choices=Intent.choices)
-    true_entities = models.JSONField(null=True, blank=True)
-    predicted_intent = models.CharField(max_length=50, blank=True, default="")
-    predicted_entities = models.JSONField(null=True, blank=True)
-    prediction_confidence = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    label_source = models.CharField(max_length=50, choices=LabelSource.choices)
-    labeler_id = models.CharField(max_length=100, blank=True, default="", help_text="Staff username or system")
-    text_quality_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    label_confidence = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    text_features = models.JSONField(null=True, blank=True)
-    is_used_for_training = models.BooleanField(default=False)
-    training_job_ids = ArrayField(models.IntegerField(), default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now, help_text="Kept current by a BEFORE UPDATE trigger")
-    is_augmented = models.BooleanField(default=False, help_text="A generated variant: never used as test data")
-    augmentation_method = models.CharField(max_length=50, blank=True, default="")
+    input_text = models.TextField("입력 문장", help_text="개인정보 가림")
+    normalized_text = models.TextField("정규화 문장", blank=True, default="")
+    true_intent = models.CharField("정답 의도", max_length=50, choices=Intent.choices)
+    true_entities = models.JSONField("정답 엔티티", null=True, blank=True)
+    predicted_intent = models.CharField("예측 의도", max_length=50, blank=True, default="")
+    predicted_entities = models.JSONField("예측 엔티티", null=True, blank=True)
+    prediction_confidence = models.DecimalField("예측 신뢰도", max_digits=4, decimal_places=3, null=True, blank=True)
+    label_source = models.CharField("라벨 출처", max_length=50, choices=LabelSource.choices)
+    labeler_id = models.CharField(
+        "라벨 작성자", max_length=100, blank=True, default="", help_text="직원 사용자 이름 또는 system"
+    )
+    text_quality_score = models.DecimalField("문장 품질 점수", max_digits=4, decimal_places=3, null=True, blank=True)
+    label_confidence = models.DecimalField("라벨 신뢰도", max_digits=4, decimal_places=3, null=True, blank=True)
+    text_features = models.JSONField("문장 특징", null=True, blank=True)
+    is_used_for_training = models.BooleanField("학습에 사용됨", default=False)
+    training_job_ids = ArrayField(models.IntegerField(), verbose_name="학습 작업 ID", default=list, blank=True)
+    created_at = models.DateTimeField("생성 시각", default=timezone.now)
+    updated_at = models.DateTimeField("수정 시각", default=timezone.now, help_text="BEFORE UPDATE 트리거가 갱신")
+    is_augmented = models.BooleanField(
+        "증강 데이터", default=False, help_text="만들어 낸 변형: 테스트 데이터로 쓰지 않음"
+    )
+    augmentation_method = models.CharField("증강 방법", max_length=50, blank=True, default="")
     original_data = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="augmentations"
+        "self", verbose_name="원본 예문", on_delete=models.CASCADE, null=True, blank=True, related_name="augmentations"
     )
 
     class Meta:
         db_table = "ml_training_nlu_training_data"
         ordering = ["-created_at"]
-        verbose_name = "NLU training example"
+        verbose_name = "NLU 학습 예문"
+        verbose_name_plural = "NLU 학습 예문"
         constraints = [
             models.CheckConstraint(condition=one_of("true_intent", Intent.values), name="ml_nlu_true_intent_valid"),
             models.CheckConstraint(

@@ -25,32 +25,39 @@ class DataQueueItem(models.Model):
     retried request or two racing workers insert once (INSERT ... ON CONFLICT).
     """
 
-    model_type = models.CharField(max_length=50, choices=ModelType.choices)
-    raw_data = models.JSONField(help_text="The sample as collected (personal data masked)")
-    processed_data = models.JSONField(null=True, blank=True, help_text="Prepared for training")
-    quality_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    validation_errors = models.JSONField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=QueueStatus.choices, default=QueueStatus.PENDING)
-    error_message = models.TextField(blank=True, default="")
-    retry_count = models.IntegerField(default=0)
-    source_table = models.CharField(max_length=100, help_text="conversations, recommendations_log, …")
-    source_id = models.CharField(max_length=100, help_text="Primary key of the source row (or session:turn)")
-    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.DINING)
-    user = models.ForeignKey(ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    session_id = models.CharField(max_length=255, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True, help_text="Set by a trigger when it becomes ready")
-    trained_at = models.DateTimeField(null=True, blank=True)
-    priority = models.IntegerField(default=0, help_text="0-100, higher first (review items 80-95)")
-    # The review workflow (not in the seed): why a human should look, and the label they gave.
-    review_reason = models.CharField(max_length=30, choices=ReviewReason.choices, blank=True, default="")
-    label_intent = models.CharField(
-        "true intent", max_length=50, choices=Intent.choices, blank=True, default="", help_text="Set by the reviewer"
+    model_type = models.CharField("모델 유형", max_length=50, choices=ModelType.choices)
+    raw_data = models.JSONField("원본 데이터", help_text="모은 그대로의 샘플 (개인정보 가림)")
+    processed_data = models.JSONField("가공 데이터", null=True, blank=True, help_text="학습용으로 가공함")
+    quality_score = models.DecimalField("품질 점수", max_digits=4, decimal_places=3, null=True, blank=True)
+    validation_errors = models.JSONField("검증 오류", null=True, blank=True)
+    status = models.CharField("상태", max_length=20, choices=QueueStatus.choices, default=QueueStatus.PENDING)
+    error_message = models.TextField("오류 메시지", blank=True, default="")
+    retry_count = models.IntegerField("재시도 횟수", default=0)
+    source_table = models.CharField("원본 테이블", max_length=100, help_text="conversations, recommendations_log, …")
+    source_id = models.CharField("원본 ID", max_length=100, help_text="원본 행의 기본 키 (또는 session:turn)")
+    channel = models.CharField("채널", max_length=20, choices=Channel.choices, default=Channel.DINING)
+    user = models.ForeignKey(
+        ChatUser, verbose_name="사용자", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    label_entities = models.JSONField("true entities", null=True, blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    session_id = models.CharField("세션 ID", max_length=255, blank=True, default="")
+    created_at = models.DateTimeField("생성 시각", default=timezone.now)
+    processed_at = models.DateTimeField("가공 시각", null=True, blank=True, help_text="ready가 될 때 트리거가 채움")
+    trained_at = models.DateTimeField("학습 시각", null=True, blank=True)
+    priority = models.IntegerField("우선순위", default=0, help_text="0-100, 높은 것부터 (검토 항목 80-95)")
+    # The review workflow (not in the seed): why a human should look, and the label they gave.
+    review_reason = models.CharField("검토 이유", max_length=30, choices=ReviewReason.choices, blank=True, default="")
+    label_intent = models.CharField(
+        "정답 의도", max_length=50, choices=Intent.choices, blank=True, default="", help_text="검토자가 정함"
+    )
+    label_entities = models.JSONField("정답 엔티티", null=True, blank=True)
+    reviewed_at = models.DateTimeField("검토 시각", null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="검토자",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     objects = ReviewQuerySet.as_manager()
@@ -58,7 +65,8 @@ class DataQueueItem(models.Model):
     class Meta:
         db_table = "ml_training_data_queue"
         ordering = ["-priority", "created_at"]
-        verbose_name = "training data queue item"
+        verbose_name = "학습 데이터 큐 항목"
+        verbose_name_plural = "학습 데이터 큐"
         constraints = [
             models.CheckConstraint(condition=one_of("model_type", ModelType.values), name="ml_queue_model_type_valid"),
             models.CheckConstraint(condition=one_of("status", QueueStatus.values), name="ml_queue_status_valid"),
@@ -114,24 +122,25 @@ class ReviewItem(DataQueueItem):
     class Meta:
         proxy = True
         ordering = ["-priority", "created_at"]
-        verbose_name = "review item"
+        verbose_name = "검토 항목"
+        verbose_name_plural = "검토 대기열"
 
 
 class RagDocumentType(models.TextChoices):
-    SHOP = "shop"
-    MENU = "menu"
-    REVIEW = "review"
-    FAQ = "faq"
-    NOTICE = "notice"
-    DOCUMENT = "document", "document (knowledge base)"
+    SHOP = "shop", "가게"
+    MENU = "menu", "메뉴"
+    REVIEW = "review", "리뷰"
+    FAQ = "faq", "FAQ"
+    NOTICE = "notice", "공지"
+    DOCUMENT = "document", "지식 베이스 문서"
 
 
 class RagEmbeddingStatus(models.TextChoices):
-    ACTIVE = "active"
-    PENDING = "pending"
-    PROCESSING = "processing"
-    INACTIVE = "inactive"
-    ERROR = "error"
+    ACTIVE = "active", "사용 중"
+    PENDING = "pending", "대기"
+    PROCESSING = "processing", "처리 중"
+    INACTIVE = "inactive", "사용 안 함"
+    ERROR = "error", "오류"
 
 
 class RagEmbeddingQueueItem(models.Model):
@@ -141,21 +150,24 @@ class RagEmbeddingQueueItem(models.Model):
     0.5 to 0.667 or 0.333 instead of flipping it to 1 or 0 as the seed's ratio would.
     """
 
-    document_id = models.CharField(max_length=100, help_text="rag Document primary key, shop_123, menu_456, …")
-    document_type = models.CharField(max_length=50, choices=RagDocumentType.choices)
-    title = models.CharField(max_length=500, blank=True, default="")
-    content = models.TextField()
-    content_hash = models.CharField(max_length=64, blank=True, default="", help_text="sha256 of content when embedded")
-    metadata = models.JSONField(null=True, blank=True)
-    embedding_model = models.CharField(max_length=100, blank=True, default="")
-    embedding_vector = ArrayField(models.FloatField(), null=True, blank=True)
-    embedding_dimension = models.IntegerField(null=True, blank=True)
-    search_count = models.IntegerField(default=0)
-    click_count = models.IntegerField(default=0, help_text="Times a user marked it as the source that helped")
-    relevance_score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    positive_feedback = models.IntegerField(default=0)
-    negative_feedback = models.IntegerField(default=0)
+    document_id = models.CharField("문서 ID", max_length=100, help_text="rag 문서의 기본 키, shop_123, menu_456, …")
+    document_type = models.CharField("문서 유형", max_length=50, choices=RagDocumentType.choices)
+    title = models.CharField("제목", max_length=500, blank=True, default="")
+    content = models.TextField("내용")
+    content_hash = models.CharField(
+        "내용 해시 (SHA256)", max_length=64, blank=True, default="", help_text="임베딩할 때 내용의 sha256"
+    )
+    metadata = models.JSONField("메타데이터", null=True, blank=True)
+    embedding_model = models.CharField("임베딩 모델", max_length=100, blank=True, default="")
+    embedding_vector = ArrayField(models.FloatField(), verbose_name="임베딩 벡터", null=True, blank=True)
+    embedding_dimension = models.IntegerField("임베딩 차원", null=True, blank=True)
+    search_count = models.IntegerField("검색 횟수", default=0)
+    click_count = models.IntegerField("도움 표시 횟수", default=0, help_text="사용자가 도움 된 출처로 표시한 횟수")
+    relevance_score = models.DecimalField("관련성 점수", max_digits=4, decimal_places=3, null=True, blank=True)
+    positive_feedback = models.IntegerField("긍정 피드백", default=0)
+    negative_feedback = models.IntegerField("부정 피드백", default=0)
     quality_score = models.GeneratedField(
+        verbose_name="품질 점수",
         expression=Round(
             Cast(F("positive_feedback") + 1, models.DecimalField(max_digits=12, decimal_places=3))
             / Cast(
@@ -167,17 +179,20 @@ class RagEmbeddingQueueItem(models.Model):
         output_field=models.DecimalField(max_digits=4, decimal_places=3),
         db_persist=True,
     )
-    needs_reembedding = models.BooleanField(default=False)
-    reembedding_reason = models.CharField(max_length=100, blank=True, default="")
-    last_embedded_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=RagEmbeddingStatus.choices, default=RagEmbeddingStatus.ACTIVE)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now, help_text="Kept current by a BEFORE UPDATE trigger")
+    needs_reembedding = models.BooleanField("다시 임베딩 필요", default=False)
+    reembedding_reason = models.CharField("다시 임베딩 이유", max_length=100, blank=True, default="")
+    last_embedded_at = models.DateTimeField("마지막 임베딩 시각", null=True, blank=True)
+    status = models.CharField(
+        "상태", max_length=20, choices=RagEmbeddingStatus.choices, default=RagEmbeddingStatus.ACTIVE
+    )
+    created_at = models.DateTimeField("생성 시각", default=timezone.now)
+    updated_at = models.DateTimeField("수정 시각", default=timezone.now, help_text="BEFORE UPDATE 트리거가 갱신")
 
     class Meta:
         db_table = "ml_training_rag_embeddings_queue"
         ordering = ["-updated_at"]
-        verbose_name = "RAG embedding queue item"
+        verbose_name = "RAG 임베딩 큐 항목"
+        verbose_name_plural = "RAG 임베딩 큐"
         constraints = [
             models.CheckConstraint(
                 condition=one_of("document_type", RagDocumentType.values), name="ml_rag_document_type_valid"

@@ -29,8 +29,8 @@ def test_the_queue_lists_open_items_highest_priority_first_with_their_context(ad
     items = list(response.context["cl"].result_list)
     assert [item.review_reason for item in items] == ["unknown_intent", "low_confidence"]
     page = response.content.decode()
-    assert "5천원으로 점심 뭐 먹지? (BUDGET_INQUIRY)" in page  # the previous turn of the vague one
-    assert "GENERAL_CHAT (0.23)" in page
+    assert "5천원으로 점심 뭐 먹지? (예산 문의)" in page  # the previous turn of the vague one
+    assert "일반 대화 (0.23)" in page
     assert "5천원으로 점심 뭐 먹지?" in page and Conversation.objects.get(input_text="어").response_text[:20] in page
 
 
@@ -104,7 +104,7 @@ def test_the_change_form_requires_an_intent(admin_client, queued):
     response = admin_client.post(url, {"label_intent": "", "label_entities": ""})
 
     assert response.status_code == 200
-    assert "Choose the true intent." in response.content.decode()
+    assert "정답 의도를 고르세요." in response.content.decode()
     assert not NluTrainingData.objects.exists()
 
 

@@ -17,45 +17,51 @@ from pgvector.django import HnswIndex, VectorField
 
 
 class RagType(models.TextChoices):
-    USER_ISOLATED = "user_isolated", "user isolated"
-    CHATBOT_SHARED = "chatbot_shared", "chatbot shared"
+    USER_ISOLATED = "user_isolated", "개인 문서 (user_isolated)"
+    CHATBOT_SHARED = "chatbot_shared", "공유 문서 (chatbot_shared)"
 
 
 class Document(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending"
-        PROCESSING = "processing"
-        READY = "ready"
-        ERROR = "error"
+        PENDING = "pending", "대기"
+        PROCESSING = "processing", "처리 중"
+        READY = "ready", "완료"
+        ERROR = "error", "오류"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name="소유자",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="rag_documents",
-        help_text="The user of a user_isolated document; NULL for chatbot_shared.",
+        help_text="user_isolated 문서의 사용자; chatbot_shared 문서는 비움.",
     )
-    rag_key = models.CharField(max_length=255, help_text="The chatbot / collection the document belongs to.")
-    rag_type = models.CharField(max_length=50, choices=RagType.choices)
-    filename = models.CharField(max_length=255)
-    content = models.TextField()
-    metadata = models.JSONField(default=dict, blank=True, help_text="Seed 001 fields, stored top-level.")
+    rag_key = models.CharField("RAG 키", max_length=255, help_text="문서가 속한 챗봇 / 컬렉션.")
+    rag_type = models.CharField("RAG 유형", max_length=50, choices=RagType.choices)
+    filename = models.CharField("파일 이름", max_length=255)
+    content = models.TextField("내용")
+    metadata = models.JSONField("메타데이터", default=dict, blank=True, help_text="seed 001 필드, 최상위에 저장.")
     doc_id = models.CharField(
-        max_length=255, blank=True, default="", help_text="Stable external id, e.g. board_post:12 (upsert key)."
+        "문서 ID",
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="바뀌지 않는 외부 ID, 예: board_post:12 (같은 ID는 덮어씀).",
     )
-    source_type = models.CharField(max_length=50, default="upload")
-    doc_schema = models.CharField(max_length=50, blank=True, default="")
-    event_type = models.CharField(max_length=50, blank=True, default="")
+    source_type = models.CharField("출처 유형", max_length=50, default="upload")
+    doc_schema = models.CharField("문서 스키마", max_length=50, blank=True, default="")
+    event_type = models.CharField("이벤트 유형", max_length=50, blank=True, default="")
     content_hash = models.CharField(
+        "내용 해시 (SHA256)",
         max_length=64,
-        help_text="SHA-256 of the content (of the uploaded file for PDF/DOCX); unchanged => no re-embedding.",
+        help_text="내용의 SHA-256 (PDF/DOCX는 올린 파일의); 같으면 다시 임베딩하지 않음.",
     )
-    embedding_model = models.CharField(max_length=200, blank=True, default="")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    status_message = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    embedding_model = models.CharField("임베딩 모델", max_length=200, blank=True, default="")
+    status = models.CharField("상태", max_length=20, choices=Status.choices, default=Status.PENDING)
+    status_message = models.TextField("상태 메시지", blank=True, default="")
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
+    updated_at = models.DateTimeField("수정 시각", auto_now=True)
 
     class Meta:
         verbose_name = "문서"
@@ -99,25 +105,33 @@ class Document(models.Model):
 
 
 class Chunk(models.Model):
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
-    rag_key = models.CharField(max_length=255)
-    rag_type = models.CharField(max_length=50, choices=RagType.choices)
+    document = models.ForeignKey(Document, verbose_name="문서", on_delete=models.CASCADE, related_name="chunks")
+    rag_key = models.CharField("RAG 키", max_length=255)
+    rag_type = models.CharField("RAG 유형", max_length=50, choices=RagType.choices)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="소유자",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    chunk_index = models.PositiveIntegerField()
-    content = models.TextField()
-    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
-    morphemes = models.TextField(help_text="Kiwi content morphemes, space separated (source of search_vector).")
+    chunk_index = models.PositiveIntegerField("청크 순번")
+    content = models.TextField("내용")
+    embedding = VectorField(verbose_name="임베딩", dimensions=settings.EMBEDDING_DIMENSIONS)
+    morphemes = models.TextField("형태소", help_text="Kiwi 내용 형태소, 공백 구분 (검색 벡터의 원천).")
     search_vector = models.GeneratedField(
+        verbose_name="검색 벡터",
         expression=SearchVector("morphemes", config="simple"),
         output_field=SearchVectorField(),
         db_persist=True,
     )
-    token_count = models.PositiveIntegerField(help_text="Number of morphemes: the document length of BM25.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    token_count = models.PositiveIntegerField("토큰 수", help_text="형태소 수: BM25의 문서 길이.")
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
 
     class Meta:
+        verbose_name = "청크"
+        verbose_name_plural = "청크"
         ordering = ["document_id", "chunk_index"]
         constraints = [
             models.UniqueConstraint(name="%(app_label)s_%(class)s_unique_index", fields=["document", "chunk_index"]),
@@ -152,16 +166,18 @@ class DocumentFile(models.Model):
     document."""
 
     class Kind(models.TextChoices):
-        UPLOAD = "upload"
-        IMAGE = "image"
+        UPLOAD = "upload", "업로드 파일"
+        IMAGE = "image", "이미지"
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="files")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    name = models.CharField(max_length=1000, blank=True, help_text="The upload's filename, or the image's URL.")
-    data = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    document = models.ForeignKey(Document, verbose_name="문서", on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField("종류", max_length=10, choices=Kind.choices)
+    name = models.CharField("이름", max_length=1000, blank=True, help_text="업로드 파일 이름 또는 이미지 URL.")
+    data = models.BinaryField("데이터")
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
 
     class Meta:
+        verbose_name = "처리 대기 파일"
+        verbose_name_plural = "처리 대기 파일"
         ordering = ["document_id", "id"]
         constraints = [
             models.CheckConstraint(name="%(app_label)s_%(class)s_kind_valid", condition=Q(kind__in=["upload", "image"]))
@@ -176,12 +192,14 @@ class ScopeStat(models.Model):
     chunks (owner_key = user id). Maintained by statement-level triggers on rag_chunk (migration 0003), so
     every write path (services, cascades, admin, raw SQL) keeps it exact and in the writer's transaction."""
 
-    rag_key = models.CharField(max_length=255)
-    owner_key = models.BigIntegerField(help_text="0 for chatbot_shared, else the owner's user id")
-    chunk_count = models.BigIntegerField(default=0)
-    token_total = models.BigIntegerField(default=0)
+    rag_key = models.CharField("RAG 키", max_length=255)
+    owner_key = models.BigIntegerField("소유자 키", help_text="chatbot_shared는 0, 아니면 소유자의 사용자 ID")
+    chunk_count = models.BigIntegerField("청크 수", default=0)
+    token_total = models.BigIntegerField("토큰 합계", default=0)
 
     class Meta:
+        verbose_name = "BM25 범위 통계"
+        verbose_name_plural = "BM25 범위 통계"
         constraints = [
             models.UniqueConstraint(name="%(app_label)s_%(class)s_unique_partition", fields=["rag_key", "owner_key"])
         ]
@@ -193,12 +211,14 @@ class ScopeStat(models.Model):
 class TermStat(models.Model):
     """Document frequency of one lexeme in one partition (see ScopeStat); BM25's IDF reads it."""
 
-    rag_key = models.CharField(max_length=255)
-    owner_key = models.BigIntegerField()
-    lexeme = models.TextField()
-    df = models.IntegerField(default=0)
+    rag_key = models.CharField("RAG 키", max_length=255)
+    owner_key = models.BigIntegerField("소유자 키")
+    lexeme = models.TextField("어휘")
+    df = models.IntegerField("문서 빈도", default=0)
 
     class Meta:
+        verbose_name = "BM25 어휘 통계"
+        verbose_name_plural = "BM25 어휘 통계"
         constraints = [
             # Also the index of the IDF lookup: WHERE rag_key = ? AND owner_key = ANY(?) AND lexeme = ANY(?)
             models.UniqueConstraint(
@@ -220,8 +240,12 @@ class SharedResultsVersion(models.Model):
     twice, even across rolled-back transactions, so an old cache entry is never reachable again.
     """
 
-    rag_key = models.CharField(max_length=255, primary_key=True)
-    version = models.BigIntegerField()
+    rag_key = models.CharField("RAG 키", max_length=255, primary_key=True)
+    version = models.BigIntegerField("버전")
+
+    class Meta:
+        verbose_name = "공유 검색 결과 버전"
+        verbose_name_plural = "공유 검색 결과 버전"
 
     def __str__(self):
         return f"{self.rag_key}: v{self.version}"

@@ -10,15 +10,17 @@ from django.db import models
 
 
 class PartnerRagKey(models.Model):
-    partner = models.ForeignKey("chat.Partner", on_delete=models.CASCADE, related_name="rag_key_grants")
-    rag_key = models.CharField(
-        max_length=255, unique=True, help_text="A rag_key this partner may read and write shared documents of."
+    partner = models.ForeignKey(
+        "chat.Partner", verbose_name="파트너", on_delete=models.CASCADE, related_name="rag_key_grants"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    rag_key = models.CharField(
+        "RAG 키", max_length=255, unique=True, help_text="이 파트너가 공유 문서를 읽고 쓸 수 있는 RAG 키."
+    )
+    created_at = models.DateTimeField("생성 시각", auto_now_add=True)
 
     class Meta:
-        verbose_name = "파트너 rag_key 권한"
-        verbose_name_plural = "파트너 rag_key 권한"
+        verbose_name = "파트너 RAG 키 권한"
+        verbose_name_plural = "파트너 RAG 키 권한"
         ordering = ["partner_id", "rag_key"]
 
     def __str__(self):
@@ -29,4 +31,4 @@ class PartnerRagKey(models.Model):
 
         self.rag_key = (self.rag_key or "").strip()
         if self.rag_key and Partner.objects.filter(partner_id=self.rag_key).exclude(pk=self.partner_id).exists():
-            raise ValidationError({"rag_key": "This rag_key is named after another partner, which owns it."})
+            raise ValidationError({"rag_key": "이 RAG 키는 다른 파트너의 이름이라 그 파트너의 것입니다."})

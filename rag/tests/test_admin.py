@@ -31,7 +31,7 @@ def test_changelist_shows_status_and_filters(admin_client_, document):
 
     assert response.status_code == 200
     assert "board_post:1" in response.content.decode()
-    assert "Try a search" in response.content.decode()
+    assert "검색해 보기" in response.content.decode()
 
 
 def test_change_page_shows_graph_metadata_and_chunks(admin_client_, document):
@@ -99,7 +99,7 @@ def test_the_partner_page_refuses_a_grant_of_another_partners_rag_key(admin_clie
     response = admin_client_.post("/admin/chat/partner/medilinx/change/", _partner_form("Medilinx", ["kindhabit"]))
 
     assert response.status_code == 200  # the form again, with the error
-    assert "named after another partner" in response.content.decode()
+    assert "다른 파트너의 이름" in response.content.decode()
     assert not PartnerRagKey.objects.exists()
 
 

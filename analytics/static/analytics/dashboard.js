@@ -12,9 +12,9 @@
     data: {
       labels,
       datasets: [
-        { label: "Queries", data: timeline.map((p) => p.queries), borderColor: "#417690", tension: 0.2 },
-        { label: "Errors", data: timeline.map((p) => p.errors), borderColor: "#ba2121", tension: 0.2 },
-        { label: "No answers", data: timeline.map((p) => p.no_answers), borderColor: "#e6a100", tension: 0.2 },
+        { label: "질문", data: timeline.map((p) => p.queries), borderColor: "#417690", tension: 0.2 },
+        { label: "오류", data: timeline.map((p) => p.errors), borderColor: "#ba2121", tension: 0.2 },
+        { label: "답 못 함", data: timeline.map((p) => p.no_answers), borderColor: "#e6a100", tension: 0.2 },
       ],
     },
     options: common,
@@ -38,7 +38,7 @@
     type: "bar",
     data: {
       labels: summary.by_collection.map((c) => `${c.channel}/${c.collection_name}`),
-      datasets: [{ label: "Queries", data: summary.by_collection.map((c) => c.queries), backgroundColor: "#79aec8" }],
+      datasets: [{ label: "질문", data: summary.by_collection.map((c) => c.queries), backgroundColor: "#79aec8" }],
     },
     options: common,
   });
@@ -47,7 +47,7 @@
     type: "bar",
     data: {
       labels: summary.top_score.histogram.map((b) => b.lower.toFixed(2)),
-      datasets: [{ label: "Answers", data: summary.top_score.histogram.map((b) => b.count), backgroundColor: "#79aec8" }],
+      datasets: [{ label: "답변", data: summary.top_score.histogram.map((b) => b.count), backgroundColor: "#79aec8" }],
     },
     options: common,
   });
