@@ -18,6 +18,7 @@ import time
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from chat.services.nlu import get_classifier
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TrainingJobStatus, TriggeredBy
@@ -63,10 +64,13 @@ def validate_config(model_type: str, config) -> dict:
     """The config with defaults filled in; JobConfigError naming every problem otherwise."""
     schema = CONFIGS.get(model_type)
     if schema is None:
-        raise JobConfigError(f"No trainer for model type {model_type!r} yet (available: {sorted(CONFIGS)}).")
+        raise JobConfigError(
+            gettext("No trainer for model type %(model_type)s yet (available: %(available)s).")
+            % {"model_type": repr(model_type), "available": sorted(CONFIGS)}
+        )
     if not isinstance(config, dict):
-        raise JobConfigError("The training config must be a JSON object.")
-    problems = [f"unknown key {key!r}" for key in sorted(set(config) - set(schema))]
+        raise JobConfigError(gettext("The training config must be a JSON object."))
+    problems = [gettext("unknown key %(key)s") % {"key": repr(key)} for key in sorted(set(config) - set(schema))]
     cleaned = {}
     for key, (kind, low, high, default) in schema.items():
         value = config.get(key, default)
@@ -74,19 +78,25 @@ def validate_config(model_type: str, config) -> dict:
             value = settings.NLU_PROMOTION_MIN_F1_GAIN
         if kind is list:
             if not isinstance(value, list) or not value or set(value) - set(nlu_trainer.CANDIDATES):
-                problems.append(f"{key} must be a non-empty list of {list(nlu_trainer.CANDIDATES)}")
+                choices = list(nlu_trainer.CANDIDATES)
+                problems.append(
+                    gettext("%(key)s must be a non-empty list of %(choices)s") % {"key": key, "choices": choices}
+                )
         elif kind is bool:
             if not isinstance(value, bool):
-                problems.append(f"{key} must be true or false")
+                problems.append(gettext("%(key)s must be true or false") % {"key": key})
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-            problems.append(f"{key} must be a{'n integer' if kind is int else ' number'}")
+            message = gettext("%(key)s must be an integer") if kind is int else gettext("%(key)s must be a number")
+            problems.append(message % {"key": key})
         elif not low <= value <= high:
-            problems.append(f"{key} must be between {low} and {high}")
+            problems.append(
+                gettext("%(key)s must be between %(low)s and %(high)s") % {"key": key, "low": low, "high": high}
+            )
         else:
             value = kind(value)
         cleaned[key] = value
     if problems:
-        raise JobConfigError("Training config refused: " + "; ".join(problems) + ".")
+        raise JobConfigError(gettext("Training config refused: %(problems)s.") % {"problems": "; ".join(problems)})
     return cleaned
 
 
@@ -115,7 +125,9 @@ def schedule_job(
 def ensure_none_unfinished(model_type: str, *, lock: bool = False) -> None:
     unfinished = TrainingJob.objects.filter(model_type=model_type, status__in=UNFINISHED)
     if (unfinished.select_for_update() if lock else unfinished).exists():
-        raise JobError(f"A {model_type} training job is already scheduled or running.")
+        raise JobError(
+            gettext("A %(model_type)s training job is already scheduled or running.") % {"model_type": model_type}
+        )
 
 
 def _enqueue(job_id: int) -> None:
@@ -130,7 +142,7 @@ def cancel(job: TrainingJob, *, by: str) -> TrainingJob:
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in UNFINISHED:
-            raise JobError(f"Job {job.pk} is already {job.status}.")
+            raise JobError(gettext("Job %(job)s is already %(status)s.") % {"job": job.pk, "status": job.status})
         if job.status in (S.SCHEDULED, S.QUEUED):
             job.status, job.end_time = S.CANCELLED, timezone.now()
             job.start_time = job.start_time or job.end_time
