@@ -104,7 +104,7 @@ def json_error(status_code: int, code: str | None = None, message: str | None = 
         code = known_code or phrase.lower().replace(" ", "_")
     if message is None:
         message = known_message or _("The request failed (HTTP %(status)d).") % {"status": status_code}
-    return JsonResponse(error_body(code, str(message)), status=status_code)
+    return JsonResponse(error_body(code, str(message)), status=status_code, json_dumps_params={"ensure_ascii": False})
 
 
 def json_not_found(request, exception=None):
