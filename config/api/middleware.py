@@ -87,7 +87,7 @@ class ApiInputMiddleware(MiddlewareMixin):
             return None
         if _is_api(request):
             return json_error(400, "invalid", NUL_MESSAGE)
-        return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(str(NUL_MESSAGE), content_type="text/plain; charset=utf-8")
 
     def process_response(self, request, response):
         if not _is_api(request) or not 400 <= response.status_code < 500 or _is_json(response):
