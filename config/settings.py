@@ -92,7 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.api.middleware.ApiInputMiddleware",  # first: it sees (and answers for) everything below
+    "config.api.middleware.ApiLanguageMiddleware",  # first: every API message below is in the request's language
+    "config.api.middleware.ApiInputMiddleware",  # it sees (and answers for) everything below
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,7 +171,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Korean everywhere; API requests may ask for English with Accept-Language (ApiLanguageMiddleware).
+# "ko-kr", not "ko": DRF ships its Korean messages as ko_KR, which a plain "ko" would not find.
 LANGUAGE_CODE = "ko-kr"
+LANGUAGES = [("ko-kr", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
@@ -200,9 +201,10 @@ class ArchiveQuerySerializer(ExportQuerySerializer):
 
     def validate(self, attrs):
         if attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_from": "date_from is after date_to."})
+            raise serializers.ValidationError({"date_from": _("date_from is after date_to.")})
         if (attrs["date_to"] - attrs["date_from"]).days >= reports.MAX_DAYS:
-            raise serializers.ValidationError({"date_to": f"At most {reports.MAX_DAYS} days at a time."})
+            message = _("At most %(limit)d days at a time.") % {"limit": reports.MAX_DAYS}
+            raise serializers.ValidationError({"date_to": message})
         return attrs
 
 

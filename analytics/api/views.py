@@ -3,6 +3,7 @@ top queries, knowledge gaps and streamed exports (seed 002 §4.4)."""
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, views, viewsets
@@ -114,7 +115,7 @@ class SearchQualityView(views.APIView):
     def get(self, request):
         query = range_query(request)
         if not query["collection"]:
-            raise ValidationError({"collection": "The search-quality report is per collection: name one."})
+            raise ValidationError({"collection": _("The search-quality report is per collection: name one.")})
         report = search_quality(query["range"], collection=query["collection"])
         return Response(SearchQualitySerializer(report).data)
 

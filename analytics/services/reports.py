@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, Max, Q
 from django.db.models.functions import Left
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from analytics.models import ChatStatistics, MessageLog
@@ -62,14 +63,18 @@ def resolve_range(
     """The range staff asked for: the last `days` (hourly: 24 h each, up to the current hour), or
     the local days `date_from`..`date_to` (either end defaults around the other); default the last week."""
     if days is not None and (date_from or date_to):
-        raise ValidationError({"days": "Give either days or date_from/date_to, not both."})
+        raise ValidationError({"days": _("Give either days or date_from/date_to, not both.")})
     now = now or timezone.now()
     today = timezone.localdate(now)
     if date_from or date_to:
         date_to = date_to or today
         date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
         if date_from > date_to:
-            raise ValidationError({"date_from": f"date_from {date_from} is after date_to {date_to}."})
+            message = _("date_from %(date_from)s is after date_to %(date_to)s.") % {
+                "date_from": date_from,
+                "date_to": date_to,
+            }
+            raise ValidationError({"date_from": message})
         span = (date_to - date_from).days + 1
         start, end = day_start(date_from), day_start(date_to + timedelta(days=1))
     else:
@@ -81,7 +86,8 @@ def resolve_range(
             start, end = day_start(today - timedelta(days=span - 1)), day_start(today + timedelta(days=1))
     limit = MAX_HOURLY_DAYS if period == HOURLY else MAX_DAYS
     if span > limit:
-        raise ValidationError({"period": f"A {period} range can span at most {limit} days; this one spans {span}."})
+        message = _("A %(period)s range can span at most %(limit)d days; this one spans %(span)d.")
+        raise ValidationError({"period": message % {"period": period, "limit": limit, "span": span}})
     return Range(period=period, start=start, end=end)
 
 

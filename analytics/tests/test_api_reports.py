@@ -111,11 +111,11 @@ def test_hourly_timeline_has_24_points_a_day(staff_client, two_days):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"date_from": "2026-03-05", "date_to": "2026-03-01"}, "after date_to"),
+        ({"date_from": "2026-03-05", "date_to": "2026-03-01"}, "date_to(2026-03-01)보다 늦습니다"),
         ({"date_from": "March 1st"}, "date_from"),
-        ({"period": "hourly", "date_from": "2026-01-01", "date_to": "2026-03-01"}, "at most 31 days"),
-        ({"period": "hourly", "days": 40}, "at most 31 days"),
-        ({"days": 7, "date_from": "2026-03-01"}, "either days or"),
+        ({"period": "hourly", "date_from": "2026-01-01", "date_to": "2026-03-01"}, "최대 31일까지"),
+        ({"period": "hourly", "days": 40}, "최대 31일까지"),
+        ({"days": 7, "date_from": "2026-03-01"}, "하나만 지정하세요"),
         ({"period": "weekly"}, "period"),
         ({"days": 0}, "days"),
     ],

@@ -46,7 +46,7 @@ def test_a_reversed_archive_range_is_a_400(staff_client):
     response = staff_client.get(f"{API}/logs", {"date_from": "2026-03-05", "date_to": "2026-03-01"})
 
     assert response.status_code == 400
-    assert "after date_to" in response.json()["error"]["message"]
+    assert "date_to보다 늦습니다" in response.json()["error"]["message"]
 
 
 def test_archive_reads_are_staff_only(alice_client):

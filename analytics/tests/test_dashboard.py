@@ -47,7 +47,7 @@ def test_a_reversed_custom_range_is_explained_not_a_500(admin_client):
     response = admin_client.get(DASHBOARD, {"date_from": "2026-03-05", "date_to": "2026-03-01"})
 
     assert response.status_code == 400
-    assert "is after date_to" in response.content.decode()
+    assert "date_to(2026-03-01)보다 늦습니다" in response.content.decode()
 
 
 def test_non_staff_are_sent_to_the_login_page(client, django_user_model):

@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
@@ -104,7 +105,7 @@ class PreferencesSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError("Send at least one of categories, budget, dietary_restrictions.")
+            raise serializers.ValidationError(_("Send at least one of categories, budget, dietary_restrictions."))
         return attrs
 
 
@@ -183,9 +184,9 @@ class SelectionSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "shop_id" not in attrs and "rating" not in attrs:
-            raise serializers.ValidationError("Send shop_id (the choice), rating, or both.")
+            raise serializers.ValidationError(_("Send shop_id (the choice), rating, or both."))
         if "menu_id" in attrs and "shop_id" not in attrs:
-            raise serializers.ValidationError("menu_id needs shop_id.")
+            raise serializers.ValidationError(_("menu_id needs shop_id."))
         return attrs
 
 

@@ -2,6 +2,7 @@
 one service; access rules: a user reads and changes only their own data, staff may read anyone's."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -49,13 +50,13 @@ class DiningView(APIView):
         if user_id == "me":
             return self.caller()
         if not (user_id.isascii() and user_id.isdigit()):  # "²".isdigit() is True, int("²") fails
-            raise NotFound("Unknown user.")
+            raise NotFound(_("Unknown user."))
         target = ChatUser.objects.filter(pk=int(user_id)).first()
         if target is None:
-            raise NotFound("Unknown user.")
+            raise NotFound(_("Unknown user."))
         own = target.auth_user_id == self.request.user.pk
         if not own and (write or not self.request.user.is_staff):
-            raise PermissionDenied("You can only access your own data.")
+            raise PermissionDenied(_("You can only access your own data."))
         return target
 
 
@@ -145,7 +146,7 @@ class CouponApplyView(DiningView):
         values = data.validated_data
         user = self.caller()
         if values.get("user_id", user.pk) != user.pk:
-            raise PermissionDenied("You can only use your own coupons.")
+            raise PermissionDenied(_("You can only use your own coupons."))
         result = apply_coupon(
             user=user, coupon_id=values["coupon_id"], shop_id=values["shop_id"], order_amount=values["order_amount"]
         )
@@ -161,7 +162,7 @@ class RecommendationSelectionView(DiningView):
     def post(self, request, pk):
         log = get_object_or_404(RecommendationLog.objects.select_related("user"), pk=pk)
         if log.user is None or log.user.auth_user_id != request.user.pk:
-            raise PermissionDenied("You can only answer your own recommendations.")
+            raise PermissionDenied(_("You can only answer your own recommendations."))
         data = SelectionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         log = record_selection(log, **data.validated_data)

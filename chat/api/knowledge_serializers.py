@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
@@ -40,7 +41,7 @@ class KnowledgeChatRequestSerializer(GenerationParamsSerializer):
 
     def validate(self, attrs):
         if not attrs.get("conversation_id") and not attrs.get("rag_key"):
-            raise serializers.ValidationError({"rag_key": "This field is required to start a conversation."})
+            raise serializers.ValidationError({"rag_key": _("This field is required to start a conversation.")})
         return attrs
 
 

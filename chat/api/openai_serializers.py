@@ -4,6 +4,7 @@ Fields OpenAI defines that do not apply here (tools, logprobs, penalties, seed, 
 ignored, as OpenAI-compatible servers commonly do; `n` other than 1 is refused.
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -33,13 +34,13 @@ class ChatMessageSerializer(serializers.Serializer):
             texts = []
             for part in content:
                 if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                    raise serializers.ValidationError("Only text content parts are supported.")
+                    raise serializers.ValidationError(_("Only text content parts are supported."))
                 texts.append(part["text"])
             content = "".join(texts)
         if not isinstance(content, str):
-            raise serializers.ValidationError("Must be a string or a list of text parts.")
+            raise serializers.ValidationError(_("Must be a string or a list of text parts."))
         if len(content) > MAX_CONTENT_CHARS:
-            raise serializers.ValidationError(f"Must be at most {MAX_CONTENT_CHARS} characters.")
+            raise serializers.ValidationError(_("Must be at most %(limit)d characters.") % {"limit": MAX_CONTENT_CHARS})
         return content
 
 
@@ -68,7 +69,7 @@ class ChatCompletionRequestSerializer(GenerationParamsSerializer):
 
     def validate_n(self, value):
         if value != 1:
-            raise serializers.ValidationError("Only n=1 is supported.")
+            raise serializers.ValidationError(_("Only n=1 is supported."))
         return value
 
     def to_request(self) -> CompletionRequest:

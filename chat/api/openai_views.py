@@ -11,6 +11,7 @@ import json
 
 from asgiref.sync import sync_to_async
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -72,7 +73,8 @@ def openai_exception_handler(exc, context):
 
 def openai_not_found(request, *args, **kwargs):
     """Any other path under /v1/."""
-    return JsonResponse(openai_error(404, "not_found", f"Unknown endpoint {request.path}."), status=404)
+    message = _("Unknown endpoint %(path)s.") % {"path": request.path}
+    return JsonResponse(openai_error(404, "not_found", message), status=404)
 
 
 class OpenAIConventions:

@@ -7,6 +7,7 @@ stream starts, so a bad request still gets a JSON 4xx in the project's error for
 then streamed from the event loop without holding a worker thread or a database connection.
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -81,7 +82,7 @@ def _start_message(request) -> partner_chat.PreparedTurn:
             params=serializer.generation_params(),
         )
     except partner_chat.SessionNotFound:
-        raise NotFound("No such session for this partner; call /partners/chat/warmup first.") from None
+        raise NotFound(_("No such session for this partner; call /partners/chat/warmup first.")) from None
 
 
 class PartnerMessageView(AsyncAPIView):
@@ -114,7 +115,8 @@ class PartnerSessionView(APIView):
         try:
             session = partner_chat.find_session(session_id=session_id, partner_id=partner_id)
         except partner_chat.SessionNotFound:
-            raise NotFound("No such session.") from None
+            raise NotFound(_("No such session.")) from None
         except partner_chat.AmbiguousSession:
-            raise ValidationError({"partner_id": ["Several partners use this session id; pass partner_id."]}) from None
+            message = _("Several partners use this session id; pass partner_id.")
+            raise ValidationError({"partner_id": [message]}) from None
         return Response(PartnerSessionSerializer(session).data)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import status
 
 from chat.models import (
@@ -35,7 +36,6 @@ from chat.models import (
     WalletStatus,
 )
 from chat.services.business_hours import SEOUL
-from chat.services.josa import attach
 from chat.services.user_context import record_order
 from config.api.exceptions import ApiError
 
@@ -146,19 +146,19 @@ class CouponTerms:
         return self.discount_for(amount_ceiling)
 
     def not_applicable_reason(self, *, shop_id: int, category: str, food_card: str, amount: int, has_card: bool):
-        """None when the coupon applies to this order, else a Korean reason."""
+        """None when the coupon applies to this order, else the reason (in the active language)."""
         if amount < self.min_order_amount:
-            return f"최소 주문 금액 {self.min_order_amount:,}원 이상부터 쓸 수 있어요"
+            return gettext("Usable from an order of %(amount)s won.") % {"amount": f"{self.min_order_amount:,}"}
         if self.applicable_shop_ids and shop_id not in self.applicable_shop_ids:
-            return "이 가게에서는 쓸 수 없는 쿠폰이에요"
+            return gettext("This coupon cannot be used at this shop.")
         if self.usage_type == UsageType.SHOP and not self.applicable_shop_ids:
-            return "쓸 수 있는 가게가 지정되지 않은 쿠폰이에요"
+            return gettext("This coupon names no shop it can be used at.")
         if self.target_categories and category not in self.target_categories:
-            return f"{', '.join(self.target_categories)} 가게에서만 쓸 수 있어요"
+            return gettext("Usable only at %(categories)s shops.") % {"categories": ", ".join(self.target_categories)}
         if self.usage_type == UsageType.FOODCARD and not (
             has_card and food_card in (FoodCardAcceptance.YES, FoodCardAcceptance.PARTIAL)
         ):
-            return "급식카드 사용 가맹점에서 급식카드로 결제할 때만 쓸 수 있어요"
+            return gettext("Usable only when paying with a meal card at a shop that accepts it.")
         return None
 
     def applies(self, **order) -> bool:
@@ -220,9 +220,8 @@ def issue_coupon(
     now = now or timezone.now()
     today = now.astimezone(SEOUL).date()
     if not coupon.is_active or not coupon.valid_from <= today <= coupon.valid_until:
-        raise ApiError(
-            "coupon_inactive", f"쿠폰 {attach(coupon.pk, '은')} 지금 발급할 수 없어요.", status.HTTP_409_CONFLICT
-        )
+        message = gettext("Coupon %(coupon_id)s cannot be issued now.") % {"coupon_id": coupon.pk}
+        raise ApiError("coupon_inactive", message, status.HTTP_409_CONFLICT)
     end_of_validity = dt.datetime.combine(coupon.valid_until + dt.timedelta(days=1), dt.time.min, tzinfo=SEOUL)
     expires = min(expires_at or end_of_validity, end_of_validity)
     with transaction.atomic():
@@ -235,14 +234,18 @@ def issue_coupon(
             uses = uses.filter(issued_at__gte=uses_counted_since)
         used = uses.count()
         if used >= coupon.max_use_per_user:
-            raise ApiError("coupon_limit_reached", "이 쿠폰은 이미 사용 한도만큼 썼어요.", status.HTTP_409_CONFLICT)
+            raise ApiError(
+                "coupon_limit_reached",
+                gettext("This coupon has already been used as many times as it may be."),
+                status.HTTP_409_CONFLICT,
+            )
         claimed = (
             Coupon.objects.filter(pk=coupon.pk)
             .filter(Q(max_issue_count__isnull=True) | Q(total_issued__lt=F("max_issue_count")))
             .update(total_issued=F("total_issued") + 1)
         )
         if not claimed:
-            raise ApiError("coupon_exhausted", "쿠폰이 모두 소진되었어요.", status.HTTP_409_CONFLICT)
+            raise ApiError("coupon_exhausted", gettext("This coupon has run out."), status.HTTP_409_CONFLICT)
         try:
             with transaction.atomic():
                 entry = UserCouponWallet.objects.create(
@@ -255,7 +258,9 @@ def issue_coupon(
                     expires_at=expires,
                 )
         except IntegrityError as exc:
-            raise ApiError("coupon_already_held", "이미 지갑에 있는 쿠폰이에요.", status.HTTP_409_CONFLICT) from exc
+            raise ApiError(
+                "coupon_already_held", gettext("This coupon is already in the wallet."), status.HTTP_409_CONFLICT
+            ) from exc
     return entry
 
 
@@ -347,14 +352,14 @@ def apply_coupon(
     has an active one) is debited by the discounted amount, counters move - all or nothing."""
     now = now or timezone.now()
     if order_amount <= 0:
-        raise ApiError("invalid_amount", "주문 금액은 0원보다 커야 해요.")
+        raise ApiError("invalid_amount", gettext("The order amount must be more than 0 won."))
     if not Coupon.objects.filter(pk=coupon_id).exists():
-        raise ApiError("coupon_not_found", f"쿠폰 {attach(coupon_id, '을')} 찾을 수 없어요.", status.HTTP_404_NOT_FOUND)
+        message = gettext("Coupon %(coupon_id)s was not found.") % {"coupon_id": coupon_id}
+        raise ApiError("coupon_not_found", message, status.HTTP_404_NOT_FOUND)
     shop = Shop.objects.filter(pk=shop_id).only("id", "category", "is_food_card_shop", "shop_name").first()
     if shop is None:
-        raise ApiError(
-            "shop_not_found", f"가게 {attach(str(shop_id), '을')} 찾을 수 없어요.", status.HTTP_404_NOT_FOUND
-        )
+        message = gettext("Shop %(shop_id)s was not found.") % {"shop_id": shop_id}
+        raise ApiError("shop_not_found", message, status.HTTP_404_NOT_FOUND)
 
     with transaction.atomic():
         entry = (
@@ -366,12 +371,12 @@ def apply_coupon(
         if entry is None:
             raise ApiError(
                 "coupon_not_available",
-                "지갑에 사용 가능한 이 쿠폰이 없어요 (이미 사용했거나 받은 적 없음).",
+                gettext("The wallet holds no usable copy of this coupon (already used or never received)."),
                 status.HTTP_409_CONFLICT,
             )
         terms = CouponTerms.from_wallet(entry)
         if not terms.usable_at(now):
-            raise ApiError("coupon_expired", "기간이 지난 쿠폰이에요.", status.HTTP_409_CONFLICT)
+            raise ApiError("coupon_expired", gettext("This coupon has expired."), status.HTTP_409_CONFLICT)
         card = FoodcardUser.objects.filter(user=user, status=CardStatus.ACTIVE).only("id").first()
         reason = terms.not_applicable_reason(
             shop_id=shop.id,
@@ -393,7 +398,8 @@ def apply_coupon(
             if not debited:
                 raise ApiError(
                     "insufficient_balance",
-                    f"급식카드 잔액이 부족해요 (결제 금액 {charged:,}원).",
+                    gettext("The meal card balance is too low (amount to pay: %(amount)s won).")
+                    % {"amount": f"{charged:,}"},
                     status.HTTP_409_CONFLICT,
                 )
             balance_after = FoodcardUser.objects.values_list("balance", flat=True).get(pk=card.pk)
@@ -406,7 +412,8 @@ def apply_coupon(
             discount_applied=discount,
         )
         if marked != 1:  # cannot happen under the row lock; refuse rather than double-spend
-            raise ApiError("coupon_not_available", "이미 사용된 쿠폰이에요.", status.HTTP_409_CONFLICT)
+            message = gettext("This coupon has already been used.")
+            raise ApiError("coupon_not_available", message, status.HTTP_409_CONFLICT)
         Coupon.objects.filter(pk=coupon_id).update(total_used=F("total_used") + 1)
         record_order(
             user,

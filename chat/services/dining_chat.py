@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import status
 
 from analytics.services.message_logs import enqueue_statement, record_exchange
@@ -77,7 +78,7 @@ def parse_session_id(session_id) -> uuid.UUID:
     try:
         return uuid.UUID(str(session_id))
     except ValueError as exc:
-        raise ApiError("invalid_session_id", "session_id must be a UUID.") from exc
+        raise ApiError("invalid_session_id", _("session_id must be a UUID.")) from exc
 
 
 def load_session(session_id: uuid.UUID, chat_user: ChatUser, is_new_session: bool) -> dict:
@@ -89,7 +90,7 @@ def load_session(session_id: uuid.UUID, chat_user: ChatUser, is_new_session: boo
         turns = Conversation.objects.filter(session_id=session_id)
         owners = set(turns.values_list("user_id", flat=True).distinct()[:2])
         if owners and owners != {chat_user.pk}:
-            raise ApiError("session_forbidden", "This session belongs to another user.", status.HTTP_403_FORBIDDEN)
+            raise ApiError("session_forbidden", _("This session belongs to another user."), status.HTTP_403_FORBIDDEN)
         last = (
             turns.order_by("-conversation_turn", "-id")
             .values("conversation_turn", "extracted_intent", "extracted_entities")
@@ -101,7 +102,7 @@ def load_session(session_id: uuid.UUID, chat_user: ChatUser, is_new_session: boo
             "last": {"intent": last["extracted_intent"], "entities": last["extracted_entities"]} if last else None,
         }
     if cached["owner"] != chat_user.pk:
-        raise ApiError("session_forbidden", "This session belongs to another user.", status.HTTP_403_FORBIDDEN)
+        raise ApiError("session_forbidden", _("This session belongs to another user."), status.HTTP_403_FORBIDDEN)
     return cached
 
 
@@ -242,9 +243,9 @@ def handle_turn(
     now = now or timezone.now()
     text = (message or "").strip()
     if not text:
-        raise ApiError("invalid", "message must not be empty.")
+        raise ApiError("invalid", _("message must not be empty."))
     if len(text) > MAX_MESSAGE_CHARS:
-        raise ApiError("invalid", f"message must be at most {MAX_MESSAGE_CHARS} characters.")
+        raise ApiError("invalid", _("message must be at most %(limit)d characters.") % {"limit": MAX_MESSAGE_CHARS})
     sid = parse_session_id(session_id)
     session = load_session(sid, chat_user, is_new_session=session_id in (None, ""))
     user_ctx = get_user_context(chat_user)

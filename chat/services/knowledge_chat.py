@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound, ValidationError
 
 from analytics.services.curated_answers import match_curated_answer
@@ -84,16 +85,19 @@ class GenerationParams:
                 continue
             value = raw[name]
             if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
-                errors[name] = f"Must be {'an integer' if kind is int else 'a number'} between {low} and {high}."
+                if kind is int:
+                    errors[name] = _("Must be an integer between %(low)s and %(high)s.") % {"low": low, "high": high}
+                else:
+                    errors[name] = _("Must be a number between %(low)s and %(high)s.") % {"low": low, "high": high}
             elif not low <= value <= high:
-                errors[name] = f"Must be between {low} and {high}."
+                errors[name] = _("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}
             else:
                 values[name] = kind(value)
         if "reasoning_level" in raw:
             if raw["reasoning_level"] in REASONING_LEVELS:
                 values["reasoning_level"] = raw["reasoning_level"]
             else:
-                errors["reasoning_level"] = f"Must be one of {', '.join(REASONING_LEVELS)}."
+                errors["reasoning_level"] = _("Must be one of %(choices)s.") % {"choices": ", ".join(REASONING_LEVELS)}
         if errors:
             raise ValidationError(errors)
         return cls(**values)
@@ -196,13 +200,13 @@ def start_turn(
     """
     message = (message or "").strip()
     if not message:
-        raise ValidationError({"message": "This field may not be blank."})
+        raise ValidationError({"message": _("This field may not be blank.")})
     generation = GenerationParams.from_input(params)
     with transaction.atomic():
         if conversation_id:
             conversation = _own_conversation(user, conversation_id, lock=True)
             mismatched = {
-                name: f"This conversation uses {name} {current!r}."
+                name: _("This conversation uses %(field)s %(value)s.") % {"field": name, "value": repr(current)}
                 for name, given, current in (
                     ("rag_key", rag_key, conversation.rag_key),
                     ("rag_type", rag_type, conversation.rag_type),
@@ -215,9 +219,10 @@ def start_turn(
             KnowledgeConversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
         else:
             if not rag_key:
-                raise ValidationError({"rag_key": "This field is required to start a conversation."})
+                raise ValidationError({"rag_key": _("This field is required to start a conversation.")})
             if rag_type and rag_type not in RagType.values:
-                raise ValidationError({"rag_type": f"Must be one of {', '.join(RagType.values)}."})
+                choices = ", ".join(RagType.values)
+                raise ValidationError({"rag_type": _("Must be one of %(choices)s.") % {"choices": choices}})
             conversation = KnowledgeConversation.objects.create(
                 user=user, rag_key=rag_key, rag_type=rag_type or RagType.BOTH, title=message[:TITLE_LENGTH]
             )
@@ -241,7 +246,7 @@ def start_regeneration(*, user, conversation_id, params: Mapping | None = None, 
     conversation = _own_conversation(user, conversation_id)
     question = conversation.messages.filter(role=MessageRole.USER).order_by("-created_at", "-id").first()
     if question is None:
-        raise ApiError("nothing_to_regenerate", "This conversation has no question to answer again.", 409)
+        raise ApiError("nothing_to_regenerate", _("This conversation has no question to answer again."), 409)
     history = conversation_history(conversation, before=question)
     return Turn(
         user=user,
@@ -261,7 +266,7 @@ def _own_conversation(user, conversation_id, *, lock: bool = False) -> Knowledge
         queryset = queryset.select_for_update()
     conversation = queryset.filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound("Conversation not found.")
+        raise NotFound(_("Conversation not found."))
     return conversation
 
 
@@ -389,7 +394,7 @@ def answer_turn(turn: Turn) -> TurnResult:
         message = finish_turn(turn, plan, text="", status=MessageStatus.ERROR, error=_describe(exc))
         raise ApiError(
             "generation_failed",
-            "The answer could not be generated; please try again.",
+            _("The answer could not be generated; please try again."),
             503,
             {"conversation_id": str(turn.conversation.pk), "message_id": message.pk if message else None},
         ) from exc
@@ -442,7 +447,7 @@ async def astream_turn(turn: Turn) -> AsyncIterator[StreamEvent]:
             "error",
             {
                 "code": "generation_failed",
-                "message": "The answer could not be generated; please try again.",
+                "message": _("The answer could not be generated; please try again."),
                 "conversation_id": str(turn.conversation.pk),
                 "message_id": message.pk if message else None,
             },

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.db.models import Min
+from django.utils.translation import gettext as _
 from rest_framework import status
 
 from chat.models import Conversation, KnowledgeMessage, MessageRole, MessageStatus, PartnerChatTuningLog
@@ -115,7 +116,8 @@ def find_model(user, model_id: str, *, partner: bool) -> dict:
         if model_id == DINING_MODEL:
             raise ApiError(
                 "permission_denied",
-                f"The dining assistant needs a user's token; a partner key answers through {own['id']}.",
+                _("The dining assistant needs a user's token; a partner key answers through %(model)s.")
+                % {"model": own["id"]},
                 status.HTTP_403_FORBIDDEN,
                 {"param": "model"},
             )
@@ -133,7 +135,7 @@ def find_model(user, model_id: str, *, partner: bool) -> dict:
 def model_not_found(model_id: str) -> ApiError:
     return ApiError(
         "model_not_found",
-        f"The model `{model_id}` does not exist or you do not have access to it.",
+        _("The model `%(model)s` does not exist or you do not have access to it.") % {"model": model_id},
         status.HTTP_404_NOT_FOUND,
         {"param": "model"},
     )
@@ -147,9 +149,9 @@ def split_messages(messages: list[dict]) -> tuple[str, list[dict], str]:
     instructions = "\n\n".join(m["content"] for m in messages if m["role"] in INSTRUCTION_ROLES and m["content"])
     dialogue = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] not in INSTRUCTION_ROLES]
     if not dialogue or dialogue[-1]["role"] != MessageRole.USER:
-        raise invalid_messages("The last message must be the user's question.")
+        raise invalid_messages(_("The last message must be the user's question."))
     if not dialogue[-1]["content"].strip():
-        raise invalid_messages("The question (the last user message) is empty.")
+        raise invalid_messages(_("The question (the last user message) is empty."))
     return dialogue[-1]["content"], dialogue[:-1], instructions
 
 
@@ -266,7 +268,7 @@ async def acomplete(prepared: PreparedCompletion) -> dict:
             elif event.name == "done":
                 done = event.data
     if done is None:
-        raise ApiError("generation_failed", "The answer could not be generated; please try again.", 503)
+        raise ApiError("generation_failed", _("The answer could not be generated; please try again."), 503)
     return completion_body(
         prepared,
         completion_id=prepared_id(prepared),

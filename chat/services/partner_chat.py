@@ -37,6 +37,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics.services.message_logs import enqueue_statement, record_exchange
 from chat.models import PartnerChatTuningLog
@@ -446,7 +447,7 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
     if outcome:
         await _afinish_turn(turn, **_result_of(stream, llm, started), error=outcome)
         yield StreamEvent(
-            "error", {"code": "llm_error", "message": "The answer could not be generated. Please try again."}
+            "error", {"code": "llm_error", "message": _("The answer could not be generated; please try again.")}
         )
         return
     result = _result_of(stream, llm, started)

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import status
 
 from chat.models import Conversation, RecommendationLog, UserProfile
@@ -31,7 +32,7 @@ def record_selection(
     """Record a choice (once) and/or a 1-5 rating on a recommendation log row."""
     now = now or timezone.now()
     if shop_id is None and rating is None:
-        raise ApiError("invalid", "Give shop_id (the choice), rating, or both.")
+        raise ApiError("invalid", gettext("Send shop_id (the choice), rating, or both."))
     with transaction.atomic():
         if shop_id is not None:
             _select(log, shop_id=shop_id, menu_id=menu_id, time_to_decision_ms=time_to_decision_ms, now=now)
@@ -47,12 +48,14 @@ def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_t
     if item is None:
         raise ApiError(
             "not_recommended",
-            f"Shop {shop_id} was not part of this recommendation.",
+            gettext("Shop %(shop_id)s was not part of this recommendation.") % {"shop_id": shop_id},
             status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if menu_id is not None and menu_id not in {menu.get("menu_id") for menu in item.get("menus", [])}:
         raise ApiError(
-            "not_recommended", f"Menu {menu_id} was not recommended at this shop.", status.HTTP_422_UNPROCESSABLE_ENTITY
+            "not_recommended",
+            gettext("Menu %(menu_id)s was not recommended at this shop.") % {"menu_id": menu_id},
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if time_to_decision_ms is None:
         time_to_decision_ms = min(MAX_DECISION_MS, max(0, round((now - log.timestamp).total_seconds() * 1000)))
@@ -63,7 +66,7 @@ def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_t
         time_to_decision_ms=time_to_decision_ms,
     )
     if not updated:
-        raise ApiError("already_selected", "A choice was already recorded for this recommendation.", 409)
+        raise ApiError("already_selected", gettext("A choice was already recorded for this recommendation."), 409)
     collect_selection(log, shop_id=shop_id, menu_id=menu_id, time_to_decision_ms=time_to_decision_ms, now=now)
     if log.conversation_id:
         Conversation.objects.filter(pk=log.conversation_id).update(selected_shop_id=shop_id)

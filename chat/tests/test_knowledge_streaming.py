@@ -162,6 +162,22 @@ def test_a_provider_failure_ends_the_stream_with_an_error_event(alice_client, kn
     assert KnowledgeMessage.objects.get(pk=data["message_id"]).status == "error"
 
 
+def test_the_error_event_is_korean_by_default(alice_client, knowledge_corpus, openai_server):
+    openai_server.fail_next(20, status=503)
+
+    name, data = stream_in_process(alice_client, question())[-1]
+
+    assert (name, data["message"]) == ("error", "답변을 만들지 못했습니다. 다시 시도해 주세요.")
+
+
+def test_the_error_event_is_english_when_asked(live_asgi_server, alice_headers, knowledge_corpus, openai_server):
+    openai_server.fail_next(20, status=503)
+
+    name, data, _ = stream(live_asgi_server, {**alice_headers, "Accept-Language": "en"}, question())[-1]
+
+    assert (name, data["message"]) == ("error", "The answer could not be generated; please try again.")
+
+
 def test_streamed_regeneration_replaces_the_answer(live_asgi_server, alice_headers, knowledge_corpus, openai_server):
     openai_server.chat_reply = "처음 답변"
     first = stream(live_asgi_server, alice_headers, question())[-1][1]

@@ -79,7 +79,7 @@ def test_another_users_knowledge_base_is_an_unknown_model(alice, bob_client, kno
         ask(alice, model="rag:bob-only")
 
     assert raised.value.body == {
-        "message": "The model `rag:bob-only` does not exist or you do not have access to it.",
+        "message": "`rag:bob-only` 모델이 없거나 접근 권한이 없습니다.",
         "type": "invalid_request_error",
         "param": "model",
         "code": "model_not_found",
@@ -376,7 +376,7 @@ def test_n_other_than_one_is_a_400_naming_the_parameter(alice, knowledge_corpus)
         ask(alice, n=2)
 
     assert raised.value.body == {
-        "message": "n: Only n=1 is supported.",
+        "message": "n: n=1만 지원합니다.",
         "type": "invalid_request_error",
         "param": "n",
         "code": "invalid",

@@ -31,4 +31,4 @@ def test_the_report_needs_a_collection(staff_client):
     response = staff_client.get(URL, {"days": 7})
 
     assert response.status_code == 400
-    assert "per collection" in response.json()["error"]["message"]
+    assert "컬렉션별로" in response.json()["error"]["message"]

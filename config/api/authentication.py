@@ -1,6 +1,8 @@
 """Credentials in the Authorization header, stored hashed (config.models.HashedCredential):
 `Token <prefix>.<secret>` for end users and staff, `Api-Key <prefix>.<secret>` for partner servers."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -31,14 +33,17 @@ class HashedCredentialAuthentication(authentication.BaseAuthentication):
     """`<keyword> <prefix>.<secret>`: look the row up by prefix, compare hashes, refuse revoked ones."""
 
     keyword: str
-    noun: str
+    # One whole sentence per scheme (a translator cannot inflect a noun spliced in).
+    malformed_message: str
+    invalid_message: str
+    revoked_message: str
 
     def authenticate(self, request):
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].decode(errors="replace") != self.keyword:
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(f"The header must be '{self.keyword} <{self.noun}>'.")
+            raise exceptions.AuthenticationFailed(self.malformed_message)
         return self.authenticate_key(parts[1].decode(errors="replace"))
 
     def authenticate_key(self, key: str, credential=None):
@@ -46,9 +51,9 @@ class HashedCredentialAuthentication(authentication.BaseAuthentication):
         prefix, secret = self.split(key)
         credential = credential or self.lookup(prefix)
         if credential is None or not secret or not credential.matches(secret):
-            raise exceptions.AuthenticationFailed(f"Invalid {self.noun}.")
+            raise exceptions.AuthenticationFailed(self.invalid_message)
         if credential.is_revoked:
-            raise exceptions.AuthenticationFailed(f"This {self.noun} has been revoked.")
+            raise exceptions.AuthenticationFailed(self.revoked_message)
         principal = self.principal(credential)
         credential.touch()
         return principal, credential
@@ -70,20 +75,24 @@ class HashedCredentialAuthentication(authentication.BaseAuthentication):
 
 class PartnerApiKeyAuthentication(HashedCredentialAuthentication):
     keyword = KEYWORD
-    noun = "API key"
+    malformed_message = gettext_lazy("The header must be 'Api-Key <API key>'.")
+    invalid_message = gettext_lazy("Invalid API key.")
+    revoked_message = gettext_lazy("This API key has been revoked.")
 
     def lookup(self, prefix):
         return PartnerApiKey.objects.select_related("partner").filter(prefix=prefix).first()
 
     def principal(self, key):
         if not key.partner.is_active:
-            raise exceptions.AuthenticationFailed("This partner is inactive.")
+            raise exceptions.AuthenticationFailed(_("This partner is inactive."))
         return PartnerClient(key.partner)
 
 
 class UserTokenAuthentication(HashedCredentialAuthentication):
     keyword = "Token"
-    noun = "token"
+    malformed_message = gettext_lazy("The header must be 'Token <token>'.")
+    invalid_message = gettext_lazy("Invalid token.")
+    revoked_message = gettext_lazy("This token has been revoked.")
 
     @staticmethod
     def split(key):
@@ -96,7 +105,7 @@ class UserTokenAuthentication(HashedCredentialAuthentication):
 
     def principal(self, token):
         if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("This user is inactive.")
+            raise exceptions.AuthenticationFailed(_("This user is inactive."))
         return token.user
 
 
@@ -113,13 +122,13 @@ class BearerAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].decode(errors="replace").lower() != self.keyword.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token or API key>'.")
+            raise exceptions.AuthenticationFailed(_("The header must be 'Bearer <token or API key>'."))
         key = parts[1].decode(errors="replace")
         for scheme in self.schemes:
             credential = scheme.lookup(scheme.split(key)[0])
             if credential is not None:
                 return scheme.authenticate_key(key, credential)
-        raise exceptions.AuthenticationFailed("Invalid token or API key.")
+        raise exceptions.AuthenticationFailed(_("Invalid token or API key."))
 
     def authenticate_header(self, request):
         return self.keyword

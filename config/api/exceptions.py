@@ -3,8 +3,17 @@
 import logging
 from http import HTTPStatus
 
-from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -13,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 class ApiError(exceptions.APIException):
-    """An error a service raises with its own code, e.g. ApiError("coupon_used", "...", status=409)."""
+    """An error a service raises with its own code, e.g. ApiError("coupon_used", _("..."), status=409).
+
+    The message is translated where it is raised (gettext, English source, Korean in locale/): the
+    request's language is active then (config.api.middleware.ApiLanguageMiddleware)."""
 
     def __init__(self, code: str, message: str, status_code: int = status.HTTP_400_BAD_REQUEST, details=None):
         super().__init__(detail=message, code=code)
@@ -36,15 +48,24 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
-# Codes of the statuses Django itself answers with (everything DRF raises has its own code).
-_STATUS_CODES = {
-    400: "bad_request",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "request_too_large",
-    415: "unsupported_media_type",
+# Code and message of each status Django itself answers with (everything DRF raises has its own).
+_STATUS_ERRORS = {
+    400: ("bad_request", gettext_lazy("The request is malformed.")),
+    403: ("permission_denied", gettext_lazy("You do not have permission to perform this action.")),
+    404: ("not_found", gettext_lazy("Not found.")),
+    405: ("method_not_allowed", gettext_lazy("This method is not allowed here.")),
+    413: ("request_too_large", gettext_lazy("The request body is too large.")),
+    415: ("unsupported_media_type", gettext_lazy("This media type is not supported.")),
 }
+
+
+def _bad_request_message(exc) -> str:
+    """Django's own reasons (SuspiciousOperation, BadRequest) are English-only: say it in the request's language."""
+    if isinstance(exc, TooManyFieldsSent):
+        return _("The request has more fields than the server accepts.")
+    if isinstance(exc, TooManyFilesSent):
+        return _("The request has more files than the server accepts.")
+    return str(_STATUS_ERRORS[400][1])
 
 
 def api_exception_handler(exc, context):
@@ -53,9 +74,9 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):  # Django raises it while DRF reads the body
-        exc = ApiError("request_too_large", "The request body is too large.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        exc = ApiError("request_too_large", str(_STATUS_ERRORS[413][1]), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     elif isinstance(exc, SuspiciousOperation | BadRequest):  # too many fields, a malformed multipart body...
-        exc = ApiError("bad_request", str(exc) or "Bad request.")
+        exc = ApiError("bad_request", _bad_request_message(exc))
     response = exception_handler(exc, context)
     if response is None:
         return None  # unexpected: Django's handler500 answers in the same format
@@ -64,7 +85,7 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, exceptions.ValidationError):
         body = error_body("invalid", _first_message(exc.detail), exc.detail)
     elif isinstance(exc, exceptions.Throttled):
-        body = error_body("throttled", "Too many requests.", {"retry_after": exc.wait})
+        body = error_body("throttled", _("Too many requests."), {"retry_after": exc.wait})
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
@@ -74,17 +95,21 @@ def api_exception_handler(exc, context):
 
 def json_error(status_code: int, code: str | None = None, message: str | None = None) -> JsonResponse:
     """An error response outside DRF; code and message default to the status's (Django's own 404, 413...)."""
-    try:
-        phrase = HTTPStatus(status_code).phrase
-    except ValueError:  # a status without a standard name
-        phrase = f"HTTP {status_code}"
-    code = code or _STATUS_CODES.get(status_code) or phrase.lower().replace(" ", "_")
-    return JsonResponse(error_body(code, message or f"{phrase}."), status=status_code)
+    known_code, known_message = _STATUS_ERRORS.get(status_code, (None, None))
+    if code is None:
+        try:
+            phrase = HTTPStatus(status_code).phrase
+        except ValueError:  # a status without a standard name
+            phrase = f"HTTP {status_code}"
+        code = known_code or phrase.lower().replace(" ", "_")
+    if message is None:
+        message = known_message or _("The request failed (HTTP %(status)d).") % {"status": status_code}
+    return JsonResponse(error_body(code, str(message)), status=status_code, json_dumps_params={"ensure_ascii": False})
 
 
 def json_not_found(request, exception=None):
-    return json_error(404, "not_found", "Not found.")
+    return json_error(404, "not_found")
 
 
 def json_server_error(request):
-    return json_error(500, "server_error", "Internal server error.")
+    return json_error(500, "server_error", _("Internal server error."))

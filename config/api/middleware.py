@@ -1,4 +1,8 @@
-"""Input checks at the door and JSON errors for everything under /api/.
+"""The request's language, input checks at the door and JSON errors for everything under /api/.
+
+- API requests (/api/ and the OpenAI-compatible /v1/) are answered in the language Accept-Language
+  asks for among LANGUAGES (Korean, English), Korean when it asks for neither or is absent; the
+  response says which in Content-Language. Everything else (the admin, HTML pages) stays Korean.
 
 - A NUL byte in the path or the query string is refused with 400 before any view runs (anywhere,
   the admin included): PostgreSQL text cannot hold it, so a lookup with it would fail as a 500.
@@ -7,14 +11,72 @@
   left alone: without DEBUG they already come from `handler500`, with DEBUG the traceback helps.
 """
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpResponseBadRequest
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.translation import gettext_lazy
 from rest_framework.response import Response
 
 from config.api.exceptions import json_error
 
 API_PREFIX = "/api/"
-NUL_MESSAGE = "NUL bytes are not allowed in the URL."
+LANGUAGE_PREFIXES = (API_PREFIX, "/v1/")  # /v1/: the OpenAI-compatible API (config/urls.py)
+NUL_MESSAGE = gettext_lazy("NUL bytes are not allowed in the URL.")
+
+
+class ApiLanguageMiddleware:
+    """Activates the API request's language around the view and while a streamed body is produced.
+
+    Not a MiddlewareMixin: it runs natively in sync and async stacks, no thread hop either way."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
+        if not request.path.startswith(LANGUAGE_PREFIXES):
+            return self.get_response(request)
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            response = self.get_response(request)
+        return _in_language(response, language)
+
+    async def _acall(self, request):
+        if not request.path.startswith(LANGUAGE_PREFIXES):
+            return await self.get_response(request)
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            response = await self.get_response(request)
+        return _in_language(response, language)
+
+
+def _in_language(response, language: str):
+    response.headers.setdefault("Content-Language", language)
+    patch_vary_headers(response, ("Accept-Language",))
+    if response.streaming:  # the body is produced after the view returned: an error event must match
+        stream_in = _astream_in if response.is_async else _stream_in
+        response.streaming_content = stream_in(language, response.streaming_content)
+    return response
+
+
+def _stream_in(language, content):
+    with translation.override(language):
+        yield from content
+
+
+async def _astream_in(language, content):
+    with translation.override(language):
+        async for part in content:
+            yield part
 
 
 class ApiInputMiddleware(MiddlewareMixin):
@@ -25,7 +87,7 @@ class ApiInputMiddleware(MiddlewareMixin):
             return None
         if _is_api(request):
             return json_error(400, "invalid", NUL_MESSAGE)
-        return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(str(NUL_MESSAGE), content_type="text/plain; charset=utf-8")
 
     def process_response(self, request, response):
         if not _is_api(request) or not 400 <= response.status_code < 500 or _is_json(response):

@@ -1,5 +1,6 @@
 import re
 
+from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
@@ -17,4 +18,4 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return paginator.num_pages
         if _PAGE_NUMBER.fullmatch(page):
             return page
-        raise ValidationError({self.page_query_param: ["A page number must be a whole number from 1."]})
+        raise ValidationError({self.page_query_param: [_("A page number must be a whole number from 1.")]})

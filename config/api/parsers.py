@@ -6,6 +6,8 @@
   so it would otherwise fail later as a database error (500) wherever the value reaches a query.
 """
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -13,11 +15,12 @@ MAX_JSON_DEPTH = 64
 
 
 class JsonTooDeepError(ParseError):
-    default_detail = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels"
+    def __init__(self):
+        super().__init__(_("JSON parse error - nested deeper than %(depth)d levels.") % {"depth": MAX_JSON_DEPTH})
 
 
 class NulCharacterError(ParseError):
-    default_detail = "JSON strings must not contain NUL (\\u0000) characters."
+    default_detail = gettext_lazy("JSON strings must not contain NUL (\\u0000) characters.")
     default_code = "invalid"
 
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import BasePermission
 
 from chat.models import PartnerApiKey
@@ -10,7 +11,7 @@ def is_partner_request(request) -> bool:
 class IsEndUser(BasePermission):
     """A person's account (token or session); partner server keys have no chat user or conversations."""
 
-    message = "An end-user token is required; partner API keys cannot use this endpoint."
+    message = gettext_lazy("An end-user token is required; partner API keys cannot use this endpoint.")
     refused_auth_schemes = ("partnerApiKey",)
 
     def has_permission(self, request, view):
@@ -18,7 +19,7 @@ class IsEndUser(BasePermission):
 
 
 class IsPartner(BasePermission):
-    message = "A partner API key is required."
+    message = gettext_lazy("A partner API key is required.")
     refused_auth_schemes = ("tokenAuth", "cookieAuth")
 
     def has_permission(self, request, view):
@@ -26,14 +27,14 @@ class IsPartner(BasePermission):
 
 
 class IsPartnerOrStaff(BasePermission):
-    message = "A partner API key or a staff account is required."
+    message = gettext_lazy("A partner API key or a staff account is required.")
 
     def has_permission(self, request, view):
         return is_partner_request(request) or bool(request.user and request.user.is_staff)
 
 
 class IsStaff(BasePermission):
-    message = "Staff only."
+    message = gettext_lazy("Staff only.")
     refused_auth_schemes = ("partnerApiKey",)
 
     def has_permission(self, request, view):

@@ -58,7 +58,7 @@ def test_a_revoked_token_is_401(alice_client):
     response = alice_client.get("/api/v1/me")
 
     assert response.status_code == 401
-    assert response.json()["error"]["message"] == "This token has been revoked."
+    assert response.json()["error"]["message"] == "폐기된 토큰입니다."
 
 
 def test_a_token_of_an_inactive_user_is_401(alice_client):
@@ -102,7 +102,7 @@ def test_revoked_partner_key_is_401():
     key.revoke()
     response = client.get("/api/v1/me")
     assert response.status_code == 401
-    assert "revoked" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == "폐기된 API 키입니다."
 
 
 def test_key_of_an_inactive_partner_is_401():

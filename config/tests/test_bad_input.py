@@ -70,7 +70,7 @@ def test_json_nested_100000_levels_is_a_400_parse_error(alice_client, path):
     response = alice_client.post(path, DEEP_JSON, content_type="application/json")
 
     error = assert_error(response, 400, "parse_error")
-    assert f"deeper than {MAX_JSON_DEPTH}" in error["message"]
+    assert f"중첩이 {MAX_JSON_DEPTH}단계보다 깊습니다" in error["message"]
 
 
 def test_json_parser_accepts_the_depth_limit_and_refuses_one_more():

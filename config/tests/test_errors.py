@@ -102,7 +102,8 @@ def test_the_last_page_keyword_is_accepted(staff_client):
     assert staff_client.get("/api/v1/analytics/logs", {"page": "last"}).status_code == 200
 
 
-def test_the_readmes_error_example_is_what_the_server_says(api_client):
+@pytest.mark.parametrize(("nth_example", "headers"), [(0, {}), (1, {"HTTP_ACCEPT_LANGUAGE": "en"})])
+def test_the_readmes_error_examples_are_what_the_server_says(api_client, nth_example, headers):
     import json
     import re
     from pathlib import Path
@@ -110,8 +111,9 @@ def test_the_readmes_error_example_is_what_the_server_says(api_client):
     from django.conf import settings
 
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
-    [example] = re.findall(r'^(\{"error": \{"code": "invalid", "message": "password: .*)$', readme, re.M)
+    examples = re.findall(r'^(\{"error": \{"code": "invalid", "message": "password: .*)$', readme, re.M)
 
-    response = api_client.post("/api/v1/auth/token", {"username": "x"}, format="json")
+    response = api_client.post("/api/v1/auth/token", {"username": "x"}, format="json", **headers)
 
-    assert response.json() == json.loads(example)
+    assert len(examples) == 2  # Korean (the default), then English
+    assert response.json() == json.loads(examples[nth_example])

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from ml_training.models import AnswerFeedback, FeedbackVote, ModelType
@@ -15,7 +16,9 @@ class FeedbackSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not any(attrs.get(name) not in (None, "") for name in self.fields):
-            raise serializers.ValidationError(f"Give at least one of: {', '.join(self.fields)}.")
+            raise serializers.ValidationError(
+                _("Give at least one of: %(fields)s.") % {"fields": ", ".join(self.fields)}
+            )
         return attrs
 
 

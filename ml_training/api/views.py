@@ -2,6 +2,7 @@
 (404 for unknown or someone else's) and calls `ml_training.services.feedback.give_feedback`."""
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -53,7 +54,7 @@ class TrainingDataExportView(APIView):
 
 
 class IsEndUser(BasePermission):
-    message = "Feedback on this chat needs an end-user token, not a partner key."
+    message = gettext_lazy("Feedback on this chat needs an end-user token, not a partner key.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and not is_partner_request(request))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 
 from chat.models import Conversation, KnowledgeMessage, MessageRole, Partner, PartnerChatTuningLog
@@ -59,7 +60,7 @@ class FeedbackTarget:
 def check_dining_turn(*, user, conversation_id: int) -> FeedbackTarget:
     conversation = Conversation.objects.filter(pk=conversation_id, user__auth_user=user).first()
     if conversation is None:
-        raise NotFound("No such turn of yours.")
+        raise NotFound(_("No such turn of yours."))
     return dining_target(conversation, voter=f"user:{user.pk}", user=user)
 
 
@@ -83,7 +84,7 @@ def check_knowledge_answer(*, user, message_id: int) -> FeedbackTarget:
         .first()
     )
     if message is None:
-        raise NotFound("No such answer of yours.")
+        raise NotFound(_("No such answer of yours."))
     return _knowledge_target(user, message)
 
 
@@ -122,7 +123,7 @@ def check_partner_turn(*, partner: Partner, session_id: str, turn: int) -> Feedb
     session = PartnerChatTuningLog.objects.filter(partner=partner, session_id=session_id).first()
     entries = session.conversation if session is not None else []
     if session is None or not 1 <= turn <= len(entries) // 2:
-        raise NotFound("No such turn in your sessions.")
+        raise NotFound(_("No such turn in your sessions."))
     question, answer = entries[2 * turn - 2], entries[2 * turn - 1]
     return FeedbackTarget(
         channel=Channel.PARTNER,
@@ -145,12 +146,12 @@ def check_partner_turn(*, partner: Partner, session_id: str, turn: int) -> Feedb
 
 def _validate(target: FeedbackTarget, given: FeedbackInput) -> None:
     if not (given.vote or given.rating is not None or given.comment or given.helpful_source):
-        raise ApiError("invalid", "Give a vote, a rating, a comment or the source that helped.")
+        raise ApiError("invalid", _("Give a vote, a rating, a comment or the source that helped."))
     if given.helpful_source is not None:
         if target.channel != Channel.KNOWLEDGE:
-            raise ApiError("invalid", "helpful_source applies to knowledge answers only.")
+            raise ApiError("invalid", _("helpful_source applies to knowledge answers only."))
         if given.helpful_source.get("document_id") not in source_document_ids(target.sources):
-            raise ApiError("invalid", "helpful_source.document_id is not one of this answer's sources.")
+            raise ApiError("invalid", _("helpful_source.document_id is not one of this answer's sources."))
 
 
 def give_feedback(target: FeedbackTarget, given: FeedbackInput) -> tuple[AnswerFeedback, bool]:

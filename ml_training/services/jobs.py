@@ -16,6 +16,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TrainingJobStatus, TriggeredBy
 from ml_training.services import gate, nlu_trainer, registry
@@ -47,7 +48,10 @@ TRAINERS = {ModelType.NLU: nlu_trainer.TRAINER}
 def options_for(model_type: str) -> dict[str, Option]:
     trainer = TRAINERS.get(model_type)
     if trainer is None:
-        raise JobConfigError(f"No trainer for model type {model_type!r} yet (available: {sorted(TRAINERS)}).")
+        raise JobConfigError(
+            gettext("No trainer for model type %(model_type)s yet (available: %(available)s).")
+            % {"model_type": repr(model_type), "available": sorted(TRAINERS)}
+        )
     return {**trainer.options, **PROMOTION_OPTIONS}
 
 
@@ -55,32 +59,37 @@ def validate_config(model_type: str, config) -> dict:
     """The config with defaults filled in; JobConfigError naming every problem otherwise."""
     options = options_for(model_type)
     if not isinstance(config, dict):
-        raise JobConfigError("The training config must be a JSON object.")
-    problems = [f"unknown key {key!r}" for key in sorted(set(config) - set(options))]
+        raise JobConfigError(gettext("The training config must be a JSON object."))
+    problems = [gettext("unknown key %(key)s") % {"key": repr(key)} for key in sorted(set(config) - set(options))]
     cleaned = {}
     for key, option in options.items():
         value = config.get(key, option.default)
         value = value() if callable(value) else value  # a default read from settings at validation time
-        problem = _problem(option, value)
+        problem = _problem(key, option, value)
         if problem:
-            problems.append(f"{key} {problem}")
+            problems.append(problem)
         cleaned[key] = value if problem or option.kind in (list, bool) else option.kind(value)
     if problems:
-        raise JobConfigError("Training config refused: " + "; ".join(problems) + ".")
+        raise JobConfigError(gettext("Training config refused: %(problems)s.") % {"problems": "; ".join(problems)})
     return cleaned
 
 
-def _problem(option: Option, value) -> str:
+def _problem(key: str, option: Option, value) -> str:
     if option.kind is list:
         if not isinstance(value, list) or not value or set(value) - set(option.choices):
-            return f"must be a non-empty list of {list(option.choices)}"
+            return gettext("%(key)s must be a non-empty list of %(choices)s") % {
+                "key": key, "choices": list(option.choices)
+            }  # fmt: skip
     elif option.kind is bool:
         if not isinstance(value, bool):
-            return "must be true or false"
+            return gettext("%(key)s must be true or false") % {"key": key}
     elif isinstance(value, bool) or not isinstance(value, (int, float)) or (option.kind is int and value != int(value)):
-        return f"must be a{'n integer' if option.kind is int else ' number'}"
+        message = gettext("%(key)s must be an integer") if option.kind is int else gettext("%(key)s must be a number")
+        return message % {"key": key}
     elif not option.low <= value <= option.high:
-        return f"must be between {option.low} and {option.high}"
+        return gettext("%(key)s must be between %(low)s and %(high)s") % {
+            "key": key, "low": option.low, "high": option.high
+        }  # fmt: skip
     return ""
 
 
@@ -109,7 +118,9 @@ def schedule_job(
 def ensure_none_unfinished(model_type: str, *, lock: bool = False) -> None:
     unfinished = TrainingJob.objects.filter(model_type=model_type, status__in=UNFINISHED)
     if (unfinished.select_for_update() if lock else unfinished).exists():
-        raise JobError(f"A {model_type} training job is already scheduled or running.")
+        raise JobError(
+            gettext("A %(model_type)s training job is already scheduled or running.") % {"model_type": model_type}
+        )
 
 
 def _enqueue(job_id: int) -> None:
@@ -124,7 +135,7 @@ def cancel(job: TrainingJob, *, by: str) -> TrainingJob:
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in UNFINISHED:
-            raise JobError(f"Job {job.pk} is already {job.status}.")
+            raise JobError(gettext("Job %(job)s is already %(status)s.") % {"job": job.pk, "status": job.status})
         if job.status in (S.SCHEDULED, S.QUEUED):
             job.status, job.end_time = S.CANCELLED, timezone.now()
             job.start_time = job.start_time or job.end_time

@@ -29,11 +29,11 @@ def wait_for(job_id, statuses, timeout=120.0) -> TrainingJob:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"epochs": 60, "learning_rat": 0.1}, "unknown key 'learning_rat'"),
-        ({"epochs": 5}, "epochs must be between 10 and 3000"),
-        ({"C": "big"}, "C must be a number"),
-        ({"candidates": ["bert"]}, "candidates must be a non-empty list"),
-        ({"auto_promote": 1}, "auto_promote must be true or false"),
+        ({"epochs": 60, "learning_rat": 0.1}, "알 수 없는 키 'learning_rat'"),
+        ({"epochs": 5}, "epochs: 10 이상 3000 이하여야 합니다"),
+        ({"C": "big"}, "C: 숫자여야 합니다"),
+        ({"candidates": ["bert"]}, "candidates: .* 비어 있지 않은 목록이어야 합니다"),
+        ({"auto_promote": 1}, "auto_promote: true 또는 false여야 합니다"),
     ],
 )
 def test_a_bad_config_is_refused_before_any_job_exists(db, config, message):
@@ -43,14 +43,14 @@ def test_a_bad_config_is_refused_before_any_job_exists(db, config, message):
 
 
 def test_a_model_type_without_a_trainer_is_refused(db):
-    with pytest.raises(jobs.JobConfigError, match="No trainer for model type 'rag'"):
+    with pytest.raises(jobs.JobConfigError, match="모델 유형 'rag'의 학습기는 아직 없습니다"):
         jobs.schedule_job("rag")
 
 
 def test_one_unfinished_job_per_model_type(db):
     jobs.schedule_job("nlu", config=FAST)
 
-    with pytest.raises(jobs.JobError, match="already scheduled or running"):
+    with pytest.raises(jobs.JobError, match="이미 예약되었거나 실행 중입니다"):
         jobs.schedule_job("nlu", config=FAST)
     assert jobs.weekly_training() == []
 
@@ -61,7 +61,7 @@ def test_a_job_not_started_is_cancelled_at_once_and_never_runs(db):
     assert jobs.cancel(job, by="staff").status == "cancelled"
     assert jobs.run_job(job.pk).status == "cancelled"
     assert not ModelVersion.objects.exists()
-    with pytest.raises(jobs.JobError, match="already cancelled"):
+    with pytest.raises(jobs.JobError, match="이미 cancelled 상태입니다"):
         jobs.cancel(job, by="staff")
 
 
@@ -140,7 +140,7 @@ def test_a_job_with_an_invalid_stored_config_fails_with_the_reason(db):
 
     job = jobs.run_job(job.pk)
 
-    assert job.status == "failed" and "epochs must be between 10 and 3000" in job.error_message
+    assert job.status == "failed" and "epochs: 10 이상 3000 이하여야 합니다" in job.error_message
 
 
 def test_a_task_for_a_deleted_job_does_nothing(db):

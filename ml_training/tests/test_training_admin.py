@@ -17,7 +17,7 @@ def test_train_now_with_an_unknown_key_shows_the_reason_and_creates_no_job(admin
     response = admin_client.post(f"{JOBS}add/", {"model_type": "nlu", "training_config": '{"epoch": 10}'})
 
     assert response.status_code == 200
-    assert "unknown key &#x27;epoch&#x27;" in response.content.decode()
+    assert "알 수 없는 키 &#x27;epoch&#x27;" in response.content.decode()
     assert not TrainingJob.objects.exists()
 
 
@@ -35,7 +35,7 @@ def test_a_second_train_now_while_one_is_unfinished_is_refused(admin_client, db)
 
     response = admin_client.post(f"{JOBS}add/", {"model_type": "nlu", "training_config": "{}"})
 
-    assert "already scheduled or running" in response.content.decode()
+    assert "이미 예약되었거나 실행 중입니다" in response.content.decode()
     assert TrainingJob.objects.count() == 1
 
 

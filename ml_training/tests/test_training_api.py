@@ -25,7 +25,7 @@ def test_train_now_with_an_out_of_range_value_is_a_400_and_creates_nothing(staff
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_training_config"
-    assert "l2 must be between 0.0 and 1.0" in response.json()["error"]["message"]
+    assert "l2: 0.0 이상 1.0 이하여야 합니다" in response.json()["error"]["message"]
     assert not TrainingJob.objects.exists()
 
 

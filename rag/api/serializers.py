@@ -1,6 +1,7 @@
 import base64
 import binascii
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from rag.models import Document, RagType
@@ -94,7 +95,7 @@ class ImageSerializer(serializers.Serializer):
         try:
             return base64.b64decode(value.split(",", 1)[-1] if value.startswith("data:") else value, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise serializers.ValidationError("not valid base64") from exc
+            raise serializers.ValidationError(_("Not valid base64.")) from exc
 
 
 class ImageDescriptionSerializer(serializers.Serializer):
@@ -173,7 +174,10 @@ class SyncSerializer(serializers.Serializer):
         schema = attrs["doc_schema"]
         if attrs["event_type"] not in EVENT_TYPES[schema]:
             raise serializers.ValidationError(
-                {"event_type": f"must be one of {', '.join(EVENT_TYPES[schema])} for {schema}"}
+                {
+                    "event_type": _("Must be one of %(choices)s for %(schema)s.")
+                    % {"choices": ", ".join(EVENT_TYPES[schema]), "schema": schema}
+                }
             )
         record = RECORD_SERIALIZERS[schema](data=attrs["record"])
         if not record.is_valid():

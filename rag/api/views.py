@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db.models import Count
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -22,15 +23,15 @@ from rag.services.sync import sync_source
 def _check_rag_key(request, rag_key: str) -> None:
     """A partner key naming a rag_key it does not own gets 404, as if the rag_key did not exist."""
     if not access.can_use_rag_key(request.user, rag_key):
-        raise NotFound("No such rag_key.")
+        raise NotFound(_("No such rag_key."))
 
 
 def _owner_for_write(request, rag_type: str, rag_key: str):
     """The owner of a document the caller writes (None for shared), or PermissionDenied / NotFound."""
     if not access.can_write(request.user, rag_type):
         if rag_type == RagType.CHATBOT_SHARED:
-            raise PermissionDenied("Only staff or a partner API key may write chatbot_shared documents.")
-        raise PermissionDenied("user_isolated documents need a signed-in user.")
+            raise PermissionDenied(_("Only staff or a partner API key may write chatbot_shared documents."))
+        raise PermissionDenied(_("user_isolated documents need a signed-in user."))
     _check_rag_key(request, rag_key)
     return request.user if rag_type == RagType.USER_ISOLATED else None
 
@@ -46,7 +47,9 @@ class UploadView(APIView):
         limit = settings.RAG_UPLOAD_MAX_BYTES
         if upload is not None and upload.size > limit:
             raise ApiError(
-                "file_too_large", f"The file is larger than {limit} bytes.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                "file_too_large",
+                _("The file is larger than %(limit)d bytes.") % {"limit": limit},
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
                 {"max_bytes": limit, "size": upload.size},
             )
         data = serializers.UploadSerializer(data=request.data)

@@ -12,6 +12,7 @@ rag_keys staff granted it), staff everything. For a partner every other rag_key 
 """
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from rag.models import Chunk, Document, PartnerRagKey, RagType
 
@@ -55,10 +56,17 @@ def is_staff(user) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False))
 
 
+def _check_search_rag_type(rag_type: str) -> None:
+    if rag_type not in SEARCH_RAG_TYPES:
+        raise ValueError(
+            _("rag_type must be one of %(choices)s; got %(value)s.")
+            % {"choices": ", ".join(SEARCH_RAG_TYPES), "value": repr(rag_type)}
+        )
+
+
 def scope_q(*, user, rag_key: str, rag_type: str, prefix: str = "") -> Q | None:
     """The row filter of a search scope, or None when the scope is empty (e.g. isolated search, no user)."""
-    if rag_type not in SEARCH_RAG_TYPES:
-        raise ValueError(f"rag_type must be one of {', '.join(SEARCH_RAG_TYPES)}; got {rag_type!r}")
+    _check_search_rag_type(rag_type)
     user_id = user_id_of(user)
     parts = []
     if rag_type in (RagType.USER_ISOLATED, BOTH) and user_id is not None:
@@ -74,8 +82,7 @@ def scope_q(*, user, rag_key: str, rag_type: str, prefix: str = "") -> Q | None:
 def partition_keys(*, user, rag_type: str) -> list[int]:
     """The BM25 statistics partitions (rag_scopestat.owner_key) of the same scope as scope_q: 0 is the
     shared partition, a user id that user's own chunks."""
-    if rag_type not in SEARCH_RAG_TYPES:
-        raise ValueError(f"rag_type must be one of {', '.join(SEARCH_RAG_TYPES)}; got {rag_type!r}")
+    _check_search_rag_type(rag_type)
     user_id = user_id_of(user)
     keys = []
     if rag_type in (RagType.USER_ISOLATED, BOTH) and user_id is not None:
@@ -97,7 +104,10 @@ def empty_scope_notice(*, user, rag_key: str, rag_type: str) -> str | None:
     Only the caller's own scope is looked at, so it says nothing about other callers' documents."""
     if visible_chunks(user=user, rag_key=rag_key, rag_type=rag_type).exists():
         return None
-    return f"rag_key '{rag_key}' holds no documents you can search ({rag_type})."
+    return _("rag_key '%(rag_key)s' holds no documents you can search (%(rag_type)s).") % {
+        "rag_key": rag_key,
+        "rag_type": rag_type,
+    }
 
 
 def searchable_documents(user) -> QuerySet[Document]:

@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from rag.models import Chunk, Document, DocumentFile, RagType
 from rag.services.composition import with_image_descriptions
@@ -118,14 +119,18 @@ def upsert_document(
     """
     content = normalise_text(content or "")
     if not content and not any(file.kind == DocumentFile.Kind.UPLOAD for file in files):
-        raise invalid("empty_document", "The document has no text.")
+        raise invalid("empty_document", gettext("The document has no text."))
     if rag_type not in RagType.values:
-        raise invalid("invalid_rag_type", f"rag_type must be one of {', '.join(RagType.values)}.")
+        raise invalid(
+            "invalid_rag_type", gettext("rag_type must be one of %(choices)s.") % {"choices": ", ".join(RagType.values)}
+        )
     if (rag_type == RagType.USER_ISOLATED) != (owner is not None):
-        raise invalid("invalid_owner", "user_isolated documents need an owner; chatbot_shared ones have none.")
+        raise invalid(
+            "invalid_owner", gettext("user_isolated documents need an owner; chatbot_shared ones have none.")
+        )
     rag_key = rag_key.strip()
     if not rag_key:
-        raise invalid("invalid_rag_key", "rag_key is required.")
+        raise invalid("invalid_rag_key", gettext("rag_key is required."))
     fields = {
         "rag_type": rag_type,
         "filename": (filename or doc_id or "document")[:255],

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext
 from pgvector.django import CosineDistance
 
 from rag.models import Chunk, RagType, ScopeStat, TermStat
@@ -123,7 +124,7 @@ def search(
     top-level metadata key: value}.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        raise ValueError(gettext("mode must be one of %(choices)s.") % {"choices": ", ".join(MODES)})
     limit = max(1, min(int(limit), MAX_LIMIT))
     query = topical_query(query or "")
     scope = scope_for(user=user, rag_key=rag_key, rag_type=rag_type, filters=filters)
@@ -151,15 +152,17 @@ def topical_query(query: str) -> str:
 
 def apply_filters(scope: QuerySet[Chunk], filters: dict) -> QuerySet[Chunk]:
     if not isinstance(filters, dict):
-        raise ValueError("filters must be an object")
+        raise ValueError(gettext("filters must be an object."))
     contains = {}
     for key, value in filters.items():
         if not isinstance(key, str) or not key:
-            raise ValueError("filter names must be strings")
+            raise ValueError(gettext("filter names must be strings."))
         if value is None or value == "" or value == []:
             continue
         if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
-            raise ValueError(f"filter {key!r} must be a string, number or list of them")
+            raise ValueError(
+                gettext("filter %(name)s must be a string, number or list of them.") % {"name": repr(key)}
+            )
         if key in FILTER_COLUMNS:
             scope = scope.filter(**{f"document__{key}": str(value)})
         elif key == "tags":

@@ -10,6 +10,8 @@ import re
 import zipfile
 from html.parser import HTMLParser
 
+from django.utils.translation import gettext as _
+
 from rag.services.errors import RagError, invalid
 
 UPLOAD_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
@@ -69,7 +71,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise invalid("unreadable_text", "The file is not UTF-8 or CP949 text.")
+    raise invalid("unreadable_text", _("The file is not UTF-8 or CP949 text."))
 
 
 def html_to_text(html: str) -> str:
@@ -90,16 +92,18 @@ def _pdf_text(data: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if len(reader.pages) > PDF_MAX_PAGES:
-            raise too_complex(f"The PDF has more than {PDF_MAX_PAGES} pages.")
+            raise too_complex(_("The PDF has more than %(limit)d pages.") % {"limit": PDF_MAX_PAGES})
         parts, size = [], 0
         for page in reader.pages:
             parts.append(page.extract_text() or "")
             size += len(parts[-1])
             if size > MAX_EXTRACTED_CHARS:
-                raise too_complex(f"The PDF holds more than {MAX_EXTRACTED_CHARS} characters of text.")
+                raise too_complex(
+                    _("The PDF holds more than %(limit)d characters of text.") % {"limit": MAX_EXTRACTED_CHARS}
+                )
         return "\n\n".join(parts)
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise invalid("broken_file", f"The PDF could not be read: {exc}") from exc
+        raise invalid("broken_file", _("The PDF could not be read: %(reason)s") % {"reason": exc}) from exc
 
 
 def _open_pdf(data: bytes) -> None:
@@ -108,11 +112,11 @@ def _open_pdf(data: bytes) -> None:
     from pypdf.errors import PyPdfError
 
     if b"%PDF-" not in data[:1024]:
-        raise invalid("broken_file", "The file is not a PDF.")
+        raise invalid("broken_file", _("The file is not a PDF."))
     try:
         PdfReader(io.BytesIO(data), strict=False)
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise invalid("broken_file", f"The PDF could not be read: {exc}") from exc
+        raise invalid("broken_file", _("The PDF could not be read: %(reason)s") % {"reason": exc}) from exc
 
 
 def _open_docx(data: bytes) -> zipfile.ZipFile:
@@ -124,10 +128,10 @@ def _open_docx(data: bytes) -> zipfile.ZipFile:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise invalid("broken_file", f"The DOCX file could not be read: {exc}") from exc
+        raise invalid("broken_file", _("The DOCX file could not be read: %(reason)s") % {"reason": exc}) from exc
     names = {member.filename: member for member in members}
     if DOCX_MAIN_PART not in names:
-        raise invalid("broken_file", "The file is not a Word document (no word/document.xml).")
+        raise invalid("broken_file", _("The file is not a Word document (no word/document.xml)."))
     total = sum(member.file_size for member in members)
     too_big = (
         len(members) > DOCX_MAX_MEMBERS
@@ -140,7 +144,7 @@ def _open_docx(data: bytes) -> zipfile.ZipFile:
     )
     if too_big:
         raise too_complex(
-            "The DOCX file expands too much when decompressed (a zip bomb?).",
+            _("The DOCX file expands too much when decompressed (a zip bomb?)."),
             {"max_xml_bytes": DOCX_MAX_XML_BYTES, "max_total_bytes": DOCX_MAX_TOTAL_BYTES, "max_ratio": DOCX_MAX_RATIO},
         )
     return archive
@@ -155,7 +159,8 @@ def _check_docx(data: bytes) -> None:
             for _event, element in etree.iterparse(part, events=("end",), resolve_entities=False, no_network=True):
                 element.clear(keep_tail=True)
         except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise invalid("broken_file", f"The DOCX file's word/document.xml is malformed: {exc}") from exc
+            message = _("The DOCX file's word/document.xml is malformed: %(reason)s") % {"reason": exc}
+            raise invalid("broken_file", message) from exc
 
 
 def _docx_text(data: bytes) -> str:
@@ -165,7 +170,7 @@ def _docx_text(data: bytes) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as exc:  # lxml's XMLSyntaxError too
-        raise invalid("broken_file", f"The DOCX file could not be read: {exc}") from exc
+        raise invalid("broken_file", _("The DOCX file could not be read: %(reason)s") % {"reason": exc}) from exc
     lines = [paragraph.text for paragraph in document.paragraphs]
     for table in document.tables:
         for row in table.rows:
@@ -179,7 +184,7 @@ def _extension(filename: str) -> str:
     if extension is None:
         raise invalid(
             "unsupported_file_type",
-            f"Unsupported file type; allowed: {', '.join(UPLOAD_EXTENSIONS)}.",
+            _("Unsupported file type; allowed: %(extensions)s.") % {"extensions": ", ".join(UPLOAD_EXTENSIONS)},
             {"filename": filename},
         )
     return extension
@@ -194,7 +199,7 @@ def check_upload(filename: str, data: bytes) -> None:
     """Refuse (4xx) an unsupported, empty or structurally broken file, without extracting its text."""
     extension = _extension(filename)
     if not data:
-        raise invalid("empty_file", "The file is empty.")
+        raise invalid("empty_file", _("The file is empty."))
     if extension == ".pdf":
         _open_pdf(data)
     elif extension == ".docx":
@@ -205,7 +210,7 @@ def extract_text(filename: str, data: bytes) -> str:
     """The text of an uploaded file; RagError (4xx) for unsupported, broken or empty files."""
     extension = _extension(filename)
     if not data:
-        raise invalid("empty_file", "The file is empty.")
+        raise invalid("empty_file", _("The file is empty."))
     if extension == ".pdf":
         text = _pdf_text(data)
     elif extension == ".docx":
@@ -216,7 +221,7 @@ def extract_text(filename: str, data: bytes) -> str:
         text = _decode(data)
     text = normalise_text(text)
     if not text:
-        raise invalid("empty_document", "No text could be extracted from the file.")
+        raise invalid("empty_document", _("No text could be extracted from the file."))
     return text
 
 

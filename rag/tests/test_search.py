@@ -167,7 +167,7 @@ def test_a_search_of_a_rag_key_with_nothing_to_search_says_so(alice_client):
 
     assert response.status_code == 200
     assert (response.json()["count"], response.json()["notice"]) == (
-        0, "rag_key 'no-such-kb' holds no documents you can search (both).",
+        0, "rag_key 'no-such-kb'에는 검색할 수 있는 문서가 없습니다(both).",
     )  # fmt: skip
 
 
