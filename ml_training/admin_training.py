@@ -132,13 +132,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def frozen_accuracy(self, version):
         return (version.performance_metrics.get("frozen_test") or {}).get("accuracy")
 
-    @admin.display(description="last 24 h (requests, avg confidence, low-conf., UNKNOWN, negative)")
+    @admin.display(description="last 24 h (requests · model metrics)")
     def last_24h(self, version):
         if not (version.is_active or version.ab_test_group):
             return ""
-        m = metrics.summary(version.pk, since=timezone.now() - metrics.RECENT)
-        return (f"{m['requests']} · {m['avg_confidence']:.3f} · {m['low_confidence_ratio']:.1%} · "
-                f"{m['unknown_ratio']:.1%} · {m['negative_feedback_rate']:.1%}")  # fmt: skip
+        m = metrics.summary(version.model_type, version.pk, since=timezone.now() - metrics.RECENT)
+        shown = [f"{key} {value:.3f}" for key, value in m.items() if key.endswith(("_rate", "_ratio", "confidence"))]
+        return " · ".join([str(m["requests"]), *shown])
 
     @admin.display(description="gate")
     def gate(self, version):
