@@ -257,8 +257,9 @@ def enqueue_due_jobs(now=None) -> list[int]:
 
 
 def weekly_training() -> list[TrainingJob]:
-    """A job per model type that has a trainer (seed §9.12: weekly retraining)."""
-    return [job for model_type in TRAINERS if (job := trigger(model_type, TriggeredBy.SCHEDULED))]
+    """A job per model type that has a trainer and data for it (seed §9.12: weekly retraining)."""
+    due = [model_type for model_type, trainer in TRAINERS.items() if trainer.has_data()]
+    return [job for model_type in due if (job := trigger(model_type, TriggeredBy.SCHEDULED))]
 
 
 def threshold_training() -> list[TrainingJob]:

@@ -237,6 +237,11 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     )
 
 
+def has_data() -> bool:
+    """Enough acted-on recommendations for a job to have training queries and a test slice."""
+    return RecommendationFeedback.objects.count() >= 2 * MIN_TRAIN_QUERIES
+
+
 TRAINER = Trainer(
     options={
         "candidates": Option(list, list(CANDIDATES), choices=CANDIDATES),
@@ -249,4 +254,5 @@ TRAINER = Trainer(
         "confidence": Option(float, 0.95, 0.5, 0.999),
     },
     run=run_job,
+    has_data=has_data,
 )

@@ -53,6 +53,7 @@ class Outcome:
 class Trainer:
     options: dict[str, Option]
     run: Callable[..., Outcome]
+    has_data: Callable[[], bool] = lambda: True  # whether the weekly job has anything to learn from
 
 
 # Keys every trainer accepts: what the runner does with the gate's verdict.

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from chat.models import ChatUser
-from ml_training.models import ModelVersion, RecommendationFeedback, UserAction
+from ml_training.models import ModelVersion, RecommendationFeedback, TrainingJob, UserAction
 from ml_training.services import gate, jobs, recommendation_simulation, registry, serving, simulation
 from ml_training.services import recommendation_trainer as trainer
 from ml_training.services.recommendation_model import HAND_TUNED, LinearReranker
@@ -163,3 +163,11 @@ def test_the_loop_in_the_celery_worker_learns_serves_and_refuses_a_worse_model(c
     assert registry.champion("recommendation").pk == champion.pk  # the refused version did not replace it
     serving.forget()
     assert serving.reranker_for(1)[1]["version"] == champion.version
+
+
+def test_the_weekly_job_trains_the_recommender_only_once_there_is_feedback(db):
+    assert [job.model_type for job in jobs.weekly_training()] == ["nlu"]
+    jobs.cancel(TrainingJob.objects.get(), by="test")
+    played(20)
+
+    assert sorted(job.model_type for job in jobs.weekly_training()) == ["nlu", "recommendation"]
