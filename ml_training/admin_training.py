@@ -109,8 +109,8 @@ class ABShareForm(ActionForm):
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["model_type", "version", "is_active", "ab_test_group", "traffic_percentage",
-                    "deployment_status", "frozen_macro_f1", "frozen_accuracy", "last_24h", "gate", "deployed_at",
-                    "deployed_by", "retired_at"]  # fmt: skip
+                    "deployment_status", "frozen_macro_f1", "frozen_accuracy", "frozen_ndcg", "last_24h", "gate",
+                    "deployed_at", "deployed_by", "retired_at"]  # fmt: skip
     list_filter = ["model_type", "is_active", "deployment_status", "ab_test_group"]
     ordering = ["model_type", "-is_active", "-ab_test_group", "-created_at"]  # champion, then challenger, on top
     search_fields = ["version", "version_name", "notes"]
@@ -131,6 +131,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="frozen accuracy")
     def frozen_accuracy(self, version):
         return (version.performance_metrics.get("frozen_test") or {}).get("accuracy")
+
+    @admin.display(description="frozen NDCG@5")
+    def frozen_ndcg(self, version):
+        return (version.performance_metrics.get("frozen_test") or {}).get("ndcg@5")
 
     @admin.display(description="last 24 h (requests · model metrics)")
     def last_24h(self, version):
