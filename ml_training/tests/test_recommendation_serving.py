@@ -105,6 +105,19 @@ def test_hard_filters_hold_even_when_the_model_would_rank_the_filtered_shops_fir
     assert all(shop["final_price"] <= 5000 and shop["foodcard_usable"] for shop in body["recommendations"])
 
 
+def test_what_costs_nothing_stays_ordered_by_price_with_a_re_ranker_serving(
+    street, django_capture_on_commit_callbacks
+):
+    activate(recommendation_version(QUALITY_ONLY), django_capture_on_commit_callbacks)
+
+    body = chat_turn(diner(), "배고픈데 돈이 하나도 없어")  # the card balance is the budget: 비싼 맛집 fits
+
+    prices = [shop["final_price"] for shop in body["recommendations"]]
+    assert "비싼 맛집" in shown(body) and prices == sorted(prices)
+    log = RecommendationLog.objects.get(pk=body["session_info"]["recommendation_id"])
+    assert all("model_score" not in item for item in log.recommendations)
+
+
 def test_every_turn_records_the_recommendation_version_that_served_it(street, django_capture_on_commit_callbacks):
     version = recommendation_version(QUALITY_ONLY)
     activate(version, django_capture_on_commit_callbacks)
