@@ -115,8 +115,8 @@ class ABShareForm(ActionForm):
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["model_type", "version", "is_active", "ab_test_group", "traffic_percentage",
-                    "deployment_status", "frozen_macro_f1", "frozen_accuracy", "last_24h", "gate", "deployed_at",
-                    "deployed_by", "retired_at"]  # fmt: skip
+                    "deployment_status", "frozen_macro_f1", "frozen_accuracy", "frozen_ndcg", "last_24h", "gate",
+                    "deployed_at", "deployed_by", "retired_at"]  # fmt: skip
     list_filter = ["model_type", "is_active", "deployment_status", "ab_test_group"]
     ordering = ["model_type", "-is_active", "-ab_test_group", "-created_at"]  # champion, then challenger, on top
     search_fields = ["version", "version_name", "notes"]
@@ -138,13 +138,17 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def frozen_accuracy(self, version):
         return (version.performance_metrics.get("frozen_test") or {}).get("accuracy")
 
-    @admin.display(description="최근 24시간 (요청, 평균 신뢰도, 낮은 신뢰도, 알 수 없음, 부정 피드백)")
+    @admin.display(description="고정 테스트 NDCG@5")
+    def frozen_ndcg(self, version):
+        return (version.performance_metrics.get("frozen_test") or {}).get("ndcg@5")
+
+    @admin.display(description="최근 24시간 (요청 · 모델 지표)")
     def last_24h(self, version):
         if not (version.is_active or version.ab_test_group):
             return ""
-        m = metrics.summary(version.pk, since=timezone.now() - metrics.RECENT)
-        return (f"{m['requests']} · {m['avg_confidence']:.3f} · {m['low_confidence_ratio']:.1%} · "
-                f"{m['unknown_ratio']:.1%} · {m['negative_feedback_rate']:.1%}")  # fmt: skip
+        m = metrics.summary(version.model_type, version.pk, since=timezone.now() - metrics.RECENT)
+        shown = [f"{key} {value:.3f}" for key, value in m.items() if key.endswith(("_rate", "_ratio", "confidence"))]
+        return " · ".join([str(m["requests"]), *shown])
 
     @admin.display(description="게이트")
     def gate(self, version):

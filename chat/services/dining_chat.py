@@ -41,7 +41,7 @@ from chat.services.user_context import get_session_context, get_user_context, sa
 from config.api.exceptions import ApiError
 from ml_training.services.collection import dining_turn_statement
 from ml_training.services.quality import turn_quality_score
-from ml_training.services.serving import nlu_classifier_for
+from ml_training.services.serving import nlu_classifier_for, reranker_for
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +284,7 @@ def handle_turn(
     profile = user_ctx["profile"] or {}
     no_money = bool(entities.get("no_money")) and not entities.get("budget")
     result = None
+    reranker, recommendation_version = reranker_for(chat_user.pk)
     if intent in RECOMMENDING_INTENTS and point is not None:
         query = RecommendQuery(
             budget=budget,
@@ -299,9 +300,9 @@ def handle_turn(
             coupons=tuple(coupons),
             cheapest_first=no_money,
         )
-        result = recommend(query, visit_at or now)
+        result = recommend(query, visit_at or now, reranker=reranker)
         if no_money and not result.found:  # nothing free: the cheapest meals, said as such
-            result = recommend(replace(query, budget=None), visit_at or now)
+            result = recommend(replace(query, budget=None), visit_at or now, reranker=reranker)
     rag_ms = rag_timer.ms()
 
     response_timer = Timer.start()
@@ -345,7 +346,7 @@ def handle_turn(
         timings={"nlu": nlu_ms, "rag": rag_ms, "response": response_ms, "total": processing_ms},
         now=now,
         message_log=_message_log(chat_user, sid, text, answer, nlu, result, rag_ms, processing_ms, channel),
-        model_versions={"nlu": nlu_version},
+        model_versions={"nlu": nlu_version, "recommendation": recommendation_version},
     )
     _learn(chat_user, entities, user_ctx["profile"], counted=logged)
     save_session_context(sid, {"owner": chat_user.pk, "turn": turn, "last": {"intent": intent, "entities": entities}})

@@ -11,6 +11,9 @@
    cafés and convenience stores only follow the real meals unless they were asked for, and drinks,
    sides and desserts are never offered as a meal. `cheapest_first` (an emergency without money)
    orders by what the user pays instead.
+4. With a learned re-ranker served for the user (ml_training registry), the hand-tuned top
+   `RERANK_POOL` picks (steps 1-3) are reordered by its score, meals still first; it never adds a shop,
+   so budget, open-now and meal-card stay hard filters. Without one the ranking is the hand-tuned one.
 
 Group prices: the user's wallet holds one copy of each coupon and an order takes one coupon, so a
 group order gets its best coupon once, on the whole order (`group_total`), not once per person.
@@ -21,7 +24,7 @@ candidate, not only ranked down.
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -40,6 +43,7 @@ TOP_K = 5
 MENUS_PER_SHOP = 3
 MMR_LAMBDA = 0.7
 MMR_POOL = 30
+RERANK_POOL = 10
 GROUP_FRIENDLY = {
     ShopCategory.KOREAN,
     ShopCategory.CHINESE,
@@ -138,6 +142,7 @@ class ShopPick:
     features: dict = field(default_factory=dict)
     reason_codes: list[str] = field(default_factory=list)
     ranking: int = 0
+    model_score: float | None = None  # the served re-ranker's score; `score` stays the hand-tuned one
 
     @property
     def best_menu(self) -> MenuPick:
@@ -196,6 +201,7 @@ class ShopPick:
             "final_price": self.best_menu.final_price,
             "foodcard_usable": self.foodcard_usable,
             "features": {name: round(value, 3) for name, value in self.features.items()},
+            **({"model_score": round(self.model_score, 4)} if self.model_score is not None else {}),
         }
 
 
@@ -449,16 +455,15 @@ def mmr(shops: list[ShopPick], k: int, lambda_: float = MMR_LAMBDA) -> list[Shop
     return chosen
 
 
+def after_meals(shop: ShopPick, query: RecommendQuery) -> bool:
+    """A café or convenience store, which follows the real meals unless such a shop was asked for."""
+    return shop.category in NOT_A_MEAL_SHOPS and query.category not in NOT_A_MEAL_SHOPS
+
+
 def answer_order(shops: list[ShopPick], query: RecommendQuery) -> list[ShopPick]:
     """The picks in answer order: meals before cafés and convenience stores (unless those were asked
     for), each part diversified by MMR, or ordered by price for `cheapest_first`."""
-    if query.category in NOT_A_MEAL_SHOPS:
-        parts = [shops]
-    else:
-        parts = [
-            [s for s in shops if s.category not in NOT_A_MEAL_SHOPS],
-            [s for s in shops if s.category in NOT_A_MEAL_SHOPS],
-        ]
+    parts = [[s for s in shops if not after_meals(s, query)], [s for s in shops if after_meals(s, query)]]
     chosen: list[ShopPick] = []
     for part in parts:
         room = query.limit - len(chosen)
@@ -469,6 +474,15 @@ def answer_order(shops: list[ShopPick], query: RecommendQuery) -> list[ShopPick]
     return chosen
 
 
+def rerank(pool: list[ShopPick], query: RecommendQuery, reranker) -> list[ShopPick]:
+    """`pool` (the hand-tuned top picks, in order) reordered by `reranker.scores(feature rows)`, meals
+    still before cafés; ties keep the hand-tuned order."""
+    scores = reranker.scores([{**shop.features, "score": shop.score} for shop in pool])
+    for shop, value in zip(pool, scores, strict=True):
+        shop.model_score = float(value)
+    return sorted(pool, key=lambda s: (after_meals(s, query), -s.model_score))[: query.limit]
+
+
 def diversity(shops: list[ShopPick]) -> float | None:
     pairs = [(a, b) for i, a in enumerate(shops) for b in shops[i + 1 :]]
     if not pairs:
@@ -476,7 +490,8 @@ def diversity(shops: list[ShopPick]) -> float | None:
     return 1 - sum(similarity(a, b) for a, b in pairs) / len(pairs)
 
 
-def recommend(query: RecommendQuery, now: datetime | None = None) -> RecommendResult:
+def recommend(query: RecommendQuery, now: datetime | None = None, *, reranker=None) -> RecommendResult:
+    """`reranker`: the learned model serving this user (ml_training), None for the hand-tuned ranking."""
     now = now or timezone.now()
     radii: tuple[int | None, ...] = query.radius_steps if query.location is not None else (None,)
     tried = []
@@ -491,7 +506,10 @@ def recommend(query: RecommendQuery, now: datetime | None = None) -> RecommendRe
             break
     for shop in candidates:
         score_shop(shop, query, radius)
-    chosen = answer_order(candidates, query)
+    if reranker is not None and not query.cheapest_first:  # "what costs nothing" stays ordered by price
+        chosen = rerank(answer_order(candidates, replace(query, limit=max(RERANK_POOL, query.limit))), query, reranker)
+    else:
+        chosen = answer_order(candidates, query)
     for rank, shop in enumerate(chosen, start=1):
         shop.ranking = rank
     steps = {

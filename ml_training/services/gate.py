@@ -1,11 +1,19 @@
-"""The promotion gate (NLU): a candidate replaces the champion only when, on the frozen test split,
+"""The promotion gates.
+
+NLU: a candidate replaces the champion only when, on the frozen test split,
 its macro-F1 is higher by at least δ (`min_f1_gain`, default settings.NLU_PROMOTION_MIN_F1_GAIN)
 and McNemar's exact test on the paired right/wrong answers gives p < `ALPHA`. A gain that is not
 significant (or below δ) is inconclusive: an A/B test at a small share may start instead. Anything
-else is refused. The decision and its reason are stored on the job (`promotion`)."""
+else is refused.
+
+Ranking and retrieval (`bootstrap_gate`): over per-query metric values of the champion and the
+candidate on the same frozen queries, a paired bootstrap confidence interval of the mean difference;
+accepted when the interval lies above 0, inconclusive when the mean gain is positive but the interval
+includes 0, refused otherwise. The decision and its reason are stored on the job (`promotion`)."""
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from scipy.stats import binomtest
 
 ALPHA = 0.05
@@ -53,3 +61,56 @@ def decide(
     else:
         decision, reason = REFUSED, f"macro-F1 {gain:+} on the frozen test split: not better than the champion"
     return GateDecision(decision, reason, champion_f1, candidate_f1, gain, candidate_only, champion_only, round(p, 6))
+
+
+@dataclass(frozen=True)
+class BootstrapDecision:
+    decision: str
+    reason: str
+    metric_name: str
+    queries: int
+    champion_mean: float
+    candidate_mean: float
+    gain: float  # mean of candidate - champion over the queries
+    ci_low: float
+    ci_high: float
+    confidence: float
+    samples: int
+    seed: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def bootstrap_gate(
+    champion_scores, candidate_scores, *, metric_name: str, samples: int = 2000, confidence: float = 0.95,
+    seed: int = 0,
+) -> BootstrapDecision:  # fmt: skip
+    """Judge a candidate by the paired bootstrap CI of its mean per-query gain in `metric_name`.
+
+    `champion_scores[i]` and `candidate_scores[i]` are the metric of query i under each model; queries
+    are resampled with replacement `samples` times (numpy, fixed `seed`, so a re-run gives the same CI).
+    """
+    champion = np.asarray(champion_scores, dtype=float)
+    candidate = np.asarray(candidate_scores, dtype=float)
+    if champion.shape != candidate.shape or champion.ndim != 1:
+        raise ValueError("champion and candidate scores must be paired per query")
+    n = len(champion)
+    if n == 0:
+        return BootstrapDecision(REFUSED, f"no frozen test queries to compare {metric_name} on", metric_name, 0,
+                                 0.0, 0.0, 0.0, 0.0, 0.0, confidence, samples, seed)  # fmt: skip
+    differences = candidate - champion
+    resampled = differences[np.random.default_rng(seed).integers(0, n, size=(samples, n))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = (float(v) for v in np.percentile(resampled, [tail, 100 - tail]))
+    gain = float(differences.mean())
+    interval = f"{metric_name} {gain:+.4f}, {confidence:.0%} CI [{low:+.4f}, {high:+.4f}] over {n} queries"
+    if low > 0:
+        decision, reason = ACCEPTED, f"{interval}: excludes 0"
+    elif gain > 0:
+        decision, reason = INCONCLUSIVE, f"{interval}: includes 0"
+    else:
+        decision, reason = REFUSED, f"{interval}: not better than the champion"
+    return BootstrapDecision(decision, reason, metric_name, n, round(float(champion.mean()), 4),
+                             round(float(candidate.mean()), 4), round(gain, 4), round(low, 4), round(high, 4),
+                             confidence, samples, seed)  # fmt: skip

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TrainingJobStatus, TriggeredBy
-from ml_training.services import gate, nlu_trainer, registry
+from ml_training.services import gate, nlu_trainer, recommendation_trainer, registry
 from ml_training.services.preparation import MINIMUM_READY
 from ml_training.services.training import PROMOTION_OPTIONS, Option
 
@@ -42,7 +42,7 @@ class JobCancelled(Exception):
     pass
 
 
-TRAINERS = {ModelType.NLU: nlu_trainer.TRAINER}
+TRAINERS = {ModelType.NLU: nlu_trainer.TRAINER, ModelType.RECOMMENDATION: recommendation_trainer.TRAINER}
 
 
 def options_for(model_type: str) -> dict[str, Option]:
@@ -268,8 +268,9 @@ def enqueue_due_jobs(now=None) -> list[int]:
 
 
 def weekly_training() -> list[TrainingJob]:
-    """A job per model type that has a trainer (seed §9.12: weekly retraining)."""
-    return [job for model_type in TRAINERS if (job := trigger(model_type, TriggeredBy.SCHEDULED))]
+    """A job per model type that has a trainer and data for it (seed §9.12: weekly retraining)."""
+    due = [model_type for model_type, trainer in TRAINERS.items() if trainer.has_data()]
+    return [job for model_type in due if (job := trigger(model_type, TriggeredBy.SCHEDULED))]
 
 
 def threshold_training() -> list[TrainingJob]:

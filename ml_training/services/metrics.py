@@ -1,9 +1,11 @@
-"""Hourly performance metrics per served NLU version (seed 003 §9.6), from the dining conversation
-rows (each records the versions that served it, `model_versions`) and their feedback; and the
-performance-drop trigger that compares the champion's recent hours with its first week.
+"""Hourly performance metrics per served NLU and recommendation version (seed 003 §9.6), from the
+dining conversation rows (each records the versions that served it, `model_versions`) and their
+feedback; and the performance-drop trigger that compares the NLU champion's recent hours with its
+first week.
 
 One row per (version, hour): rolling an hour up again replaces its rows, so the hourly job can be
-re-run. Turns served by the builtin (curated) model have no version (`model_version` NULL).
+re-run. Turns served by the builtin (curated NLU, hand-tuned ranking) have no version (`model_version`
+NULL). Recommendation: the turns that recommended shops, their selection rate.
 """
 
 import datetime as dt
@@ -25,6 +27,7 @@ LOW_CONFIDENCE = Decimal("0.5")
 FIRST_WEEK = dt.timedelta(days=7)
 RECENT = dt.timedelta(hours=24)
 DROP_SIGNALS = ("low_confidence_ratio", "negative_feedback_rate")
+ROLLED_UP = (ModelType.NLU, ModelType.RECOMMENDATION)
 
 
 class Percentile(Aggregate):
@@ -41,22 +44,19 @@ def hour_start(moment: dt.datetime) -> dt.datetime:
 
 
 def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
-    """Write the NLU metrics of the hour beginning at `start` (UTC, whole hour), one row per version."""
+    """Write the NLU and recommendation metrics of the hour beginning at `start` (UTC, whole hour), one
+    row per model type and served version."""
     start = hour_start(start)
-    end = start + dt.timedelta(hours=1)
-    turns = Conversation.objects.filter(timestamp__gte=start, timestamp__lt=end)
-    groups = (
-        turns.annotate(version_id=KT("model_versions__nlu__version_id"))
-        .values("version_id")
-        .annotate(
-            requests=Count("id"),
-            errors=Count("id", filter=Q(response_text="")),
-            avg_ms=Avg("processing_time_ms"),
-            min_ms=Min("processing_time_ms"),
-            max_ms=Max("processing_time_ms"),
-            p50=Percentile("processing_time_ms", 0.5),
-            p95=Percentile("processing_time_ms", 0.95),
-            p99=Percentile("processing_time_ms", 0.99),
+    turns = Conversation.objects.filter(timestamp__gte=start, timestamp__lt=start + dt.timedelta(hours=1))
+    rows = [
+        _row(ModelType.NLU, group, start, {
+            "avg_confidence": round(float(group["avg_confidence"] or 0), 4),
+            "low_confidence_ratio": round(group["low_confidence"] / group["requests"], 4),
+            "unknown_ratio": round(group["unknown"] / group["requests"], 4),
+            "negative_feedback_rate": round(group["negative"] / group["requests"], 4),
+        })
+        for group in _per_version(
+            turns, ModelType.NLU, "processing_time_ms",
             avg_confidence=Avg("intent_confidence"),
             low_confidence=Count("id", filter=Q(intent_confidence__lt=LOW_CONFIDENCE)),
             unknown=Count("id", filter=Q(extracted_intent=Intent.UNKNOWN)),
@@ -64,64 +64,84 @@ def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
                 "feedback", filter=Q(feedback__vote=FeedbackVote.DOWN) | Q(feedback__rating__lte=2), distinct=True
             ),
         )
-    )
-    rows = []
-    for group in groups:
-        requests = group["requests"]
-        rows.append(
-            PerformanceMetric(
-                model_type=ModelType.NLU,
-                model_version_id=int(group["version_id"]) if group["version_id"] else None,
-                measured_at=start,
-                measurement_window_minutes=60,
-                request_count=requests,
-                success_count=requests - group["errors"],
-                error_count=group["errors"],
-                avg_response_time_ms=_decimal(group["avg_ms"]),
-                min_response_time_ms=group["min_ms"],
-                max_response_time_ms=group["max_ms"],
-                p50_response_time_ms=_int(group["p50"]),
-                p95_response_time_ms=_int(group["p95"]),
-                p99_response_time_ms=_int(group["p99"]),
-                model_specific_metrics={
-                    "avg_confidence": round(float(group["avg_confidence"] or 0), 4),
-                    "low_confidence_ratio": round(group["low_confidence"] / requests, 4),
-                    "unknown_ratio": round(group["unknown"] / requests, 4),
-                    "negative_feedback_rate": round(group["negative"] / requests, 4),
-                },
-            )
+    ] + [
+        # Turns that recommended something; latency is the recommendation stage's. A selection made after
+        # the hourly run counts when the hour is rolled up again.
+        _row(ModelType.RECOMMENDATION, group, start, {
+            "selections": group["selections"],
+            "selection_rate": round(group["selections"] / group["requests"], 4),
+        })
+        for group in _per_version(
+            turns.exclude(recommended_shop_ids=[]), ModelType.RECOMMENDATION, "rag_time_ms",
+            selections=Count("id", filter=Q(selected_shop__isnull=False)),
         )
+    ]  # fmt: skip
     ensure_partitions(today=start.date(), months_ahead=0)
     with transaction.atomic():
-        PerformanceMetric.objects.filter(model_type=ModelType.NLU, measured_at=start).delete()
+        PerformanceMetric.objects.filter(model_type__in=ROLLED_UP, measured_at=start).delete()
         PerformanceMetric.objects.bulk_create(rows)
     return rows
+
+
+def _per_version(turns, model_type: str, latency: str, **specific):
+    """Per served version of `model_type` (None: the builtin): requests, errors, latency statistics of
+    the `latency` field and the `specific` aggregates."""
+    return (
+        turns.annotate(version_id=KT(f"model_versions__{model_type}__version_id"))
+        .values("version_id")
+        .annotate(
+            requests=Count("id"),
+            errors=Count("id", filter=Q(response_text="")),
+            avg_ms=Avg(latency),
+            min_ms=Min(latency),
+            max_ms=Max(latency),
+            p50=Percentile(latency, 0.5),
+            p95=Percentile(latency, 0.95),
+            p99=Percentile(latency, 0.99),
+            **specific,
+        )
+    )
+
+
+def _row(model_type: str, group: dict, start: dt.datetime, specific: dict) -> PerformanceMetric:
+    return PerformanceMetric(
+        model_type=model_type,
+        model_version_id=int(group["version_id"]) if group["version_id"] else None,
+        measured_at=start,
+        measurement_window_minutes=60,
+        request_count=group["requests"],
+        success_count=group["requests"] - group["errors"],
+        error_count=group["errors"],
+        avg_response_time_ms=_decimal(group["avg_ms"]),
+        min_response_time_ms=group["min_ms"],
+        max_response_time_ms=group["max_ms"],
+        p50_response_time_ms=_int(group["p50"]),
+        p95_response_time_ms=_int(group["p95"]),
+        p99_response_time_ms=_int(group["p99"]),
+        model_specific_metrics=specific,
+    )
 
 
 def roll_up_previous_hour(now: dt.datetime | None = None) -> list[PerformanceMetric]:
     return roll_up_hour(hour_start(now or timezone.now()) - dt.timedelta(hours=1))
 
 
-def summary(version_id: int | None, *, since: dt.datetime, until: dt.datetime | None = None) -> dict:
-    """Request-weighted NLU metrics of one version between `since` and `until` (hourly rows)."""
-    rows = PerformanceMetric.objects.filter(model_type=ModelType.NLU, model_version_id=version_id,
+def summary(model_type: str, version_id: int | None, *, since: dt.datetime, until: dt.datetime | None = None) -> dict:
+    """Request-weighted model-specific metrics of one version between `since` and `until` (hourly rows),
+    with the request count and the highest hourly p95."""
+    rows = PerformanceMetric.objects.filter(model_type=model_type, model_version_id=version_id,
                                             measured_at__gte=since)  # fmt: skip
     if until is not None:
         rows = rows.filter(measured_at__lt=until)
-    totals = {"requests": 0, **dict.fromkeys(("avg_confidence", "low_confidence_ratio", "unknown_ratio",
-                                              "negative_feedback_rate"), 0.0)}  # fmt: skip
-    p95 = []
+    requests, weighted, p95 = 0, {}, []
     for row in rows.only("request_count", "model_specific_metrics", "p95_response_time_ms"):
-        totals["requests"] += row.request_count
-        for key in totals.keys() - {"requests"}:
-            totals[key] += (row.model_specific_metrics or {}).get(key, 0.0) * row.request_count
+        requests += row.request_count
+        for key, value in (row.model_specific_metrics or {}).items():
+            weighted[key] = weighted.get(key, 0.0) + value * row.request_count
         if row.p95_response_time_ms is not None:
             p95.append(row.p95_response_time_ms)
-    if totals["requests"]:
-        for key in totals.keys() - {"requests"}:
-            totals[key] = round(totals[key] / totals["requests"], 4)
-    totals["max_hourly_p95_ms"] = max(p95, default=None)
-    return totals
+    totals = {key: round(value / requests, 4) for key, value in weighted.items()} if requests else {}
+    return {"requests": requests, **totals, "max_hourly_p95_ms": max(p95, default=None)}
 
 
 def drop_training(*, margin: float | None = None, now: dt.datetime | None = None):
@@ -132,8 +152,9 @@ def drop_training(*, margin: float | None = None, now: dt.datetime | None = None
     champion = registry.champion(ModelType.NLU)
     if champion is None or champion.deployed_at is None or now - champion.deployed_at < FIRST_WEEK:
         return None
-    first_week = summary(champion.pk, since=champion.deployed_at, until=champion.deployed_at + FIRST_WEEK)
-    recent = summary(champion.pk, since=now - RECENT)
+    first_week = summary(ModelType.NLU, champion.pk, since=champion.deployed_at,
+                         until=champion.deployed_at + FIRST_WEEK)  # fmt: skip
+    recent = summary(ModelType.NLU, champion.pk, since=now - RECENT)
     if not first_week["requests"] or not recent["requests"]:
         return None
     if any(recent[signal] - first_week[signal] > margin for signal in DROP_SIGNALS):

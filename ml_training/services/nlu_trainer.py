@@ -9,7 +9,6 @@ The winner is the candidate with the higher macro-F1 on the validation split; it
 frozen test split go into the job and the version (`evaluate`).
 """
 
-import logging
 import time
 from collections import Counter
 
@@ -24,12 +23,10 @@ from chat.services.nlu.budget import extract_budget
 from chat.services.nlu.intents import INTENTS
 from chat.services.nlu.tokenizer import tokenize
 from ml_training.models import ModelType, TrainingJob, TrainingJobStatus
-from ml_training.services import gate, nlu_model, registry
+from ml_training.services import gate, nlu_model, training
 from ml_training.services.nlu_data import Row, build_splits
 from ml_training.services.nlu_model import TFIDF_FEATURE_CONFIG, TfidfIntentClassifier, tfidf_features
 from ml_training.services.training import Option, Outcome, Trainer
-
-logger = logging.getLogger(__name__)
 
 CANDIDATES = ("linear", "tfidf-logreg")
 ECE_BINS = 10
@@ -182,8 +179,7 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
         f"evaluating {trained['winner']} against the champion on the frozen test split", 80,
         status=TrainingJobStatus.EVALUATING,
     )  # fmt: skip
-    champion_version = registry.champion(ModelType.NLU)
-    champion_model = _champion_model(champion_version)
+    champion_version, champion_model = training.champion_model(ModelType.NLU, nlu_model.from_artifact, get_classifier())
     candidate_metrics = evaluate(trained["model"], splits.frozen)
     champion_metrics = evaluate(champion_model, splits.frozen)
     decision = gate.decide(
@@ -211,16 +207,6 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
         architecture={"kind": trained["winner"], "features": manifest.get("features")},
         training_data_stats=counts,
     )
-
-
-def _champion_model(version):
-    """The champion's classifier; the curated model when there is none or its artifact is refused."""
-    if version is not None:
-        try:
-            return nlu_model.from_artifact(*registry.load_artifact(version))
-        except ValueError:
-            logger.exception("champion %s unusable; comparing against the curated model", version)
-    return get_classifier()
 
 
 TRAINER = Trainer(

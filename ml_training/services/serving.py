@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from chat.services.nlu import get_classifier
 from ml_training.models import ModelType, ModelVersion
-from ml_training.services import artifacts, nlu_model, registry
+from ml_training.services import artifacts, nlu_model, recommendation_model, registry
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Served:
 
 
 _BUILTIN = Served(None, BUILTIN, None)
-_LOADERS = {ModelType.NLU: nlu_model.from_artifact}
+_LOADERS = {ModelType.NLU: nlu_model.from_artifact, ModelType.RECOMMENDATION: recommendation_model.from_artifact}
 _lock = threading.Lock()
 _state: dict = {"checked_at": float("-inf"), "generation": None, "champions": {}, "challengers": {}}
 
@@ -61,10 +61,21 @@ def serve(model_type: str, user_id) -> tuple[Served, str]:
     return _state["champions"].get(model_type, _BUILTIN), "champion"
 
 
+def model_for(model_type: str, user_id) -> tuple[object | None, dict]:
+    """The model serving this user's turn (None: the builtin) and its attribution {"version_id", "version", "group"}."""
+    served, group = serve(model_type, user_id)
+    return served.model, served.attribution(group)
+
+
 def nlu_classifier_for(user_id) -> tuple[object, dict]:
-    """The intent classifier for this user's turn and its attribution {"version_id", "version", "group"}."""
-    served, group = serve(ModelType.NLU, user_id)
-    return (served.model or get_classifier()), served.attribution(group)
+    """The intent classifier for this user's turn and its attribution."""
+    classifier, attribution = model_for(ModelType.NLU, user_id)
+    return (classifier or get_classifier()), attribution
+
+
+def reranker_for(user_id) -> tuple[object | None, dict]:
+    """The recommendation re-ranker for this user's turn (None: the hand-tuned ranking) and its attribution."""
+    return model_for(ModelType.RECOMMENDATION, user_id)
 
 
 def attribution_for(model_types, user_id) -> dict:

@@ -7,9 +7,14 @@ decision (activate, A/B, or nothing) in one transaction. `progress(line, percent
 the job's phase and log tail and raises when a cancel was requested.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from ml_training.services import registry
+
+logger = logging.getLogger(__name__)
 
 
 class Decision(Protocol):
@@ -48,6 +53,7 @@ class Outcome:
 class Trainer:
     options: dict[str, Option]
     run: Callable[..., Outcome]
+    has_data: Callable[[], bool] = lambda: True  # whether the weekly job has anything to learn from
 
 
 # Keys every trainer accepts: what the runner does with the gate's verdict.
@@ -55,3 +61,15 @@ PROMOTION_OPTIONS = {
     "ab_percentage_if_inconclusive": Option(float, 10.0, 0.0, 50.0),
     "auto_promote": Option(bool, True),
 }
+
+
+def champion_model(model_type: str, loader: Callable, fallback) -> tuple[object | None, object]:
+    """(the champion's version or None, its model) to compare a candidate with; `fallback` (the chat's
+    builtin model) when there is no champion or its artifact is refused."""
+    version = registry.champion(model_type)
+    if version is not None:
+        try:
+            return version, loader(*registry.load_artifact(version))
+        except ValueError:
+            logger.exception("champion %s unusable; comparing against the builtin model", version)
+    return version, fallback

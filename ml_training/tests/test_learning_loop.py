@@ -30,6 +30,7 @@ def test_the_loop_trains_a_better_version_serves_it_and_refuses_a_worse_one(cele
 def test_every_played_turn_records_the_version_that_served_it(db, settings, tmp_path):
     simulation.play_users([("오늘 떡볶이 각?", "FOOD_REQUEST"), ("김밥집 지금 함?", "TIME_INQUIRY")], users=2)
 
+    builtin = {"version_id": None, "version": "builtin", "group": "champion"}
     assert [turn.model_versions for turn in Conversation.objects.order_by("pk")] == [
-        {"nlu": {"version_id": None, "version": "builtin", "group": "champion"}}
+        {"nlu": builtin, "recommendation": builtin}
     ] * 2

@@ -10,7 +10,7 @@ from ml_training.models import PerformanceMetric, TrainingJob
 from ml_training.services import metrics, registry, serving
 from ml_training.services.partitions import ensure_partitions
 from ml_training.tests.conftest import dining_turn
-from ml_training.tests.registry_factories import nlu_version
+from ml_training.tests.registry_factories import nlu_version, recommendation_version
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("model_store")]
 
@@ -36,7 +36,7 @@ def test_each_turn_records_the_version_that_served_it_and_the_hour_rolls_up_per_
 
     served = [row.model_versions["nlu"]["version"] for row in Conversation.objects.order_by("pk")]
     assert served == ["builtin", version.version, version.version]
-    rows = {row.model_version_id: row for row in metrics.roll_up_hour(timezone.now())}
+    rows = {row.model_version_id: row for row in metrics.roll_up_hour(timezone.now()) if row.model_type == "nlu"}
 
     assert set(rows) == {None, version.pk}
     builtin, champion = rows[None], rows[version.pk]
@@ -55,7 +55,40 @@ def test_rolling_an_hour_up_again_replaces_its_rows(alice_client, kimbap):
 
     metrics.roll_up_hour(timezone.now())
 
-    assert list(PerformanceMetric.objects.values_list("request_count", flat=True)) == [2]
+    rows = PerformanceMetric.objects.order_by("model_type")
+    assert list(rows.values_list("model_type", "request_count")) == [("nlu", 2), ("recommendation", 2)]
+
+
+def test_recommendation_selection_rate_per_served_version_champion_and_challenger(
+    alice_client, bob_client, kimbap, django_capture_on_commit_callbacks
+):
+    builtin_turn = dining_turn(alice_client)
+    champion, challenger = recommendation_version({"quality": 1.0}), recommendation_version({"distance": 1.0})
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(champion, by="staff")
+        registry.start_ab(challenger, 100, by="staff")
+    picked = dining_turn(alice_client)
+    dining_turn(alice_client)
+    dining_turn(alice_client, "안녕")  # nothing recommended: not a recommendation request
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.stop_ab("recommendation", by="staff")
+    dining_turn(bob_client)
+    for body in (builtin_turn, picked):
+        response = alice_client.post(f"/api/v1/recommendations/{body['session_info']['recommendation_id']}/selection",
+                                     {"shop_id": kimbap.pk}, format="json")  # fmt: skip
+        assert response.status_code == 200, response.content
+
+    rows = {
+        row.model_version_id: row for row in metrics.roll_up_hour(timezone.now()) if row.model_type == "recommendation"
+    }
+
+    assert {key: (row.request_count, row.model_specific_metrics) for key, row in rows.items()} == {
+        None: (1, {"selections": 1, "selection_rate": 1.0}),
+        challenger.pk: (2, {"selections": 1, "selection_rate": 0.5}),
+        champion.pk: (1, {"selections": 0, "selection_rate": 0.0}),
+    }
+    summary = metrics.summary("recommendation", challenger.pk, since=timezone.now() - metrics.RECENT)
+    assert summary["requests"] == 2 and summary["selection_rate"] == 0.5
 
 
 def _hourly(version, at, *, low_confidence_ratio, requests=100):

@@ -1,10 +1,14 @@
 """Training jobs and the registry through the real admin (Django test client, staff session)."""
 
-import pytest
+import datetime as dt
 
-from ml_training.models import ModelVersion, TrainingJob
+import pytest
+from django.utils import timezone
+
+from ml_training.models import ModelVersion, PerformanceMetric, TrainingJob
 from ml_training.services import jobs, registry
-from ml_training.tests.registry_factories import nlu_version
+from ml_training.services.partitions import ensure_partitions
+from ml_training.tests.registry_factories import nlu_version, recommendation_version
 
 JOBS = "/admin/ml_training/trainingjob/"
 VERSIONS = "/admin/ml_training/modelversion/"
@@ -75,3 +79,18 @@ def test_activate_start_ab_stop_and_roll_back_from_the_version_list(admin_client
     assert registry.champion("nlu").pk == first.pk
     refused = act("start_ab", first, percentage="15").content.decode()
     assert "is the champion" in refused
+
+
+def test_the_version_list_shows_a_recommendation_version_with_its_ndcg_and_selection_rate(admin_client, db):
+    version = recommendation_version({"quality": 1.0})
+    ModelVersion.objects.filter(pk=version.pk).update(performance_metrics={"frozen_test": {"ndcg@5": 0.8123}})
+    registry.activate(version, by="staff")
+    ensure_partitions(today=timezone.localdate(), months_ahead=0)
+    PerformanceMetric.objects.create(
+        model_type="recommendation", model_version=version, measured_at=timezone.now() - dt.timedelta(hours=1),
+        request_count=40, success_count=40, model_specific_metrics={"selections": 10, "selection_rate": 0.25},
+    )  # fmt: skip
+
+    page = admin_client.get(VERSIONS, {"model_type": "recommendation"}).content.decode()
+
+    assert "0.8123" in page and "40 · selection_rate 0.250" in page

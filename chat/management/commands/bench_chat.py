@@ -1,6 +1,7 @@
 """Benchmark the dining chat turn on a throw-away database.
 
     python manage.py bench_chat [--turns 1000] [--http-turns 500] [--http-concurrency 4] [--collection-turns 300]
+                                [--training-turns 0]
 
 1. creates database `bench_chat_<pid>` on the configured server, migrates it and loads
    1,000 shops (two Seoul neighbourhoods, all 13 categories, varied hours) with 10,000 menus and
@@ -11,7 +12,10 @@
 4. prints p50/p95/p99 of the request time and the turns/s, plus the server-side processing time
    each turn logged (conversations.processing_time_ms);
 5. in-process again: the same turns with training-data collection (ML_TRAINING_COLLECT) on and off,
-   interleaved, and the p50/p95 ratio; then drops the database (--keep-db keeps it).
+   interleaved, and the p50/p95 ratio;
+6. with --training-turns N: in-process, N turns idle and N turns while a real NLU training job runs in
+   a Celery worker subprocess (ml_training.benchmarks), in blocks ordered idle, training, training,
+   idle, and the p50/p95 ratio; then drops the database (--keep-db keeps it).
 """
 
 import datetime as dt
@@ -58,6 +62,7 @@ from chat.services.nlu import warm_up
 from chat.services.schemas import WEEKDAYS
 from config.benchmarks import percentile, throwaway_database
 from config.models import UserApiToken
+from ml_training.benchmarks import TrainingInBackground
 from ml_training.models import DataQueueItem
 
 CENTRES = {"건대입구": (37.54040, 127.06920), "강남": (37.49795, 127.02760)}
@@ -199,6 +204,13 @@ class Command(BaseCommand):
             default=300,
             help="turns per side of the training-data collection on/off comparison (0 to skip)",
         )
+        parser.add_argument(
+            "--training-turns",
+            type=int,
+            default=0,
+            help="turns per side of the idle / during-a-training-job comparison (0 to skip)",
+        )
+        parser.add_argument("--training-nice", type=int, default=0, help="niceness of the training worker (0-19)")
         parser.add_argument("--seed", type=int, default=3)
         parser.add_argument("--keep-db", action="store_true", help="do not drop the benchmark database")
 
@@ -210,9 +222,12 @@ class Command(BaseCommand):
             warm_up()
             # Production settings where they matter for speed: DEBUG off (no query recording), no rate limit.
             with override_settings(API_RATE_LIMIT="1000000/min", ALLOWED_HOSTS=["*"], DEBUG=False):
-                self._in_process(tokens, options["turns"])
+                if options["turns"]:
+                    self._in_process(tokens, options["turns"])
                 if options["collection_turns"]:
                     self._collection_on_off(tokens, options["collection_turns"])
+                if options["training_turns"]:
+                    self._during_training(name, tokens, options["training_turns"], options["training_nice"])
             if options["http_turns"]:
                 self._over_http(name, tokens, options["http_turns"], options["http_concurrency"])
 
@@ -394,6 +409,40 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  training-data queue rows written by the collecting side: {DataQueueItem.objects.count() - queued}"
             f" for {turns + 1} turns (the others were of middling confidence)"
+        )
+
+    def _during_training(self, name: str, tokens: list[str], turns: int, nice: int) -> None:
+        """The same kind of turns idle and while an NLU job trains in a Celery worker, blocks ABBA."""
+        client = Client()
+        half = max(1, turns // 2)
+        requests = [(self._turn_body(), self.rng.choice(tokens)) for _ in range(4 * half)]
+        timings: dict[bool, list[float]] = {False: [], True: []}
+        overlapping = 0
+        with TrainingInBackground(name, nice=nice) as training:
+            training.start()  # the worker's first job loads Django, the data and Kiwi: not measured
+            training.stop(cancel=False)
+            for block, during in enumerate((False, True, True, False)):
+                if during:
+                    training.start()
+                else:
+                    training.stop()
+                for body, token in requests[block * half : (block + 1) * half]:
+                    if during:
+                        training.start()  # the next job when the last one finished
+                    started = time.perf_counter()
+                    response = client.post(
+                        "/api/v1/chat", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}"
+                    )
+                    timings[during].append((time.perf_counter() - started) * 1000)
+                    if response.status_code != 200:
+                        raise CommandError(f"chat failed with {response.status_code}: {response.content[:300]!r}")
+                    overlapping += during and training.is_training()
+            completed, scheduled = training.completed(), training.scheduled
+        write_logging_on_off(self.stdout, timings, switch="training", target=1.10)
+        self.stdout.write(
+            f"  {overlapping} of {len(timings[True])} training-side turns ended with the job still training; "
+            f"{scheduled} jobs scheduled, {completed} completed (the rest cancelled at the end of a block); "
+            f"worker niceness {nice}; load average {os.getloadavg()[0]:.1f}"
         )
 
     def _over_http(self, name: str, tokens: list[str], turns: int, concurrency: int) -> None:
