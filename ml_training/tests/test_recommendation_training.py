@@ -142,9 +142,9 @@ def test_too_little_feedback_fails_the_job_with_the_reason(db):
 
 
 def test_a_bad_recommendation_config_is_refused_before_any_job_exists(db):
-    with pytest.raises(jobs.JobConfigError, match=r"features must be a non-empty list of .*'distance'"):
+    with pytest.raises(jobs.JobConfigError, match=r"features: \[.*'distance'.*\] 중에서 고른, 비어 있지 않은 목록"):
         jobs.schedule_job("recommendation", config={"features": ["price"]})
-    with pytest.raises(jobs.JobConfigError, match="test_share must be between 0.05 and 0.5"):
+    with pytest.raises(jobs.JobConfigError, match="test_share.*0.05.*0.5"):
         jobs.schedule_job("recommendation", config={"test_share": 0.9})
 
 
