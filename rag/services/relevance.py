@@ -35,11 +35,12 @@ from rag.models import Chunk
 
 FEATURES = ("score_logit", "score_margin", "bigram_coverage", "bigram_margin", "char_coverage")
 # Fitted by `python manage.py bench_no_answer --fit` (scikit-learn LogisticRegression, C=1) on the
-# fit half of the AutoRAG questions (sha256 of the qid even): positives the gold chunk among the top 5
-# with the full corpus, negatives the top 5 with the question's gold chunk deleted. Weights per FEATURES.
+# fit half of the AutoRAG questions (first byte of sha256(qid) even): positives the gold chunk among the
+# top 5 with the full corpus, negatives the top 5 with the gold chunk deleted (related pages) and with its
+# whole source document deleted (the topic missing). Weights in the order of FEATURES.
 RELEVANCE_MODEL = {
-    "weights": (0.45, 0.48, 0.75, 1.34, 1.15),
-    "intercept": -0.96,
+    "weights": (0.64, 0.15, 0.79, 1.36, 1.33),
+    "intercept": -1.04,
 }
 CHAR_GRAM = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
