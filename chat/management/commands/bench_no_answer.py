@@ -45,9 +45,10 @@ from rag.services import relevance, search
 
 SWEEP = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6)
 FIT_DEPTH = 20
-# (b) out of fold on the fit half; above the 95 % target because one fit-half question is 1.6 points
-# and the held-out half must still reach 95 %.
-FIT_TARGET_ANSWERED = 0.98
+# (b) out of fold on the fit half. Above the 95 % target: one fit-half question is 1.6 points, the
+# held-out half must still reach 95 %, and everyday questions are shorter and more loosely worded than
+# AutoRAG's (fewer shared word pairs, lower relevance), so the floor leaves room for them.
+FIT_TARGET_ANSWERED = 0.99
 FOLDS = 5
 FLOOR_GRID = tuple(round(0.005 * step, 3) for step in range(1, 200))
 ANSWER_WORDS_HELD = 0.8  # a remaining chunk "still answers" when it holds this share of the answer's own words
