@@ -19,7 +19,10 @@ morphemes; no scan):
   char_coverage    share of the query's characters (spaces removed) inside a 4-gram the chunk contains
 
 A logistic model (RELEVANCE_MODEL) turns them into the probability that the chunk answers the question;
-settings.RAG_RELEVANCE_FLOOR is the probability below which a chunk does not ground an answer.
+settings.RAG_RELEVANCE_FLOOR is the probability below which a chunk does not ground an answer. Measured
+on the AutoRAG set (`bench_no_answer`, README), this separates answering pages from related ones only
+somewhat better than the score alone, and only at floors that also refuse answerable questions: lexical
+features cannot tell a neighbouring page that happens to answer from one that does not.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class Grounding:
     @property
     def hits(self) -> list:
         """The hits good enough to answer from, best first."""
-        return [hit for hit, p in zip(self.candidates, self.relevance, strict=True) if p >= self.floor]
+        return [hit for hit, _ in self._answering()]
 
     @property
     def no_answer(self) -> bool:
@@ -69,9 +72,11 @@ class Grounding:
     def logged(self) -> tuple[list[float], list[float]]:
         """(scores, relevance) for the log: of the grounding hits, or for a no-answer turn of the candidates
         that fell short."""
-        pairs = [(hit, p) for hit, p in zip(self.candidates, self.relevance, strict=True) if p >= self.floor]
-        pairs = pairs or list(zip(self.candidates, self.relevance, strict=True))
+        pairs = self._answering() or list(zip(self.candidates, self.relevance, strict=True))
         return [round(float(hit.score), 4) for hit, _ in pairs], [round(p, 4) for _, p in pairs]
+
+    def _answering(self) -> list[tuple]:
+        return [(hit, p) for hit, p in zip(self.candidates, self.relevance, strict=True) if p >= self.floor]
 
 
 def ground(query: str, hits: Sequence, *, floor: float | None = None) -> Grounding:
