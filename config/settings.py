@@ -260,9 +260,10 @@ PROVIDER_RETRY_BACKOFF_SECONDS = env_float("PROVIDER_RETRY_BACKOFF_SECONDS", 0.5
 # --- domain settings ----------------------------------------------------------------------------
 RAG_UPLOAD_MAX_BYTES = env_int("RAG_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 RAG_SHARED_CACHE_TTL = env_int("RAG_SHARED_CACHE_TTL", 3600)
-# Hybrid scores are P(chunk answers the question); chats ground only on chunks at or above this
-# (none: "the documents do not cover it"). Calibrated with `manage.py bench_no_answer`.
-RAG_RELEVANCE_FLOOR = env_float("RAG_RELEVANCE_FLOOR", 0.03)
+# rag.services.relevance gives each retrieved chunk P(it answers the question); chats ground only on
+# chunks at or above this (none: "the documents do not cover it"). Chosen by `manage.py bench_no_answer
+# --fit` (its trade-off table shows what a higher floor refuses and what it wins).
+RAG_RELEVANCE_FLOOR = env_float("RAG_RELEVANCE_FLOOR", 0.05)
 if not 0.0 <= RAG_RELEVANCE_FLOOR <= 1.0:
     raise ImproperlyConfigured(f"RAG_RELEVANCE_FLOOR={RAG_RELEVANCE_FLOOR} must be between 0 and 1")
 CONVERSATION_SAMPLE_RATE = env_float("CONVERSATION_SAMPLE_RATE", 1.0)

@@ -6,9 +6,10 @@ A turn runs in steps so that the plain API, the SSE stream and regeneration shar
    owner's), store the user's question and collect the conversation history for the prompt.
 2. `plan_answer()` decides how to answer: staff questions go through the SQL|RAG router and a
    successful SQL answer is final; otherwise the knowledge base is searched (isolation is enforced
-   by `rag.services.search.search`) and the prompt is built from the passages at or above the
-   relevance floor (`settings.RAG_RELEVANCE_FLOOR`); when none is, the answer says the documents do
-   not cover the question and the log marks the turn `retrieval_info.no_answer`.
+   by `rag.services.search.search`) and the prompt is built from the passages that answer it
+   (`rag.services.relevance`: relevance at or above `settings.RAG_RELEVANCE_FLOOR`); when none does,
+   the answer says the documents do not cover the question and the log marks the turn
+   `retrieval_info.no_answer`.
 3. `answer_turn()` generates with `complete()`; `astream_turn()` streams with `astream()` and
    stores whatever was said when the client goes away (status "partial").
 4. `finish_turn()` stores the assistant message with its sources and usage and logs the exchange
@@ -40,6 +41,7 @@ from ml_training.services.feedback import record_regeneration
 from ml_training.services.serving import attribution_for
 from rag.providers import get_llm
 from rag.providers.prompts import format_context
+from rag.services.relevance import ground
 from rag.services.search import search
 
 logger = logging.getLogger(__name__)
@@ -145,11 +147,12 @@ class Plan:
     messages: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
+    relevance: list[float] = field(default_factory=list)  # rag.services.relevance, one per score
     retrieval_ms: int = 0
     prefix: str = ""  # said before the generated text (the SQL fallback notice)
     final_text: str = ""  # a complete answer that needs no generation (SQL result, nothing found)
     reranking_used: bool = False
-    no_answer: bool = False  # retrieval found nothing at or above the relevance floor
+    no_answer: bool = False  # no retrieved passage answers the question (relevance below the floor)
     curated_faq_id: int | None = None  # answered with a curated FAQ answer (analytics knowledge-gap loop)
 
     @property
@@ -303,33 +306,24 @@ def plan_answer(turn: Turn) -> Plan:
         query=turn.question,
         limit=RETRIEVAL_LIMIT,
     )
+    grounding = ground(turn.question, hits)
     retrieval_ms = int((time.perf_counter() - started) * 1000)
-    grounding = above_relevance_floor(hits)
+    scores, relevance = grounding.logged()
     plan = Plan(
         route=MessageRoute.RAG,
-        sources=[source_of(hit) for hit in grounding],
-        scores=logged_scores(hits, grounding),
+        sources=[source_of(hit) for hit in grounding.hits],
+        scores=scores,
+        relevance=relevance,
         retrieval_ms=retrieval_ms,
         prefix=prefix,
-        reranking_used=any(bool((hit.metadata or {}).get("reranked")) for hit in grounding),
-        no_answer=not grounding,
+        reranking_used=any(bool((hit.metadata or {}).get("reranked")) for hit in grounding.hits),
+        no_answer=grounding.no_answer,
     )
-    if not grounding:
+    if grounding.no_answer:
         plan.final_text = prefix + NO_CONTEXT_ANSWER
     else:
-        plan.messages = build_messages(turn.question, grounding, turn.history, instructions=turn.instructions)
+        plan.messages = build_messages(turn.question, grounding.hits, turn.history, instructions=turn.instructions)
     return plan
-
-
-def above_relevance_floor(hits) -> list:
-    """The hits good enough to answer from (score at or above settings.RAG_RELEVANCE_FLOOR), best first."""
-    return [hit for hit in hits if hit.score >= settings.RAG_RELEVANCE_FLOOR]
-
-
-def logged_scores(hits, grounding) -> list[float]:
-    """The log's `top_scores`: those of the grounding passages, or for a no-answer turn those of the
-    candidates that fell short (so "min retrieval score < 0.5" flags weakly grounded answers)."""
-    return [round(float(hit.score), 4) for hit in (grounding or hits)]
 
 
 def _try_sql(turn: Turn) -> SqlAnswer | None:
@@ -544,6 +538,7 @@ def _log_exchange(turn: Turn, plan: Plan | None, *, text, status, model, usage, 
             "retrieved_count": len(plan.sources) if plan is not None else 0,
             "reranking_used": plan.reranking_used if plan is not None else False,
             "top_scores": scores,
+            "relevance": plan.relevance if plan is not None else [],
             "route": plan.route if plan is not None else "",
             "no_answer": plan.no_answer if plan is not None else False,
             "relevance_floor": settings.RAG_RELEVANCE_FLOOR,

@@ -8,7 +8,7 @@ A partner's server warms a session up once, then streams messages:
   summary (has_health_data, health_summary_length, patient_info_keys), never the health data. The
   health text itself is needed to answer, so it is kept only in the cache for SESSION_CONTEXT_TTL.
 * `stream_turn()` answers a message (retrieval over the partner's shared documents - rag_key =
-  partner_id - kept at or above the relevance floor, plus the session's health context, then the
+  partner_id - those that answer it by `rag.services.relevance`, plus the session's health context, then the
   LLM's token stream; with neither, the no-answer reply of the knowledge chat, logged as
   `retrieval_info.no_answer`, and no LLM call). When the stream
   completes, ONE UPDATE appends the user and assistant entries to `conversation` (jsonb `||`) and
@@ -41,7 +41,7 @@ from django.utils.translation import gettext as _
 
 from analytics.services.message_logs import enqueue_statement, record_exchange
 from chat.models import PartnerChatTuningLog
-from chat.services.knowledge_chat import NO_CONTEXT_ANSWER, StreamEvent, above_relevance_floor, logged_scores
+from chat.services.knowledge_chat import NO_CONTEXT_ANSWER, StreamEvent
 from config.db import execute_isolated
 from ml_training.services.masking import mask_text
 
@@ -298,6 +298,7 @@ def _retrieve(turn: PreparedTurn) -> list[dict]:
     """Shared documents of the rag_keys the partner owns (its partner_id plus staff grants), which no other
     partner can write; a search failure only costs grounding."""
     from rag.services.access import partner_rag_keys
+    from rag.services.relevance import ground
     from rag.services.search import search
 
     started = time.monotonic()
@@ -308,26 +309,28 @@ def _retrieve(turn: PreparedTurn) -> list[dict]:
                                limit=SEARCH_LIMIT)),
             key=lambda hit: -hit.score,
         )[:SEARCH_LIMIT]  # fmt: skip
+        grounding = ground(turn.message, hits)
     except Exception as exc:
         logger.warning("partner chat: retrieval failed for %s: %s", turn.partner_id, exc)
-        hits = []
+        grounding = ground(turn.message, [])
         turn.retrieval_info["error"] = str(exc)[:300]
     turn.retrieval_ms = round((time.monotonic() - started) * 1000)
-    grounding = above_relevance_floor(hits)
     turn.sources = [
         {"document_id": h.document_id, "doc_id": h.doc_id, "chunk_id": h.chunk_id, "filename": h.filename,
          "score": round(h.score, 4)}
-        for h in grounding
+        for h in grounding.hits
     ]  # fmt: skip
+    scores, relevance = grounding.logged()
     turn.retrieval_info.update(
         {
             "query": turn.message,
-            "retrieved_count": len(grounding),
+            "retrieved_count": len(grounding.hits),
             "reranking_used": False,
-            "top_scores": logged_scores(hits, grounding),
+            "top_scores": scores,
+            "relevance": relevance,
         }
     )
-    return [{"id": str(h.chunk_id), "title": h.filename or h.doc_id, "content": h.content} for h in grounding]
+    return [{"id": str(h.chunk_id), "title": h.filename or h.doc_id, "content": h.content} for h in grounding.hits]
 
 
 def finish_turn(

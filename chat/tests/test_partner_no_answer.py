@@ -54,7 +54,7 @@ def test_an_unrelated_question_is_logged_as_no_answer(live_asgi_server, partner,
     info = MessageLog.objects.get(collection_name=partner_id, message_type="assistant").retrieval_info
     assert info["no_answer"] is True
     assert info["retrieved_count"] == 0
-    assert all(score < settings.RAG_RELEVANCE_FLOOR for score in info["top_scores"])
+    assert all(relevance < settings.RAG_RELEVANCE_FLOOR for relevance in info["relevance"])
 
 
 def test_a_question_the_documents_cover_is_answered_from_them(live_asgi_server, partner, settings):

@@ -34,9 +34,10 @@ def load_dataset(path: Path) -> tuple[list[dict], list[dict]]:
         raise CommandError(f"{path} must contain ocr_corpus_v3.parquet and qa_v4.parquet")
     corpus = pq.read_table(corpus_file, columns=["doc_id", "contents"]).to_pylist()
     questions = []
-    for row in pq.read_table(qa_file, columns=["qid", "query", "retrieval_gt"]).to_pylist():
+    for row in pq.read_table(qa_file, columns=["qid", "query", "retrieval_gt", "generation_gt"]).to_pylist():
         relevant = {doc for group in _as_list(row["retrieval_gt"]) for doc in _as_list(group)}
-        questions.append({"qid": row["qid"], "query": row["query"], "relevant": relevant})
+        answers = list(_as_list(row["generation_gt"]) or [])
+        questions.append({"qid": row["qid"], "query": row["query"], "relevant": relevant, "answers": answers})
     return corpus, questions
 
 
