@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TrainingJobStatus, TriggeredBy
-from ml_training.services import gate, nlu_trainer, registry
+from ml_training.services import gate, nlu_trainer, rag_trainer, registry
 from ml_training.services.preparation import MINIMUM_READY
 from ml_training.services.training import PROMOTION_OPTIONS, Option
 
@@ -41,7 +41,7 @@ class JobCancelled(Exception):
     pass
 
 
-TRAINERS = {ModelType.NLU: nlu_trainer.TRAINER}
+TRAINERS = {ModelType.NLU: nlu_trainer.TRAINER, ModelType.RAG: rag_trainer.TRAINER}
 
 
 def options_for(model_type: str) -> dict[str, Option]:

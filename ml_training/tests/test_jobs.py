@@ -43,8 +43,8 @@ def test_a_bad_config_is_refused_before_any_job_exists(db, config, message):
 
 
 def test_a_model_type_without_a_trainer_is_refused(db):
-    with pytest.raises(jobs.JobConfigError, match="No trainer for model type 'rag'"):
-        jobs.schedule_job("rag")
+    with pytest.raises(jobs.JobConfigError, match="No trainer for model type 'vision'"):
+        jobs.schedule_job("vision")
 
 
 def test_one_unfinished_job_per_model_type(db):

@@ -1,0 +1,397 @@
+"""The rag trainer: feedback-labelled queries, the grid search over text weight x k1 x b, the held-out
+and AutoRAG gate, and the served parameters in the knowledge chat, the partner chat and the search API.
+
+The fixture collection (`codes`): product sheets named by a rare word ("가람호"), three FAQ pages dense in
+the question's common words and notices that spread those words thin. Questions name a product and ask
+with the common words, so the keyword decides: the hand-tuned text weight 0.7 ranks the FAQ pages
+first (the sheet 4th, still among the sources a user can mark helpful), text-only search ranks it 1st.
+"""
+
+import time
+
+import numpy as np
+import pytest
+from django.contrib.auth import get_user_model
+
+from chat.models import KnowledgeMessage
+from chat.services import knowledge_chat
+from ml_training.models import ModelType, ModelVersion, TrainingJob
+from ml_training.services import jobs, rag_ranking, rag_rescoring, rag_trainer, registry, serving
+from ml_training.services.feedback import FeedbackInput, check_knowledge_answer, give_feedback
+from ml_training.services.gate import ACCEPTED, INCONCLUSIVE, REFUSED
+from ml_training.services.rag_gate import bootstrap_gate
+from ml_training.services.rag_ranking import RagRanking
+from rag.models import RagType
+from rag.services.search import DEFAULT_RANKING, RankingParams, scope_for, search
+from rag.tests.helpers import add_document
+
+pytestmark = pytest.mark.usefixtures("model_store")
+
+CODES_KEY = "kb_codes"
+SMALL_KEY = "kb_small"
+NAMES = [first + second for first in "가나다라마" for second in "람온루빛"]  # 20 product names
+COMMON = "제품 사용 설명 안내 문의"
+TEXT_ONLY = RankingParams(text_weight=1.0)
+# Small but complete: a 12-question AutoRAG sample, few bootstrap resamples, a grid around the answer.
+FAST = {
+    "autorag_sample": 12,
+    "bootstrap_resamples": 500,
+    "min_queries": 5,
+    "min_queries_per_rag_key": 8,
+    "text_weights": [0.5, 0.7, 1.0],
+    "k1_values": [0.8, 1.2],
+    "b_values": [0.5, 0.75],
+}
+
+
+def question(name: str) -> str:
+    return f"{name}호 {COMMON}"
+
+
+def add_codes_collection(rag_key: str = CODES_KEY, names=NAMES) -> dict:
+    """{name: product sheet} plus the FAQ pages and notices of `rag_key` (shared documents)."""
+    sheets = {
+        name: add_document(f"{name}호 규격표: 높이 {i + 3}0센티미터.", rag_key=rag_key, filename=f"{name}.txt")
+        for i, name in enumerate(names)
+    }
+    for k in range(3):
+        add_document(
+            f"{COMMON}: 모든 제품의 사용 설명과 안내, 문의 방법을 정리했습니다. 제품 사용 전 설명서를 읽고 "
+            f"문의해 주세요. 번호 {k}",
+            rag_key=rag_key, filename=f"faq{k}.txt",
+        )  # fmt: skip
+    for k in range(16):
+        add_document(
+            f"공지 {k}: 매장 이전과 영업시간 변경, 주차 요금, 회원 혜택, 포인트 적립, 이벤트 일정, 배송 지연 "
+            f"소식을 전합니다. {COMMON}는 고객센터로 연락 바랍니다.",
+            rag_key=rag_key, filename=f"notice{k}.txt",
+        )  # fmt: skip
+    return sheets
+
+
+def ask_and_mark_helpful(user, rag_key: str, name: str, sheet) -> KnowledgeMessage:
+    """The knowledge chat answers; the user marks the product sheet (one of the sources) as the helpful one."""
+    result = knowledge_chat.chat(user=user, message=question(name), rag_key=rag_key, rag_type=RagType.CHATBOT_SHARED)
+    assert sheet.pk in {source["document_id"] for source in result.sources}, result.sources
+    give_feedback(
+        check_knowledge_answer(user=user, message_id=result.message_id),
+        FeedbackInput(helpful_source={"document_id": sheet.pk}),
+    )
+    return KnowledgeMessage.objects.get(pk=result.message_id)
+
+
+@pytest.fixture
+def asker(db):
+    return get_user_model().objects.create_user(username="asker")
+
+
+@pytest.fixture
+def codes(asker):
+    """The collection with every product's question answered and its sheet marked helpful."""
+    sheets = add_codes_collection()
+    for name, sheet in sheets.items():
+        ask_and_mark_helpful(asker, CODES_KEY, name, sheet)
+    return sheets
+
+
+def run_trainer(config=None):
+    """The trainer's job run in this process (the Celery path has its own test)."""
+    job = jobs.schedule_job(ModelType.RAG, config={**FAST, **(config or {})})
+    progress = jobs.Progress(job)
+    return job, rag_trainer.run_job(job, jobs.validate_config(ModelType.RAG, job.training_config), progress)
+
+
+def rag_version(ranking: RagRanking) -> ModelVersion:
+    manifest, arrays = rag_ranking.to_artifact(ranking)
+    return registry.register(ModelType.RAG, manifest=manifest, arrays=arrays, metrics={})
+
+
+@pytest.fixture
+def refresh_every_call(monkeypatch):
+    monkeypatch.setattr(serving, "CHECK_INTERVAL_S", 0.0)
+
+
+# --- re-scoring -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params", [DEFAULT_RANKING, TEXT_ONLY, RankingParams(k1=0.5, b=0.25, text_weight=0.3)], ids=str
+)
+def test_the_rescored_ranking_is_the_search_ranking_for_any_parameters(db, params):
+    add_codes_collection(names=NAMES[:6])
+    scope = scope_for(user=None, rag_key=CODES_KEY, rag_type=RagType.CHATBOT_SHARED)
+
+    for name in NAMES[:6]:
+        pool = rag_rescoring.candidate_pool(scope, question(name), 8)
+        hits = search(user=None, rag_key=CODES_KEY, rag_type=RagType.CHATBOT_SHARED, query=question(name), limit=8,
+                      ranking=params)  # fmt: skip
+
+        assert pool.chunk_ids[pool.ranked_chunks(params, 8)].tolist() == [hit.chunk_id for hit in hits]
+
+
+# --- labels -----------------------------------------------------------------------------------------------
+
+
+def test_a_source_marked_helpful_is_the_relevant_document_of_its_question(asker):
+    sheets = add_codes_collection(names=NAMES[:2])
+
+    ask_and_mark_helpful(asker, CODES_KEY, NAMES[0], sheets[NAMES[0]])
+
+    [labelled] = rag_trainer.labelled_queries()
+    assert labelled.query == question(NAMES[0]) and labelled.relevant == {sheets[NAMES[0]].pk}
+    assert (labelled.rag_key, labelled.rag_type, labelled.user_id) == (CODES_KEY, RagType.CHATBOT_SHARED, asker.pk)
+
+
+@pytest.mark.parametrize(("given", "labels_sources"), [({"vote": "up"}, True), ({"rating": 5}, True),
+                                                        ({"vote": "down"}, False), ({"rating": 3}, False)])  # fmt: skip
+def test_the_sources_of_a_positively_rated_answer_are_relevant(asker, given, labels_sources):
+    add_codes_collection(names=NAMES[:2])
+    result = knowledge_chat.chat(user=asker, message=question(NAMES[0]), rag_key=CODES_KEY,
+                                 rag_type=RagType.CHATBOT_SHARED)  # fmt: skip
+
+    give_feedback(check_knowledge_answer(user=asker, message_id=result.message_id), FeedbackInput(**given))
+
+    labelled = rag_trainer.labelled_queries()
+    if labels_sources:
+        assert [q.relevant for q in labelled] == [rag_trainer.cited_documents(result.answer, result.sources)]
+        assert labelled[0].relevant
+    else:
+        assert labelled == []
+
+
+def test_an_answer_citing_some_sources_labels_only_those():
+    sources = [{"document_id": 1}, {"document_id": 2}, {"document_id": 3}]
+
+    assert rag_trainer.cited_documents("환불은 7일 안에 됩니다 [2].", sources) == {2}
+    assert rag_trainer.cited_documents("환불은 7일 안에 됩니다.", sources) == {1, 2, 3}
+
+
+def test_the_held_out_slice_is_chosen_by_the_hash_of_the_normalised_question():
+    ask = rag_trainer.LabelledQuery
+    held = [ask(q, rag_trainer.normalize_query(q), "k", "both", 1, frozenset({1})).held_out
+            for q in (question(name) for name in NAMES)]  # fmt: skip
+
+    assert 0 < sum(held) < len(held)
+    assert rag_trainer.normalize_query("  가람호   제품  ") == rag_trainer.normalize_query("가람호 제품")
+
+
+# --- the trainer ------------------------------------------------------------------------------------------
+
+
+def test_the_trainer_learns_the_keyword_heavy_parameters_and_the_held_out_mrr_improves(codes):
+    job, outcome = run_trainer()
+
+    default = outcome.manifest["default"]
+    assert default["text_weight"] == 1.0
+    held = outcome.metrics["held_out"]
+    assert held["queries"] > 0 and held["candidate"]["mrr"] > held["champion"]["mrr"] + 0.3
+    assert outcome.decision.decision == ACCEPTED, outcome.decision.reason
+    assert outcome.decision.ci_low > 0
+    job.refresh_from_db()
+    assert job.train_count + job.test_count == len(NAMES) and job.test_count == held["queries"]
+    log = "\n".join(job.log_tail)
+    assert "grid search: 12 parameter sets" in log and "ms per set and query" in log and "AutoRAG" in log
+
+
+def test_the_calibration_is_refitted_for_the_learned_weight(codes):
+    _, outcome = run_trainer()
+
+    slope, intercept = outcome.manifest["default"]["calibration"]
+    assert slope > 0 and [slope, intercept] != list(DEFAULT_RANKING.calibration)
+
+
+def test_a_rag_key_with_enough_queries_gets_its_own_parameters_the_others_the_default(codes, asker):
+    small = add_codes_collection(SMALL_KEY, names=NAMES[:3])
+    for name, sheet in small.items():
+        ask_and_mark_helpful(asker, SMALL_KEY, name, sheet)
+
+    _, outcome = run_trainer()
+
+    ranking = rag_ranking.from_artifact(outcome.manifest, {})
+    assert set(ranking.per_rag_key) == {CODES_KEY}
+    assert ranking.for_rag_key(SMALL_KEY) == ranking.default
+    assert ranking.for_rag_key(CODES_KEY).text_weight == 1.0
+
+
+def test_the_gate_refuses_parameters_that_make_autorag_worse(codes):
+    # Text-only BM25 with k1 0.3 and no length normalisation wins the keyword questions but loses AutoRAG.
+    _, outcome = run_trainer({"text_weights": [1.0], "k1_values": [0.3], "b_values": [0.0]})
+
+    assert outcome.metrics["held_out"]["candidate"]["mrr"] > outcome.metrics["held_out"]["champion"]["mrr"]
+    autorag = outcome.metrics["autorag"]["mrr"]["default"]
+    assert autorag["candidate"] < autorag["champion"] - FAST.get("autorag_tolerance", 0.01)
+    assert outcome.decision.decision == REFUSED
+    assert outcome.decision.reason.startswith("AutoRAG MRR of default")
+
+
+def test_too_few_labelled_queries_fail_the_job_with_the_reason(db):
+    job = jobs.schedule_job(ModelType.RAG, config=FAST)
+
+    finished = jobs.run_job(job.pk)
+
+    assert finished.status == "failed"
+    assert "only 0 feedback-labelled training queries" in finished.error_message
+
+
+def test_a_bad_rag_config_is_refused_before_any_job_exists(db):
+    with pytest.raises(jobs.JobConfigError, match="text_weights must be a non-empty list"):
+        jobs.schedule_job(ModelType.RAG, config={"text_weights": [0.75]})
+    assert not TrainingJob.objects.exists()
+
+
+# --- the generic bootstrap gate ---------------------------------------------------------------------------
+
+
+def test_bootstrap_gate_accepts_a_gain_whose_interval_excludes_zero():
+    decision = bootstrap_gate(np.ones(30), np.zeros(30) + np.arange(30) % 2 * 0.5, metric="MRR@10")
+
+    assert decision.decision == ACCEPTED and decision.ci_low > 0 and decision.gain == 0.75
+
+
+def test_bootstrap_gate_calls_a_gain_within_the_noise_inconclusive():
+    candidate = np.array([1.0, 0.0] * 10)
+    champion = np.array([0.0, 1.0] * 9 + [0.0, 0.0])
+
+    decision = bootstrap_gate(candidate, champion, metric="MRR@10")
+
+    assert decision.decision == INCONCLUSIVE and decision.ci_low <= 0 < decision.gain
+
+
+def test_bootstrap_gate_refuses_a_loss_and_an_empty_comparison():
+    assert bootstrap_gate(np.zeros(10), np.ones(10), metric="MRR@10").decision == REFUSED
+    assert bootstrap_gate([], [], metric="MRR@10").decision == REFUSED
+
+
+# --- serving ----------------------------------------------------------------------------------------------
+
+
+def test_an_artifact_with_out_of_range_parameters_is_refused(
+    db, refresh_every_call, django_capture_on_commit_callbacks
+):
+    version = rag_version(RagRanking(default=TEXT_ONLY))
+    manifest, _ = registry.load_artifact(version)
+
+    with pytest.raises(ValueError, match="text_weight must be a number between 0.0 and 1.0"):
+        rag_ranking.from_artifact({**manifest, "default": {**manifest["default"], "text_weight": 7}}, {})
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(version, by="staff")
+    assert serving.rag_ranking_for(1, CODES_KEY)[0] == TEXT_ONLY
+
+
+def users_by_group(version: ModelVersion, count: int = 40) -> tuple[list, list]:
+    """Users in the challenger's sticky share and users outside it."""
+    users = [get_user_model().objects.create_user(username=f"user{i}") for i in range(count)]
+    experiment = f"rag-ab-{version.pk}"
+    inside = [u for u in users if serving.bucket(experiment, u.pk) < float(version.traffic_percentage) * 100]
+    return inside, [u for u in users if u not in inside]
+
+
+def first_source(user, name: str) -> str:
+    result = knowledge_chat.chat(user=user, message=question(name), rag_key=CODES_KEY, rag_type=RagType.CHATBOT_SHARED)
+    return result.sources[0]["filename"]
+
+
+def test_a_challenger_user_gets_the_learned_ranking_and_the_others_the_champions(
+    db, refresh_every_call, django_capture_on_commit_callbacks
+):
+    add_codes_collection(names=NAMES[:2])
+    champion = rag_version(RagRanking())
+    challenger = rag_version(RagRanking(per_rag_key={CODES_KEY: TEXT_ONLY}))
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(champion, by="staff")
+        registry.start_ab(challenger, 50, by="staff")
+    challenger.refresh_from_db()
+    inside, outside = users_by_group(challenger)
+
+    assert inside and outside
+    assert {first_source(user, NAMES[0]) for user in inside[:3]} == {f"{NAMES[0]}.txt"}
+    assert {first_source(user, NAMES[0]) for user in outside[:3]} <= {"faq0.txt", "faq1.txt", "faq2.txt"}
+
+
+def test_each_knowledge_message_records_the_rag_version_whose_parameters_it_used(
+    db, refresh_every_call, django_capture_on_commit_callbacks
+):
+    add_codes_collection(names=NAMES[:2])
+    champion = rag_version(RagRanking())
+    challenger = rag_version(RagRanking(per_rag_key={CODES_KEY: TEXT_ONLY}))
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(champion, by="staff")
+        registry.start_ab(challenger, 50, by="staff")
+    challenger.refresh_from_db()
+    inside, outside = users_by_group(challenger)
+
+    for user in (inside[0], outside[0], inside[0]):
+        first_source(user, NAMES[0])
+
+    served = [m.model_versions["rag"] for m in KnowledgeMessage.objects.filter(role="assistant").order_by("pk")]
+    assert served == [
+        {"version_id": challenger.pk, "version": challenger.version, "group": "challenger"},
+        {"version_id": champion.pk, "version": champion.version, "group": "champion"},
+        {"version_id": challenger.pk, "version": challenger.version, "group": "challenger"},
+    ]
+
+
+def test_a_rag_key_without_its_own_parameters_is_searched_with_the_versions_default(
+    db, refresh_every_call, django_capture_on_commit_callbacks
+):
+    version = rag_version(RagRanking(default=TEXT_ONLY, per_rag_key={SMALL_KEY: DEFAULT_RANKING}))
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(version, by="staff")
+
+    assert serving.rag_ranking_for(1, CODES_KEY) == (
+        TEXT_ONLY, {"version_id": version.pk, "version": version.version, "group": "champion"}
+    )  # fmt: skip
+    assert serving.rag_ranking_for(1, SMALL_KEY)[0] == DEFAULT_RANKING
+
+
+def test_shared_results_cached_under_other_parameters_are_never_served(db):
+    add_codes_collection(names=NAMES[:2])
+
+    def first(ranking):
+        hits = search(user=None, rag_key=CODES_KEY, rag_type=RagType.CHATBOT_SHARED, query=question(NAMES[0]),
+                      limit=5, ranking=ranking)  # fmt: skip
+        return hits[0].filename
+
+    assert first(DEFAULT_RANKING).startswith("faq")
+    assert first(TEXT_ONLY) == f"{NAMES[0]}.txt"
+    assert first(DEFAULT_RANKING).startswith("faq")  # its own cached entry
+
+
+def test_the_search_api_ranks_with_the_callers_served_parameters(
+    alice_client, refresh_every_call, django_capture_on_commit_callbacks
+):
+    add_codes_collection(names=NAMES[:2])
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(rag_version(RagRanking(per_rag_key={CODES_KEY: TEXT_ONLY})), by="staff")
+
+    response = alice_client.post(
+        "/api/v1/rag/search", {"rag_key": CODES_KEY, "query": question(NAMES[0]), "limit": 3}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["filename"] == f"{NAMES[0]}.txt"
+
+
+# --- end to end -------------------------------------------------------------------------------------------
+
+
+def test_a_rag_job_runs_in_the_worker_and_its_version_serves_the_learned_parameters(
+    celery_worker_thread, refresh_every_call
+):
+    asker = get_user_model().objects.create_user(username="asker")
+    for name, sheet in add_codes_collection().items():
+        ask_and_mark_helpful(asker, CODES_KEY, name, sheet)
+
+    job = jobs.schedule_job(ModelType.RAG, config=FAST, created_by="kim")
+    deadline = time.monotonic() + 240
+    while TrainingJob.objects.get(pk=job.pk).status not in ("completed", "failed", "cancelled"):
+        assert time.monotonic() < deadline, TrainingJob.objects.get(pk=job.pk).log_tail
+        time.sleep(0.3)
+
+    job.refresh_from_db()
+    assert job.status == "completed", (job.error_message, job.log_tail)
+    assert job.promotion["decision"] == ACCEPTED and job.promotion["action"] == "activated"
+    version = registry.champion(ModelType.RAG)
+    assert version.version == job.model_version and version.checksum
+    assert serving.rag_ranking_for(asker.pk, CODES_KEY)[0].text_weight == 1.0
+    assert first_source(asker, NAMES[0]) == f"{NAMES[0]}.txt"
