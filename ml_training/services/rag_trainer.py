@@ -231,8 +231,7 @@ def fit(train: list[LabelledQuery], pools: list[tuple], config: dict, log) -> tu
             continue
         best, score = grid_search([pools[i] for i in indices], candidates, depth)
         report[f"rag_key:{rag_key}"] = {"params": best.as_dict(), "train_mrr": round(score, 4), "queries": len(indices)}
-        if best != default:
-            per_rag_key[rag_key] = best
+        per_rag_key[rag_key] = best  # kept even when equal to the default: it was fitted on its own queries
     seconds = time.perf_counter() - started
     report["seconds"] = round(seconds, 3)
     per_pair = 1000 * seconds / max(1, len(candidates) * len(train))
