@@ -52,7 +52,7 @@ def test_one_unfinished_job_per_model_type(db):
 
     with pytest.raises(jobs.JobError, match="already scheduled or running"):
         jobs.schedule_job("nlu", config=FAST)
-    assert jobs.weekly_training() == []
+    assert "nlu" not in {job.model_type for job in jobs.weekly_training()}
 
 
 def test_a_job_not_started_is_cancelled_at_once_and_never_runs(db):
