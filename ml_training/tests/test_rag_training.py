@@ -8,6 +8,7 @@ first (the sheet 4th, still among the sources a user can mark helpful), text-onl
 """
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -54,18 +55,17 @@ def add_codes_collection(rag_key: str = CODES_KEY, names=NAMES) -> dict:
         name: add_document(f"{name}호 규격표: 높이 {i + 3}0센티미터.", rag_key=rag_key, filename=f"{name}.txt")
         for i, name in enumerate(names)
     }
-    for k in range(3):
-        add_document(
-            f"{COMMON}: 모든 제품의 사용 설명과 안내, 문의 방법을 정리했습니다. 제품 사용 전 설명서를 읽고 "
-            f"문의해 주세요. 번호 {k}",
-            rag_key=rag_key, filename=f"faq{k}.txt",
-        )  # fmt: skip
-    for k in range(16):
-        add_document(
-            f"공지 {k}: 매장 이전과 영업시간 변경, 주차 요금, 회원 혜택, 포인트 적립, 이벤트 일정, 배송 지연 "
-            f"소식을 전합니다. {COMMON}는 고객센터로 연락 바랍니다.",
-            rag_key=rag_key, filename=f"notice{k}.txt",
-        )  # fmt: skip
+    faq = (
+        f"{COMMON}: 모든 제품의 사용 설명과 안내, 문의 방법을 정리했습니다. "
+        "제품 사용 전 설명서를 읽고 문의해 주세요. 번호 "
+    )
+    notice = (
+        "매장 이전과 영업시간 변경, 주차 요금, 회원 혜택, 포인트 적립, 이벤트 일정, 배송 지연 소식을 전합니다. "
+        f"{COMMON}는 고객센터로 연락 바랍니다. 공지 "
+    )
+    for prefix, count, text in (("faq", 3, faq), ("notice", 16, notice)):
+        for k in range(count):
+            add_document(f"{text}{k}", rag_key=rag_key, filename=f"{prefix}{k}.txt")
     return sheets
 
 
@@ -278,12 +278,26 @@ def test_an_artifact_with_out_of_range_parameters_is_refused(
     assert serving.rag_ranking_for(1, CODES_KEY)[0] == TEXT_ONLY
 
 
-def users_by_group(version: ModelVersion, count: int = 40) -> tuple[list, list]:
-    """Users in the challenger's sticky share and users outside it."""
-    users = [get_user_model().objects.create_user(username=f"user{i}") for i in range(count)]
-    experiment = f"rag-ab-{version.pk}"
-    inside = [u for u in users if serving.bucket(experiment, u.pk) < float(version.traffic_percentage) * 100]
-    return inside, [u for u in users if u not in inside]
+@dataclass(frozen=True)
+class AbTest:
+    champion: ModelVersion
+    challenger: ModelVersion
+    inside: list  # users in the challenger's sticky share
+    outside: list
+
+
+@pytest.fixture
+def ab_test(db, refresh_every_call, django_capture_on_commit_callbacks) -> AbTest:
+    """The collection; the built-in parameters as champion, text-only search for CODES_KEY as a 50 % challenger."""
+    add_codes_collection()
+    champion = rag_version(RagRanking())
+    challenger = rag_version(RagRanking(per_rag_key={CODES_KEY: TEXT_ONLY}))
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(champion, by="staff")
+        registry.start_ab(challenger, 50, by="staff")
+    users = [get_user_model().objects.create_user(username=f"user{i}") for i in range(40)]
+    inside = [user for user in users if serving.bucket(f"rag-ab-{challenger.pk}", user.pk) < 5000]
+    return AbTest(champion, challenger, inside, [user for user in users if user not in inside])
 
 
 def first_source(user, name: str) -> str:
@@ -291,44 +305,42 @@ def first_source(user, name: str) -> str:
     return result.sources[0]["filename"]
 
 
-def test_a_challenger_user_gets_the_learned_ranking_and_the_others_the_champions(
-    db, refresh_every_call, django_capture_on_commit_callbacks
-):
-    add_codes_collection()
-    champion = rag_version(RagRanking())
-    challenger = rag_version(RagRanking(per_rag_key={CODES_KEY: TEXT_ONLY}))
-    with django_capture_on_commit_callbacks(execute=True):
-        registry.activate(champion, by="staff")
-        registry.start_ab(challenger, 50, by="staff")
-    challenger.refresh_from_db()
-    inside, outside = users_by_group(challenger)
-
-    assert inside and outside
-    assert {first_source(user, NAMES[0]) for user in inside[:3]} == {f"{NAMES[0]}.txt"}
-    assert {first_source(user, NAMES[0]) for user in outside[:3]} <= {"faq0.txt", "faq1.txt", "faq2.txt"}
+def test_a_challenger_user_gets_the_learned_ranking_and_the_others_the_champions(ab_test):
+    assert ab_test.inside and ab_test.outside
+    assert {first_source(user, NAMES[0]) for user in ab_test.inside[:3]} == {f"{NAMES[0]}.txt"}
+    assert {first_source(user, NAMES[0]) for user in ab_test.outside[:3]} <= {"faq0.txt", "faq1.txt", "faq2.txt"}
 
 
-def test_each_knowledge_message_records_the_rag_version_whose_parameters_it_used(
-    db, refresh_every_call, django_capture_on_commit_callbacks
-):
-    add_codes_collection()
-    champion = rag_version(RagRanking())
-    challenger = rag_version(RagRanking(per_rag_key={CODES_KEY: TEXT_ONLY}))
-    with django_capture_on_commit_callbacks(execute=True):
-        registry.activate(champion, by="staff")
-        registry.start_ab(challenger, 50, by="staff")
-    challenger.refresh_from_db()
-    inside, outside = users_by_group(challenger)
-
-    for user in (inside[0], outside[0], inside[0]):
+def test_each_knowledge_message_records_the_rag_version_whose_parameters_it_used(ab_test):
+    for user in (ab_test.inside[0], ab_test.outside[0], ab_test.inside[0]):
         first_source(user, NAMES[0])
 
     served = [m.model_versions["rag"] for m in KnowledgeMessage.objects.filter(role="assistant").order_by("pk")]
+    challenger, champion = ab_test.challenger, ab_test.champion
     assert served == [
         {"version_id": challenger.pk, "version": challenger.version, "group": "challenger"},
         {"version_id": champion.pk, "version": champion.version, "group": "champion"},
         {"version_id": challenger.pk, "version": challenger.version, "group": "challenger"},
     ]
+
+
+def test_a_partner_users_turn_is_ranked_and_attributed_by_their_group(ab_test):
+    from chat.services.partner_chat import prepare_turn, warm_up
+    from chat.tests.partner_helpers import partner_with_key
+
+    partner_with_key(CODES_KEY)  # a partner's own rag_key is its partner_id
+    experiment = f"rag-ab-{ab_test.challenger.pk}"
+    by_group = {
+        "challenger" if serving.bucket(experiment, f"partner:{CODES_KEY}:u{i}") < 5000 else "champion": f"u{i}"
+        for i in range(20)
+    }
+
+    assert set(by_group) == {"challenger", "champion"}
+    for group, user_uuid in by_group.items():
+        warm_up(partner_id=CODES_KEY, session_id=f"s-{user_uuid}", user_uuid=user_uuid)
+        turn = prepare_turn(partner_id=CODES_KEY, session_id=f"s-{user_uuid}", message=question(NAMES[0]))
+        assert turn.retrieval_info["model_versions"]["rag"]["group"] == group
+        assert (turn.sources[0]["filename"] == f"{NAMES[0]}.txt") == (group == "challenger")
 
 
 def test_a_rag_key_without_its_own_parameters_is_searched_with_the_versions_default(
