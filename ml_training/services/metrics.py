@@ -1,9 +1,10 @@
-"""Hourly performance metrics per served NLU version (seed 003 §9.6), from the dining conversation
-rows (each records the versions that served it, `model_versions`) and their feedback; and the
-performance-drop trigger that compares the champion's recent hours with its first week.
+"""Hourly performance metrics per served version (seed 003 §9.6): NLU from the dining conversation
+rows, rag from the knowledge answers (each records the versions that served it, `model_versions`) and
+their feedback; and the performance-drop trigger that compares the NLU champion's recent hours with its
+first week.
 
-One row per (version, hour): rolling an hour up again replaces its rows, so the hourly job can be
-re-run. Turns served by the builtin (curated) model have no version (`model_version` NULL).
+One row per (model type, version, hour): rolling an hour up again replaces its rows, so the hourly job
+can be re-run. Turns served by the builtin model have no version (`model_version` NULL).
 """
 
 import datetime as dt
@@ -15,7 +16,7 @@ from django.db.models import Aggregate, Avg, Count, FloatField, Max, Min, Q
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from chat.models import Conversation, Intent
+from chat.models import Conversation, Intent, KnowledgeMessage, MessageRole, MessageStatus
 from ml_training.models import FeedbackVote, ModelType, PerformanceMetric, TriggeredBy
 from ml_training.services import registry
 from ml_training.services.jobs import trigger
@@ -49,14 +50,8 @@ def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
         turns.annotate(version_id=KT("model_versions__nlu__version_id"))
         .values("version_id")
         .annotate(
-            requests=Count("id"),
             errors=Count("id", filter=Q(response_text="")),
-            avg_ms=Avg("processing_time_ms"),
-            min_ms=Min("processing_time_ms"),
-            max_ms=Max("processing_time_ms"),
-            p50=Percentile("processing_time_ms", 0.5),
-            p95=Percentile("processing_time_ms", 0.95),
-            p99=Percentile("processing_time_ms", 0.99),
+            **_latency("processing_time_ms"),
             avg_confidence=Avg("intent_confidence"),
             low_confidence=Count("id", filter=Q(intent_confidence__lt=LOW_CONFIDENCE)),
             unknown=Count("id", filter=Q(extracted_intent=Intent.UNKNOWN)),
@@ -65,41 +60,91 @@ def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
             ),
         )
     )
-    rows = []
-    for group in groups:
-        requests = group["requests"]
-        rows.append(
-            PerformanceMetric(
-                model_type=ModelType.NLU,
-                model_version_id=int(group["version_id"]) if group["version_id"] else None,
-                measured_at=start,
-                measurement_window_minutes=60,
-                request_count=requests,
-                success_count=requests - group["errors"],
-                error_count=group["errors"],
-                avg_response_time_ms=_decimal(group["avg_ms"]),
-                min_response_time_ms=group["min_ms"],
-                max_response_time_ms=group["max_ms"],
-                p50_response_time_ms=_int(group["p50"]),
-                p95_response_time_ms=_int(group["p95"]),
-                p99_response_time_ms=_int(group["p99"]),
-                model_specific_metrics={
-                    "avg_confidence": round(float(group["avg_confidence"] or 0), 4),
-                    "low_confidence_ratio": round(group["low_confidence"] / requests, 4),
-                    "unknown_ratio": round(group["unknown"] / requests, 4),
-                    "negative_feedback_rate": round(group["negative"] / requests, 4),
-                },
-            )
+    rows = [
+        _metric_row(ModelType.NLU, start, group, {
+            "avg_confidence": round(float(group["avg_confidence"] or 0), 4),
+            "low_confidence_ratio": round(group["low_confidence"] / group["requests"], 4),
+            "unknown_ratio": round(group["unknown"] / group["requests"], 4),
+            "negative_feedback_rate": round(group["negative"] / group["requests"], 4),
+        })
+        for group in groups
+    ]  # fmt: skip
+    return _replace(ModelType.NLU, start, rows)
+
+
+def roll_up_rag_hour(start: dt.datetime) -> list[PerformanceMetric]:
+    """Write the rag metrics of the hour beginning at `start`: per version that ranked the knowledge answers,
+    requests, failed answers, latency and the helpful-source rate (answers whose asker marked a source)."""
+    start = hour_start(start)
+    answers = KnowledgeMessage.objects.filter(
+        role=MessageRole.ASSISTANT, created_at__gte=start, created_at__lt=start + dt.timedelta(hours=1)
+    )
+    groups = (
+        answers.annotate(version_id=KT("model_versions__rag__version_id"))
+        .values("version_id")
+        .annotate(
+            errors=Count("id", filter=Q(status=MessageStatus.ERROR)),
+            **_latency("latency_ms"),
+            helpful=Count("id", filter=Q(feedback__helpful_source__isnull=False), distinct=True),
+            negative=Count(
+                "id", filter=Q(feedback__vote=FeedbackVote.DOWN) | Q(feedback__rating__lte=2), distinct=True
+            ),
         )
-    ensure_partitions(today=start.date(), months_ahead=0)
-    with transaction.atomic():
-        PerformanceMetric.objects.filter(model_type=ModelType.NLU, measured_at=start).delete()
-        PerformanceMetric.objects.bulk_create(rows)
-    return rows
+    )
+    rows = [
+        _metric_row(ModelType.RAG, start, group, {
+            "helpful_source_rate": round(group["helpful"] / group["requests"], 4),
+            "negative_feedback_rate": round(group["negative"] / group["requests"], 4),
+        })
+        for group in groups
+    ]  # fmt: skip
+    return _replace(ModelType.RAG, start, rows)
 
 
 def roll_up_previous_hour(now: dt.datetime | None = None) -> list[PerformanceMetric]:
-    return roll_up_hour(hour_start(now or timezone.now()) - dt.timedelta(hours=1))
+    start = hour_start(now or timezone.now()) - dt.timedelta(hours=1)
+    return roll_up_hour(start) + roll_up_rag_hour(start)
+
+
+def _latency(field: str) -> dict:
+    """The request count and latency aggregates of a group of turns timed in `field` (ms)."""
+    return {
+        "requests": Count("id"),
+        "avg_ms": Avg(field),
+        "min_ms": Min(field),
+        "max_ms": Max(field),
+        "p50": Percentile(field, 0.5),
+        "p95": Percentile(field, 0.95),
+        "p99": Percentile(field, 0.99),
+    }
+
+
+def _metric_row(model_type: str, start: dt.datetime, group: dict, specific: dict) -> PerformanceMetric:
+    requests = group["requests"]
+    return PerformanceMetric(
+        model_type=model_type,
+        model_version_id=int(group["version_id"]) if group["version_id"] else None,
+        measured_at=start,
+        measurement_window_minutes=60,
+        request_count=requests,
+        success_count=requests - group["errors"],
+        error_count=group["errors"],
+        avg_response_time_ms=_decimal(group["avg_ms"]),
+        min_response_time_ms=group["min_ms"],
+        max_response_time_ms=group["max_ms"],
+        p50_response_time_ms=_int(group["p50"]),
+        p95_response_time_ms=_int(group["p95"]),
+        p99_response_time_ms=_int(group["p99"]),
+        model_specific_metrics=specific,
+    )
+
+
+def _replace(model_type: str, start: dt.datetime, rows: list[PerformanceMetric]) -> list[PerformanceMetric]:
+    ensure_partitions(today=start.date(), months_ahead=0)
+    with transaction.atomic():
+        PerformanceMetric.objects.filter(model_type=model_type, measured_at=start).delete()
+        PerformanceMetric.objects.bulk_create(rows)
+    return rows
 
 
 def summary(version_id: int | None, *, since: dt.datetime, until: dt.datetime | None = None) -> dict:

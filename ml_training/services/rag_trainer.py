@@ -8,8 +8,9 @@ that answer replied to. One labelled query per (rag_key, rag_type, asker, normal
 - held-out slice: the queries whose sha256(HELDOUT_SALT:normalised question) falls in the first
   HELDOUT_SHARE - stable, never trained on, the same for every candidate;
 - grid search of text_weight x k1 x b on the training slice by MRR@depth, re-scoring candidates read once
-  per query (`rag_rescoring`); the global default is fitted on all training queries, a rag_key with at
-  least `min_queries_per_rag_key` of them gets its own;
+  per query (`rag_rescoring`), among the sets that keep AutoRAG MRR within `autorag_tolerance` of the
+  champion's; the global default is fitted on all training queries, a rag_key with at least
+  `min_queries_per_rag_key` of them gets its own;
 - the fused score's calibration is refitted for each chosen parameter set on the AutoRAG set (complete
   labels), so the relevance floor keeps its meaning when the weight moves;
 - gate (`rag_gate`): held-out MRR against the champion's parameters (bootstrap CI of the paired
@@ -154,9 +155,9 @@ def distance_from_default(params: RankingParams) -> float:
     )
 
 
-def grid_search(labelled: list[tuple], candidates: list[RankingParams], depth: int) -> tuple[RankingParams, float]:
-    """The parameter set with the best mean MRR@depth over `labelled` (BM25 scores computed once per k1/b)."""
-    totals: dict[RankingParams, float] = defaultdict(float)
+def mean_mrr(labelled: list[tuple], candidates: list[RankingParams], depth: int) -> dict[RankingParams, float]:
+    """Mean MRR@depth of each parameter set over `labelled` (BM25 scores computed once per k1/b and query)."""
+    totals: dict[RankingParams, float] = dict.fromkeys(candidates, 0.0)
     by_bm25 = defaultdict(list)
     for params in candidates:
         by_bm25[(params.k1, params.b)].append(params)
@@ -168,8 +169,14 @@ def grid_search(labelled: list[tuple], candidates: list[RankingParams], depth: i
             for params in group:
                 ranked = pool.ranked_documents(params, depth, text)
                 totals[params] += rag_rescoring.query_metrics(ranked, relevant, depth)[SELECTION_METRIC]
-    best = min(candidates, key=lambda params: (-round(totals[params], 9), distance_from_default(params)))
-    return best, totals[best] / max(1, len(labelled))
+    return {params: total / max(1, len(labelled)) for params, total in totals.items()}
+
+
+def grid_search(labelled: list[tuple], candidates: list[RankingParams], depth: int) -> tuple[RankingParams, float]:
+    """The parameter set with the best mean MRR@depth over `labelled`."""
+    scores = mean_mrr(labelled, candidates, depth)
+    best = min(candidates, key=lambda params: (-round(scores[params], 9), distance_from_default(params)))
+    return best, scores[best]
 
 
 # --- AutoRAG ----------------------------------------------------------------------------------------------
@@ -207,19 +214,32 @@ def autorag_pools(sample: int, depth: int, log) -> list[tuple]:
 
 
 def autorag_mrr(pools: list[tuple], params: RankingParams, depth: int) -> float:
-    return rag_rescoring.mean_metrics(rag_rescoring.evaluate(pools, lambda i: params, depth))["mrr"]
+    return round(mean_mrr(pools, [params], depth)[params], 4)
 
 
 # --- the job ----------------------------------------------------------------------------------------------
 
 
-def fit(train: list[LabelledQuery], pools: list[tuple], config: dict, log) -> tuple[RagRanking, dict]:
-    """The default (all training queries) and per-rag_key parameters; returns (ranking, grid report)."""
+def fit(
+    train: list[LabelledQuery], pools: list[tuple], autorag: list[tuple], champion: RagRanking, config: dict, log
+) -> tuple[RagRanking, dict]:
+    """The default (all training queries) and per-rag_key parameters; returns (ranking, grid report).
+
+    Each is searched among the grid's sets that keep AutoRAG within `autorag_tolerance` of the champion's
+    parameters for the same rag_key (all of them when none does: the gate then refuses)."""
     candidates, depth = grid(config), config["depth"]
     started = time.perf_counter()
-    default, default_score = grid_search(pools, candidates, depth)
+    on_autorag = mean_mrr(autorag, candidates, depth)
+
+    def safe(theirs: RankingParams) -> list[RankingParams]:
+        floor = autorag_mrr(autorag, theirs, depth) - config["autorag_tolerance"]
+        return [params for params in candidates if round(on_autorag[params], 4) >= floor] or candidates
+
+    allowed = safe(champion.default)
+    default, default_score = grid_search(pools, allowed, depth)
     report = {
         "combinations": len(candidates),
+        "autorag_safe": len(allowed),
         "default": {"params": default.as_dict(), "train_mrr": round(default_score, 4)},
     }
     by_key = defaultdict(list)
@@ -229,15 +249,16 @@ def fit(train: list[LabelledQuery], pools: list[tuple], config: dict, log) -> tu
     for rag_key, indices in sorted(by_key.items()):
         if len(indices) < config["min_queries_per_rag_key"]:
             continue
-        best, score = grid_search([pools[i] for i in indices], candidates, depth)
+        best, score = grid_search([pools[i] for i in indices], safe(champion.for_rag_key(rag_key)), depth)
         report[f"rag_key:{rag_key}"] = {"params": best.as_dict(), "train_mrr": round(score, 4), "queries": len(indices)}
         per_rag_key[rag_key] = best  # kept even when equal to the default: it was fitted on its own queries
     seconds = time.perf_counter() - started
     report["seconds"] = round(seconds, 3)
-    per_pair = 1000 * seconds / max(1, len(candidates) * len(train))
+    per_pair = 1000 * seconds / max(1, len(candidates) * (len(train) + len(autorag)))
     log(
-        f"grid search: {len(candidates)} parameter sets x {len(train)} queries in {seconds:.2f} s "
-        f"({per_pair:.3f} ms per set and query); default {default.as_dict()} train MRR {default_score:.4f}; "
+        f"grid search: {len(candidates)} parameter sets x ({len(train)} training + {len(autorag)} AutoRAG queries) "
+        f"in {seconds:.2f} s ({per_pair:.3f} ms per set and query); {len(allowed)} sets keep AutoRAG within "
+        f"{config['autorag_tolerance']}; default {default.as_dict()} train MRR {default_score:.4f}; "
         f"own parameters for {sorted(per_rag_key)}"
     )
     return RagRanking(default=default, per_rag_key=per_rag_key), report
@@ -284,13 +305,14 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     pools = query_pools(train + held_out, depth)
     progress(f"candidates read for {len(pools)} queries in {time.perf_counter() - started:.2f} s", 20)
 
-    progress("grid search on the training queries", 25, status=TrainingJobStatus.TRAINING)
-    ranking, report = fit(train, pools[: len(train)], config, progress)
+    autorag = autorag_pools(config["autorag_sample"], depth, progress)
+    champion_version, champion = champion_ranking()
+
+    progress("grid search on the training queries", 40, status=TrainingJobStatus.TRAINING)
+    ranking, report = fit(train, pools[: len(train)], autorag, champion, config, progress)
 
     progress("evaluating on the held-out queries and on AutoRAG", 60, status=TrainingJobStatus.EVALUATING)
-    autorag = autorag_pools(config["autorag_sample"], depth, progress)
     ranking = calibrated_for_autorag(ranking, autorag)
-    champion_version, champion = champion_ranking()
     held_pools = pools[len(train) :]
     candidate_metrics = rag_rescoring.evaluate(held_pools, lambda i: ranking.for_rag_key(held_out[i].rag_key), depth)
     champion_metrics = rag_rescoring.evaluate(held_pools, lambda i: champion.for_rag_key(held_out[i].rag_key), depth)
@@ -344,7 +366,7 @@ TRAINER = Trainer(
         "min_queries": Option(int, 10, 1, 100000),
         "min_queries_per_rag_key": Option(int, 30, 2, 100000),
         "autorag_sample": Option(int, 0, 0, 114),
-        "autorag_tolerance": Option(float, 0.01, 0.0, 0.2),
+        "autorag_tolerance": Option(float, 0.005, 0.0, 0.2),
         "bootstrap_resamples": Option(int, 2000, 100, 20000),
     },
     run=run_job,

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from chat.models import KnowledgeMessage
 from chat.services import knowledge_chat
+from chat.services.partner_chat import prepare_turn, warm_up
+from chat.tests.partner_helpers import partner_with_key
 from ml_training.models import ModelType, ModelVersion, TrainingJob
-from ml_training.services import jobs, rag_ranking, rag_rescoring, rag_trainer, registry, serving
+from ml_training.services import jobs, metrics, rag_ranking, rag_rescoring, rag_trainer, registry, serving
 from ml_training.services.feedback import FeedbackInput, check_knowledge_answer, give_feedback
 from ml_training.services.gate import ACCEPTED, INCONCLUSIVE, REFUSED
 from ml_training.services.rag_gate import bootstrap_gate
@@ -219,9 +222,19 @@ def test_the_gate_refuses_parameters_that_make_autorag_worse(codes):
 
     assert outcome.metrics["held_out"]["candidate"]["mrr"] > outcome.metrics["held_out"]["champion"]["mrr"]
     autorag = outcome.metrics["autorag"]["mrr"]["default"]
-    assert autorag["candidate"] < autorag["champion"] - FAST.get("autorag_tolerance", 0.01)
+    assert autorag["candidate"] < autorag["champion"] - rag_trainer.TRAINER.options["autorag_tolerance"].default
     assert outcome.decision.decision == REFUSED
     assert outcome.decision.reason.startswith("AutoRAG MRR of default")
+
+
+def test_the_grid_search_keeps_to_parameters_that_do_not_make_autorag_worse(codes):
+    # With b 0.5, text-only search wins the keyword questions but loses AutoRAG; the text weight 0.5 does not.
+    _, outcome = run_trainer({"text_weights": [0.5, 1.0], "k1_values": [1.2], "b_values": [0.5]})
+
+    assert outcome.metrics["grid"]["autorag_safe"] == 1
+    assert outcome.manifest["default"]["text_weight"] == 0.5
+    autorag = outcome.metrics["autorag"]["mrr"]["default"]
+    assert autorag["candidate"] >= autorag["champion"] - rag_trainer.TRAINER.options["autorag_tolerance"].default
 
 
 def test_too_few_labelled_queries_fail_the_job_with_the_reason(db):
@@ -325,9 +338,6 @@ def test_each_knowledge_message_records_the_rag_version_whose_parameters_it_used
 
 
 def test_a_partner_users_turn_is_ranked_and_attributed_by_their_group(ab_test):
-    from chat.services.partner_chat import prepare_turn, warm_up
-    from chat.tests.partner_helpers import partner_with_key
-
     partner_with_key(CODES_KEY)  # a partner's own rag_key is its partner_id
     experiment = f"rag-ab-{ab_test.challenger.pk}"
     by_group = {
@@ -407,3 +417,20 @@ def test_a_rag_job_runs_in_the_worker_and_its_version_serves_the_learned_paramet
     assert version.version == job.model_version and version.checksum
     assert serving.rag_ranking_for(asker.pk, CODES_KEY)[0].text_weight == 1.0
     assert first_source(asker, NAMES[0]) == f"{NAMES[0]}.txt"
+
+
+def test_the_hour_rolls_up_per_rag_version_with_its_helpful_source_rate(
+    asker, refresh_every_call, django_capture_on_commit_callbacks
+):
+    sheets = add_codes_collection(names=NAMES[:2])
+    version = rag_version(RagRanking(default=TEXT_ONLY))
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(version, by="staff")
+    ask_and_mark_helpful(asker, CODES_KEY, NAMES[0], sheets[NAMES[0]])
+    first_source(asker, NAMES[1])  # answered, no feedback
+
+    [row] = metrics.roll_up_rag_hour(timezone.now())
+
+    assert (row.model_type, row.model_version_id, row.request_count, row.error_count) == ("rag", version.pk, 2, 0)
+    assert row.model_specific_metrics == {"helpful_source_rate": 0.5, "negative_feedback_rate": 0.0}
+    assert row.p50_response_time_ms is not None
