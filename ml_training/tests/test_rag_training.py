@@ -278,17 +278,27 @@ def test_bootstrap_gate_refuses_a_loss_and_an_empty_comparison():
 # --- serving ----------------------------------------------------------------------------------------------
 
 
-def test_an_artifact_with_out_of_range_parameters_is_refused(
+def test_a_champion_with_out_of_range_parameters_is_refused_and_the_previous_one_keeps_serving(
     db, refresh_every_call, django_capture_on_commit_callbacks
 ):
-    version = rag_version(RagRanking(default=TEXT_ONLY))
-    manifest, _ = registry.load_artifact(version)
-
-    with pytest.raises(ValueError, match="text_weight must be a number between 0.0 and 1.0"):
-        rag_ranking.from_artifact({**manifest, "default": {**manifest["default"], "text_weight": 7}}, {})
+    good = rag_version(RagRanking(default=TEXT_ONLY))
+    manifest, _ = rag_ranking.to_artifact(RagRanking())
+    bad = registry.register(
+        ModelType.RAG, manifest={**manifest, "default": {**manifest["default"], "text_weight": 7}}, arrays={},
+        metrics={},
+    )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        registry.activate(version, by="staff")
+        registry.activate(good, by="staff")
     assert serving.rag_ranking_for(1, CODES_KEY)[0] == TEXT_ONLY
+
+    with django_capture_on_commit_callbacks(execute=True):
+        registry.activate(bad, by="staff")
+
+    assert serving.rag_ranking_for(1, CODES_KEY) == (
+        TEXT_ONLY, {"version_id": good.pk, "version": good.version, "group": "champion"}
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="text_weight must be a number between 0.0 and 1.0"):
+        rag_ranking.from_artifact(*registry.load_artifact(bad))
 
 
 @dataclass(frozen=True)
