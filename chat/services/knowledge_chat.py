@@ -38,7 +38,7 @@ from chat.models import KnowledgeConversation, KnowledgeMessage, MessageRole, Me
 from chat.services.router import SqlAnswer, answer_with_sql, decide_route
 from config.api.exceptions import ApiError
 from ml_training.services.feedback import record_regeneration
-from ml_training.services.serving import attribution_for
+from ml_training.services.serving import attribution_for, rag_ranking_for
 from rag.providers import get_llm
 from rag.providers.prompts import format_context
 from rag.services.relevance import ground
@@ -154,6 +154,7 @@ class Plan:
     reranking_used: bool = False
     no_answer: bool = False  # no retrieved passage answers the question (relevance below the floor)
     curated_faq_id: int | None = None  # answered with a curated FAQ answer (analytics knowledge-gap loop)
+    model_versions: dict | None = None  # the rag version whose ranking parameters the search used
 
     @property
     def needs_generation(self) -> bool:
@@ -288,16 +289,19 @@ def conversation_history(conversation: KnowledgeConversation, *, before: Knowled
 def plan_answer(turn: Turn) -> Plan:
     """Route staff questions (a good SQL answer is final), else retrieve and build the prompt."""
     prefix = ""
+    ranking, rag_version = rag_ranking_for(turn.user.pk, turn.conversation.rag_key)
+    model_versions = {"rag": rag_version}
     if getattr(turn.user, "is_staff", False):
         sql_answer = _try_sql(turn)
         if sql_answer is not None and (sql_answer.ok or sql_answer.final):  # final: says why SQL cannot
-            return Plan(route=MessageRoute.SQL, final_text=sql_answer.text)
+            return Plan(route=MessageRoute.SQL, final_text=sql_answer.text, model_versions=model_versions)
         if sql_answer is not None:  # the router says why (rejected, timed out, failed)
             prefix = f"{(sql_answer.text or SQL_FALLBACK_NOTICE).strip()}\n\n"
     curated = match_curated_answer(turn.conversation.rag_key, turn.question)
     if curated is not None:
         return Plan(route=MessageRoute.RAG, final_text=prefix + curated.answer, sources=curated.sources,
-                    scores=[curated.similarity], curated_faq_id=curated.candidate_id)  # fmt: skip
+                    scores=[curated.similarity], curated_faq_id=curated.candidate_id,
+                    model_versions=model_versions)  # fmt: skip
     started = time.perf_counter()
     hits = search(
         user=turn.user,
@@ -305,6 +309,7 @@ def plan_answer(turn: Turn) -> Plan:
         rag_type=turn.conversation.rag_type,
         query=turn.question,
         limit=RETRIEVAL_LIMIT,
+        ranking=ranking,
     )
     grounding = ground(turn.question, hits)
     retrieval_ms = int((time.perf_counter() - started) * 1000)
@@ -318,6 +323,7 @@ def plan_answer(turn: Turn) -> Plan:
         prefix=prefix,
         reranking_used=any(bool((hit.metadata or {}).get("reranked")) for hit in grounding.hits),
         no_answer=grounding.no_answer,
+        model_versions=model_versions,
     )
     if grounding.no_answer:
         plan.final_text = prefix + NO_CONTEXT_ANSWER
@@ -510,7 +516,7 @@ def finish_turn(
                 error=error,
                 route=route,
                 latency_ms=latency_ms,
-                model_versions=attribution_for(["rag"], turn.user.pk),
+                model_versions=plan.model_versions if plan is not None else attribution_for(["rag"], turn.user.pk),
             )
         conversation.updated_at = timezone.now()
         conversation.save(update_fields=["regeneration_count", "updated_at"])

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TrainingJobStatus, TriggeredBy
-from ml_training.services import gate, nlu_trainer, recommendation_trainer, registry
+from ml_training.services import gate, nlu_trainer, rag_trainer, recommendation_trainer, registry
 from ml_training.services.preparation import MINIMUM_READY
 from ml_training.services.training import PROMOTION_OPTIONS, Option
 
@@ -42,7 +42,11 @@ class JobCancelled(Exception):
     pass
 
 
-TRAINERS = {ModelType.NLU: nlu_trainer.TRAINER, ModelType.RECOMMENDATION: recommendation_trainer.TRAINER}
+TRAINERS = {
+    ModelType.NLU: nlu_trainer.TRAINER,
+    ModelType.RECOMMENDATION: recommendation_trainer.TRAINER,
+    ModelType.RAG: rag_trainer.TRAINER,
+}
 
 
 def options_for(model_type: str) -> dict[str, Option]:

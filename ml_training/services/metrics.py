@@ -1,11 +1,12 @@
-"""Hourly performance metrics per served NLU and recommendation version (seed 003 §9.6), from the
-dining conversation rows (each records the versions that served it, `model_versions`) and their
-feedback; and the performance-drop trigger that compares the NLU champion's recent hours with its
-first week.
+"""Hourly performance metrics per served version (seed 003 §9.6): NLU and recommendation from the
+dining conversation rows, rag from the knowledge answers (each records the versions that served it,
+`model_versions`) and their feedback; and the performance-drop trigger that compares the NLU
+champion's recent hours with its first week.
 
-One row per (version, hour): rolling an hour up again replaces its rows, so the hourly job can be
-re-run. Turns served by the builtin (curated NLU, hand-tuned ranking) have no version (`model_version`
-NULL). Recommendation: the turns that recommended shops, their selection rate.
+One row per (model type, version, hour): rolling an hour up again replaces its rows, so the hourly job
+can be re-run. Turns served by the builtin (curated NLU, hand-tuned ranking, default search) have no
+version (`model_version` NULL). Recommendation: the turns that recommended shops, their selection
+rate. Rag: the knowledge answers, their helpful-source rate.
 """
 
 import datetime as dt
@@ -17,7 +18,7 @@ from django.db.models import Aggregate, Avg, Count, FloatField, Max, Min, Q
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from chat.models import Conversation, Intent
+from chat.models import Conversation, Intent, KnowledgeMessage, MessageRole, MessageStatus
 from ml_training.models import FeedbackVote, ModelType, PerformanceMetric, TriggeredBy
 from ml_training.services import registry
 from ml_training.services.jobs import trigger
@@ -27,7 +28,9 @@ LOW_CONFIDENCE = Decimal("0.5")
 FIRST_WEEK = dt.timedelta(days=7)
 RECENT = dt.timedelta(hours=24)
 DROP_SIGNALS = ("low_confidence_ratio", "negative_feedback_rate")
-ROLLED_UP = (ModelType.NLU, ModelType.RECOMMENDATION)
+ROLLED_UP = (ModelType.NLU, ModelType.RECOMMENDATION, ModelType.RAG)
+NEGATIVE = Q(feedback__vote=FeedbackVote.DOWN) | Q(feedback__rating__lte=2)
+DINING_ERROR = Q(response_text="")
 
 
 class Percentile(Aggregate):
@@ -44,10 +47,12 @@ def hour_start(moment: dt.datetime) -> dt.datetime:
 
 
 def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
-    """Write the NLU and recommendation metrics of the hour beginning at `start` (UTC, whole hour), one
-    row per model type and served version."""
+    """Write the NLU, recommendation and rag metrics of the hour beginning at `start` (UTC, whole hour),
+    one row per model type and served version."""
     start = hour_start(start)
-    turns = Conversation.objects.filter(timestamp__gte=start, timestamp__lt=start + dt.timedelta(hours=1))
+    end = start + dt.timedelta(hours=1)
+    turns = Conversation.objects.filter(timestamp__gte=start, timestamp__lt=end)
+    answers = KnowledgeMessage.objects.filter(role=MessageRole.ASSISTANT, created_at__gte=start, created_at__lt=end)
     rows = [
         _row(ModelType.NLU, group, start, {
             "avg_confidence": round(float(group["avg_confidence"] or 0), 4),
@@ -56,13 +61,11 @@ def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
             "negative_feedback_rate": round(group["negative"] / group["requests"], 4),
         })
         for group in _per_version(
-            turns, ModelType.NLU, "processing_time_ms",
+            turns, ModelType.NLU, "processing_time_ms", errors=DINING_ERROR,
             avg_confidence=Avg("intent_confidence"),
             low_confidence=Count("id", filter=Q(intent_confidence__lt=LOW_CONFIDENCE)),
             unknown=Count("id", filter=Q(extracted_intent=Intent.UNKNOWN)),
-            negative=Count(
-                "feedback", filter=Q(feedback__vote=FeedbackVote.DOWN) | Q(feedback__rating__lte=2), distinct=True
-            ),
+            negative=Count("feedback", filter=NEGATIVE, distinct=True),
         )
     ] + [
         # Turns that recommended something; latency is the recommendation stage's. A selection made after
@@ -72,8 +75,19 @@ def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
             "selection_rate": round(group["selections"] / group["requests"], 4),
         })
         for group in _per_version(
-            turns.exclude(recommended_shop_ids=[]), ModelType.RECOMMENDATION, "rag_time_ms",
+            turns.exclude(recommended_shop_ids=[]), ModelType.RECOMMENDATION, "rag_time_ms", errors=DINING_ERROR,
             selections=Count("id", filter=Q(selected_shop__isnull=False)),
+        )
+    ] + [
+        # Knowledge answers; helpful: the asker marked one of the answer's sources.
+        _row(ModelType.RAG, group, start, {
+            "helpful_source_rate": round(group["helpful"] / group["requests"], 4),
+            "negative_feedback_rate": round(group["negative"] / group["requests"], 4),
+        })
+        for group in _per_version(
+            answers, ModelType.RAG, "latency_ms", errors=Q(status=MessageStatus.ERROR),
+            helpful=Count("id", filter=Q(feedback__helpful_source__isnull=False), distinct=True),
+            negative=Count("id", filter=NEGATIVE, distinct=True),
         )
     ]  # fmt: skip
     ensure_partitions(today=start.date(), months_ahead=0)
@@ -83,15 +97,15 @@ def roll_up_hour(start: dt.datetime) -> list[PerformanceMetric]:
     return rows
 
 
-def _per_version(turns, model_type: str, latency: str, **specific):
-    """Per served version of `model_type` (None: the builtin): requests, errors, latency statistics of
-    the `latency` field and the `specific` aggregates."""
+def _per_version(turns, model_type: str, latency: str, *, errors: Q, **specific):
+    """Per served version of `model_type` (None: the builtin): requests, errors (rows matching `errors`),
+    latency statistics of the `latency` field and the `specific` aggregates."""
     return (
         turns.annotate(version_id=KT(f"model_versions__{model_type}__version_id"))
         .values("version_id")
         .annotate(
             requests=Count("id"),
-            errors=Count("id", filter=Q(response_text="")),
+            errors=Count("id", filter=errors),
             avg_ms=Avg(latency),
             min_ms=Min(latency),
             max_ms=Max(latency),
@@ -168,5 +182,3 @@ def _decimal(value) -> Decimal | None:
 
 def _int(value) -> int | None:
     return None if value is None else round(value)
-
-

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from chat.services.nlu import get_classifier
 from ml_training.models import ModelType, ModelVersion
-from ml_training.services import artifacts, nlu_model, recommendation_model, registry
+from ml_training.services import artifacts, nlu_model, rag_ranking, recommendation_model, registry
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,11 @@ class Served:
 
 
 _BUILTIN = Served(None, BUILTIN, None)
-_LOADERS = {ModelType.NLU: nlu_model.from_artifact, ModelType.RECOMMENDATION: recommendation_model.from_artifact}
+_LOADERS = {
+    ModelType.NLU: nlu_model.from_artifact,
+    ModelType.RECOMMENDATION: recommendation_model.from_artifact,
+    ModelType.RAG: rag_ranking.from_artifact,
+}
 _lock = threading.Lock()
 _state: dict = {"checked_at": float("-inf"), "generation": None, "champions": {}, "challengers": {}}
 
@@ -76,6 +80,13 @@ def nlu_classifier_for(user_id) -> tuple[object, dict]:
 def reranker_for(user_id) -> tuple[object | None, dict]:
     """The recommendation re-ranker for this user's turn (None: the hand-tuned ranking) and its attribution."""
     return model_for(ModelType.RECOMMENDATION, user_id)
+
+
+def rag_ranking_for(user_id, rag_key: str) -> tuple[object, dict]:
+    """The search ranking parameters of `rag_key` for this user's turn (its own, else the version's
+    default, else the built-in ones) and the attribution of the rag version."""
+    served, group = serve(ModelType.RAG, user_id)
+    return (served.model or rag_ranking.BUILTIN_RANKING).for_rag_key(rag_key), served.attribution(group)
 
 
 def attribution_for(model_types, user_id) -> dict:

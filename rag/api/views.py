@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from config.api.exceptions import ApiError
 from config.api.parsers import JSONParser
+from ml_training.services.serving import rag_ranking_for
 from rag.api import serializers
 from rag.api.filters import DocumentFilterSet
 from rag.models import Document, RagType
@@ -100,7 +101,8 @@ class SyncView(APIView):
 
 
 class SearchView(APIView):
-    """Hybrid (vector + BM25) search over the chunks the caller may read."""
+    """Hybrid (vector + BM25) search over the chunks the caller may read, ranked with the parameters the
+    served rag version has for the rag_key (the caller's sticky A/B group, as in the chats)."""
 
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
@@ -110,8 +112,10 @@ class SearchView(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         _check_rag_key(request, values["rag_key"])
+        asker = request.user.pk if request.user.pk is not None else str(request.user)  # a partner key: partner:<id>
         try:
             hits = search(
+                ranking=rag_ranking_for(asker, values["rag_key"])[0],
                 user=request.user,
                 rag_key=values["rag_key"],
                 rag_type=values["rag_type"],

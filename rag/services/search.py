@@ -31,6 +31,8 @@ floor means the same thing for every question (chat/services/knowledge_chat.py, 
     that answers the question: 0.5 means as likely as not.
 BM25_PRIOR_TERMS, TEXT_WEIGHT and HYBRID_CALIBRATION were fitted on the autorag_ko set with the local embedder
 (`bench_retrieval`; `bench_no_answer --fit` refits the calibration, e.g. for another embedding model).
+k1, b, the text weight and the calibration that goes with them are one `RankingParams` (default: the constants);
+the rag trainer (ml_training) learns them per rag_key from feedback and the chats pass the served ones in.
 Words that are only particles ("은 는 이 가") carry no topic and are dropped from the query.
 """
 
@@ -82,6 +84,23 @@ FILTER_COLUMNS = ("source_type", "doc_schema", "event_type")
 
 
 @dataclass(frozen=True)
+class RankingParams:
+    """The tunable part of hybrid ranking. `calibration` belongs to the text weight (and k1/b): the fused
+    score's scale moves with them, so whoever changes them refits it (the rag trainer does, on AutoRAG)."""
+
+    k1: float = BM25_K1
+    b: float = BM25_B
+    text_weight: float = TEXT_WEIGHT
+    calibration: tuple[float, float] = HYBRID_CALIBRATION
+
+    def as_dict(self) -> dict:
+        return {"k1": self.k1, "b": self.b, "text_weight": self.text_weight, "calibration": list(self.calibration)}
+
+
+DEFAULT_RANKING = RankingParams()
+
+
+@dataclass(frozen=True)
 class Scope:
     """What a caller may search: the chunk rows (isolation + filters) and their BM25 statistics partitions."""
 
@@ -116,6 +135,7 @@ def search(
     limit: int = 5,
     filters: dict | None = None,
     mode: str = "hybrid",
+    ranking: RankingParams = DEFAULT_RANKING,
 ) -> list[SearchHit]:
     """Best chunks for `query` that `user` may see (see the module docstring). Raises ValueError on bad input.
 
@@ -134,12 +154,13 @@ def search(
     cache_key = None
     if rag_type == RagType.CHATBOT_SHARED:
         cache_key = cache.result_key(
-            rag_key, query=query, limit=limit, filters=filters or {}, mode=mode, scoring=SCORING_VERSION
+            rag_key, query=query, limit=limit, filters=filters or {}, mode=mode, scoring=SCORING_VERSION,
+            ranking=ranking.as_dict(),
         )
         cached = cache.get(cache_key)
         if cached is not None:
             return cached
-    hits = run_search(scope, query, limit, mode)
+    hits = run_search(scope, query, limit, mode, ranking=ranking)
     if cache_key is not None:
         cache.put(cache_key, hits)
     return hits
@@ -178,7 +199,8 @@ def apply_filters(scope: QuerySet[Chunk], filters: dict) -> QuerySet[Chunk]:
 
 
 def run_search(
-    scope: Scope, query: str, limit: int, mode: str, *, query_vector=None, terms: list[str] | None = None
+    scope: Scope, query: str, limit: int, mode: str, *, query_vector=None, terms: list[str] | None = None,
+    ranking: RankingParams = DEFAULT_RANKING,
 ) -> list[SearchHit]:
     """The search pipeline over a scope (no cache). query_vector / terms: precomputed (benchmarks, reuse)."""
     if scope.chunks.query.is_empty() or not scope.partitions:
@@ -199,13 +221,13 @@ def run_search(
     text_scores: dict[int, float] = {}
     if terms and mode in ("hybrid", "text"):
         frequencies = document_frequencies(scope, list(dict.fromkeys(terms)))
-        ceiling = bm25_ceiling(terms, frequencies, total)
+        ceiling = bm25_ceiling(terms, frequencies, total, ranking.k1)
         text_scores = {
             cid: text_relevance(score, ceiling)
             for cid, score in bm25_search(
                 scope, terms, candidates, limit, total, avgdl, list(vector_scores),
                 max_rows=HYBRID_TEXT_MAX_ROWS if mode == "hybrid" else None, exact=mode == "text",
-                frequencies=frequencies,
+                frequencies=frequencies, k1=ranking.k1, b=ranking.b,
             )
         }
 
@@ -217,7 +239,7 @@ def run_search(
         missing = [cid for cid in text_scores if cid not in vector_scores]
         if missing:
             vector_scores.update({cid: similarity(dist) for cid, dist in distances(vector, missing)})
-        ranked = fuse(vector_scores, text_scores)
+        ranked = fuse(vector_scores, text_scores, ranking)
     return _hits(scope.chunks, ranked[:limit])
 
 
@@ -235,12 +257,12 @@ def similarity(cosine_distance: float) -> float:
     return min(1.0, max(0.0, 1.0 - cosine_distance))
 
 
-def bm25_ceiling(terms: list[str], frequencies: dict[str, int], total: int) -> float:
+def bm25_ceiling(terms: list[str], frequencies: dict[str, int], total: int, k1: float = BM25_K1) -> float:
     """The highest BM25 any chunk could reach for these terms (every lexeme's tf part tends to k1 + 1)
     plus the prior; a lexeme the collection lacks counts like its rarest (df = 1), so unknown words lower
     every score."""
     unique = dict.fromkeys(terms)
-    return (BM25_K1 + 1) * (
+    return (k1 + 1) * (
         sum(idf(total, frequencies.get(term, 1)) for term in unique) + BM25_PRIOR_TERMS * idf(total, 1)
     )
 
@@ -250,19 +272,21 @@ def text_relevance(bm25: float, ceiling: float) -> float:
     return bm25 / ceiling
 
 
-def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], text_weight: float | None = None):
+def fuse(vector_scores: dict[int, float], text_scores: dict[int, float], ranking: RankingParams = DEFAULT_RANKING):
     """Fixed-weight combination of the absolute vector and text scores (a missing score counts as 0),
     calibrated to a probability (`calibrated`)."""
-    weight = TEXT_WEIGHT if text_weight is None else text_weight
+    weight = ranking.text_weight
     fused = {
-        cid: calibrated(weight * text_scores.get(cid, 0.0) + (1.0 - weight) * vector_scores.get(cid, 0.0))
+        cid: calibrated(
+            weight * text_scores.get(cid, 0.0) + (1.0 - weight) * vector_scores.get(cid, 0.0), ranking.calibration
+        )
         for cid in set(vector_scores) | set(text_scores)
     }
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def calibrated(fused: float) -> float:
-    slope, intercept = HYBRID_CALIBRATION
+def calibrated(fused: float, calibration: tuple[float, float] = HYBRID_CALIBRATION) -> float:
+    slope, intercept = calibration
     return 1.0 / (1.0 + math.exp(-(slope * fused + intercept)))
 
 
@@ -413,6 +437,8 @@ def bm25_search(
     max_rows: int | None = None,
     exact: bool = True,
     frequencies: dict[str, int] | None = None,
+    k1: float = BM25_K1,
+    b: float = BM25_B,
 ) -> list[tuple[int, float]]:
     """Okapi BM25 over the scope: the best k chunks plus the scores of the `also` ids. IDF from the
     partitions' document frequencies (rag_termstat). exact=True guarantees the first `exact_top` (MaxScore);
@@ -425,16 +451,11 @@ def bm25_search(
         return []  # no query term occurs in the scope
     weights = {term: idf(total, df) for term, df in frequencies.items()}
     if max_rows is not None and min(frequencies.values()) > max_rows:
-        return bm25_candidates(scope, weights, [], 0, avgdl, also) if also else []
+        return bm25_candidates(scope, weights, [], 0, avgdl, also, k1=k1, b=b) if also else []
     # Candidates: chunks containing the rarest terms, up to TEXT_CANDIDATE_ROWS matches (at least one term).
     ordered = sorted(frequencies, key=lambda term: (frequencies[term], term))
-    selective, rows = [], 0
-    for term in ordered:
-        if selective and rows + frequencies[term] > TEXT_CANDIDATE_ROWS:
-            break
-        selective.append(term)
-        rows += frequencies[term]
-    results = bm25_candidates(scope, weights, selective, k, avgdl, also)
+    selective = selective_terms(frequencies)
+    results = bm25_candidates(scope, weights, selective, k, avgdl, also, k1=k1, b=b)
     if len(selective) == len(ordered) or not exact:
         return results
     # MaxScore: with theta the exact_top-th best score so far, the commonest terms whose upper bounds
@@ -444,18 +465,32 @@ def bm25_search(
     theta = scores[exact_top - 1] if len(scores) >= exact_top else 0.0
     non_essential, bound = set(), 0.0
     for term in reversed(ordered):
-        if bound + weights[term] * (BM25_K1 + 1) >= theta:
+        if bound + weights[term] * (k1 + 1) >= theta:
             break
-        bound += weights[term] * (BM25_K1 + 1)
+        bound += weights[term] * (k1 + 1)
         non_essential.add(term)
     essential = [term for term in ordered if term not in non_essential]
     if not set(essential) <= set(selective):
-        results = bm25_candidates(scope, weights, essential, k, avgdl, also)
+        results = bm25_candidates(scope, weights, essential, k, avgdl, also, k1=k1, b=b)
     return results
 
 
+def selective_terms(frequencies: dict[str, int]) -> list[str]:
+    """The rarest terms (at least one) whose summed df stays within TEXT_CANDIDATE_ROWS: their chunks are the
+    BM25 candidates."""
+    ordered = sorted(frequencies, key=lambda term: (frequencies[term], term))
+    selective, rows = [], 0
+    for term in ordered:
+        if selective and rows + frequencies[term] > TEXT_CANDIDATE_ROWS:
+            break
+        selective.append(term)
+        rows += frequencies[term]
+    return selective
+
+
 def bm25_candidates(
-    scope: Scope, weights: dict[str, float], match_terms: list[str], k: int, avgdl: float, also: list[int] = ()
+    scope: Scope, weights: dict[str, float], match_terms: list[str], k: int, avgdl: float, also: list[int] = (),
+    *, k1: float = BM25_K1, b: float = BM25_B,
 ) -> list[tuple[int, float]]:
     """BM25 scores (with the given IDF weights) of the chunks in scope containing any of match_terms:
     the best k, plus the scores of the `also` ids."""
@@ -487,7 +522,7 @@ def bm25_candidates(
     params = (
         lexemes, [weights[term] for term in lexemes],
         *matched_params, bool(match_terms), _tsquery_literal(match_terms or ["-"]), list(also),
-        BM25_K1, BM25_K1, BM25_B, BM25_B, float(avgdl),
+        k1, k1, b, b, float(avgdl),
         lexemes,
         k, list(also),
     )

@@ -56,14 +56,16 @@ def ingest_corpus(corpus: list[dict], *, rag_key: str, owner=None, stdout=None) 
         stdout.write(f"ingested in {time.perf_counter() - started:.1f}s")
 
 
-def evaluate(rag_key: str, questions: list[dict], mode: str, depth: int = 20) -> dict:
+def evaluate(
+    rag_key: str, questions: list[dict], mode: str, depth: int = 20, ranking=search.DEFAULT_RANKING
+) -> dict:
     reciprocal, hits_at = 0.0, dict.fromkeys(KS, 0)
     started = time.perf_counter()
     for question in questions:
         results = search.search(
             user=None, rag_key=rag_key, rag_type=RagType.CHATBOT_SHARED, query=question["query"],
-            limit=depth, mode=mode,
-        )
+            limit=depth, mode=mode, ranking=ranking,
+        )  # fmt: skip
         ranked = list(dict.fromkeys(hit.doc_id for hit in results))
         rank = next((i for i, doc in enumerate(ranked, start=1) if doc in question["relevant"]), None)
         if rank:
@@ -94,20 +96,17 @@ class Command(BaseCommand):
         self.stdout.write(f"corpus {len(corpus)} chunks, {len(questions)} questions, rag_key {rag_key}")
         try:
             ingest_corpus(corpus, rag_key=rag_key, stdout=self.stdout)
-            rows = [("vector", "vector", None), ("text (BM25)", "text", None)]
+            rows = [("vector", "vector", search.DEFAULT_RANKING), ("text (BM25)", "text", search.DEFAULT_RANKING)]
             weights = options["text_weight"] or [search.TEXT_WEIGHT]
-            rows += [(f"hybrid w_text={w}", "hybrid", w) for w in weights]
+            rows += [(f"hybrid w_text={w}", "hybrid", search.RankingParams(text_weight=w)) for w in weights]
             self.stdout.write(f"{'mode':<22}{'R@1':>7}{'R@3':>7}{'R@5':>7}{'MRR':>7}{'ms/q':>8}")
-            default_weight = search.TEXT_WEIGHT
-            for label, mode, weight in rows:
-                search.TEXT_WEIGHT = weight if weight is not None else default_weight
+            for label, mode, ranking in rows:
                 cache.bump_shared_version(rag_key)  # every run searches afresh
-                result = evaluate(rag_key, questions, mode)
+                result = evaluate(rag_key, questions, mode, ranking=ranking)
                 self.stdout.write(
                     f"{label:<22}{result['R@1']:>7.3f}{result['R@3']:>7.3f}{result['R@5']:>7.3f}"
                     f"{result['MRR']:>7.3f}{result['ms/query']:>8.1f}"
                 )
-            search.TEXT_WEIGHT = default_weight
         finally:
             deleted, _ = Document.objects.filter(rag_key=rag_key).delete()
             self.stdout.write(f"cleaned up rag_key {rag_key} ({deleted} rows)")
