@@ -11,7 +11,7 @@ candidate on the same frozen queries, a paired bootstrap confidence interval of 
 accepted when the interval lies above 0, inconclusive when the mean gain is positive but the interval
 includes 0, refused otherwise. The decision and its reason are stored on the job (`promotion`)."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.stats import binomtest
@@ -77,6 +77,7 @@ class BootstrapDecision:
     confidence: float
     samples: int
     seed: int
+    details: dict = field(default_factory=dict)  # what a model type's own rule adds (rag: AutoRAG MRR)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -13,8 +13,8 @@ that answer replied to. One labelled query per (rag_key, rag_type, asker, normal
   `min_queries_per_rag_key` of them gets its own;
 - the fused score's calibration is refitted for each chosen parameter set on the AutoRAG set (complete
   labels), so the relevance floor keeps its meaning when the weight moves;
-- gate (`rag_gate`): held-out MRR against the champion's parameters (bootstrap CI of the paired
-  difference), and no parameter set may lose more than `autorag_tolerance` MRR on AutoRAG.
+- gate (`rag_gate`, over `gate.bootstrap_gate`): held-out MRR against the champion's parameters
+  (bootstrap CI of the paired difference), and no parameter set may lose more than `autorag_tolerance` MRR on AutoRAG.
 """
 
 import logging
@@ -32,9 +32,9 @@ from django.db.models import OuterRef, Q, Subquery
 
 from chat.models import KnowledgeMessage, MessageRole
 from ml_training.models import AnswerFeedback, FeedbackVote, ModelType, TrainingJob, TrainingJobStatus
-from ml_training.services import rag_ranking, rag_rescoring, registry
+from ml_training.services import gate, rag_ranking, rag_rescoring, registry
 from ml_training.services.nlu_data import stable_fraction
-from ml_training.services.rag_gate import bootstrap_gate, rag_decision
+from ml_training.services.rag_gate import rag_decision
 from ml_training.services.rag_ranking import BUILTIN_RANKING, RagRanking
 from ml_training.services.training import Option, Outcome, Trainer
 from rag.models import Document, RagType
@@ -325,8 +325,8 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
         for name, (ours, theirs) in compared.items()
     }
     decision = rag_decision(
-        bootstrap_gate(candidate_metrics[SELECTION_METRIC], champion_metrics[SELECTION_METRIC],
-                       metric=f"MRR@{depth}", resamples=config["bootstrap_resamples"]),
+        gate.bootstrap_gate(champion_metrics[SELECTION_METRIC], candidate_metrics[SELECTION_METRIC],
+                            metric_name=f"MRR@{depth}", samples=config["bootstrap_resamples"]),
         autorag_rows, tolerance=config["autorag_tolerance"],
     )  # fmt: skip
     held = {"candidate": rag_rescoring.mean_metrics(candidate_metrics),
