@@ -181,7 +181,7 @@ def test_business_hours_form_rejects_a_break_outside_opening_hours():
     form = ShopAdminForm(data=data, instance=shop)
 
     assert not form.is_valid()
-    assert "monday_break_start" in form.errors
+    assert form.errors["monday_break_start"] == ["monday: 휴게 시간은 영업시간 안에 있어야 합니다"]
 
 
 def test_business_hours_form_normalises_times_and_rejects_garbage():

@@ -6,6 +6,7 @@ else is refused. The decision and its reason are stored on the job (`promotion`)
 
 from dataclasses import asdict, dataclass
 
+from django.utils.translation import gettext
 from scipy.stats import binomtest
 
 ALPHA = 0.05
@@ -43,13 +44,17 @@ def decide(
     champion_only = sum(h == t != c for t, h, c in zip(truth, champion, candidate, strict=True))
     p = mcnemar_p(candidate_only, champion_only)
     gain = round(candidate_f1 - champion_f1, 4)
+    values = {"gain": f"{gain:+}", "min_gain": min_gain, "p": f"{p:.4f}", "alpha": ALPHA}
     if gain >= min_gain and p < ALPHA and candidate_only > champion_only:
-        decision, reason = ACCEPTED, f"macro-F1 +{gain} (≥ δ {min_gain}) and McNemar p = {p:.4f} < {ALPHA}"
+        decision, reason = ACCEPTED, gettext("macro-F1 %(gain)s (≥ δ %(min_gain)s) and McNemar p = %(p)s < %(alpha)s")
     elif gain > 0:
         decision = INCONCLUSIVE
-        reason = f"macro-F1 +{gain} but " + (
-            f"below δ {min_gain}" if gain < min_gain else f"McNemar p = {p:.4f} ≥ {ALPHA}"
+        reason = (
+            gettext("macro-F1 %(gain)s but below δ %(min_gain)s")
+            if gain < min_gain
+            else gettext("macro-F1 %(gain)s but McNemar p = %(p)s ≥ %(alpha)s")
         )
     else:
-        decision, reason = REFUSED, f"macro-F1 {gain:+} on the frozen test split: not better than the champion"
+        decision, reason = REFUSED, gettext("macro-F1 %(gain)s on the frozen test split: not better than the champion")
+    reason = reason % values
     return GateDecision(decision, reason, champion_f1, candidate_f1, gain, candidate_only, champion_only, round(p, 6))
