@@ -232,9 +232,13 @@ class FAQCandidateAdmin(admin.ModelAdmin):
     def apply_curated_answer(self, request, queryset):
         applied = 0
         for candidate in queryset.exclude(curated_answer=""):
-            curated_answers.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
+            try:
+                curated_answers.apply_curated_answer(candidate, candidate.curated_answer, candidate.curated_sources)
+            except ValueError as exc:  # sources edited by hand into a shape the chat cannot cite
+                self.message_user(request, f"후보 {candidate.pk}: {exc}", messages.ERROR)
+                continue
             applied += 1
-        self._report(request, applied, len(queryset), "적용했습니다", "큐레이션 답변이 없어")
+        self._report(request, applied, len(queryset), "적용했습니다", "큐레이션 답변이 없거나 출처가 잘못되어")
 
     @admin.action(description="선택한 후보의 답변을 공유 문서로 올리기 (후보의 RAG 키)")
     def publish_as_shared_document(self, request, queryset):

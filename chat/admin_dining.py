@@ -33,10 +33,9 @@ from chat.models import (
     WalletStatus,
 )
 from chat.services import dining_jobs, dining_ops
-from chat.services.schemas import WEEKDAYS, business_hours_errors
+from chat.services.schemas import WEEKDAYS, business_hours_problems
 from chat.services.shop_import import (
     ImportFileError,
-    hours_error_column,
     import_files,
     normalise_time,
     template_workbook,
@@ -284,8 +283,7 @@ class _ShopFormBase(forms.ModelForm):
             hours["closed_dates"] = dates
         if self.errors:
             return cleaned
-        for message in business_hours_errors(hours):
-            field = hours_error_column(message)
+        for field, message in business_hours_problems(hours):
             self.add_error(field if field in self.fields else None, message)
         self.instance.business_hours = hours or None
         return cleaned

@@ -5,6 +5,7 @@ published as a shared document of a rag_key."""
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from analytics.models import FAQCandidate
 from analytics.services.question_text import similarity
@@ -35,7 +36,7 @@ def match_curated_answer(collection_name: str, question: str) -> CuratedMatch | 
 def apply_curated_answer(candidate: FAQCandidate, answer: str, sources: list | None = None) -> None:
     """Staff's decision: answer questions matching the candidate with `answer` from now on."""
     if not answer.strip():
-        raise ValueError("a curated answer needs text")
+        raise ValueError(gettext("a curated answer needs text"))
     FAQCandidate.objects.filter(pk=candidate.pk).update(
         curated_answer=answer.strip(),
         curated_sources=[_source(source) for source in sources or []],
@@ -54,7 +55,8 @@ def _source(source: dict) -> dict:
             "filename": str(source.get("filename") or ""),
         }
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"a curated source needs document_id and doc_id: {source!r}") from exc
+        message = gettext("a curated source needs document_id and doc_id: %(source)s")
+        raise ValueError(message % {"source": repr(source)}) from exc
 
 
 def publish_as_shared_document(candidate: FAQCandidate, rag_key: str = "", *, run_now: bool = False) -> int:
@@ -64,7 +66,7 @@ def publish_as_shared_document(candidate: FAQCandidate, rag_key: str = "", *, ru
     from rag.services.ingest import upsert_document  # the RAG app's ingestion service
 
     if not candidate.curated_answer.strip():
-        raise ValueError("write the curated answer before publishing it")
+        raise ValueError(gettext("write the curated answer before publishing it"))
     rag_key = rag_key or candidate.shared_document_rag_key or candidate.collection_name
     examples = "\n".join(f"- {question}" for question in candidate.example_questions)
     content = f"질문: {candidate.representative}\n\n비슷한 질문:\n{examples}\n\n답변: {candidate.curated_answer}"

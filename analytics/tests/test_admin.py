@@ -64,3 +64,23 @@ def test_staff_apply_a_curated_answer_from_the_candidate_list(admin_browser):
 
     candidate.refresh_from_db()
     assert candidate.status == FAQCandidate.Status.APPLIED
+
+
+def test_a_curated_answer_with_a_source_lacking_its_doc_id_is_refused_in_korean_and_the_others_apply(admin_browser):
+    where = {"collection_name": "handbook", "channel": "knowledge", "curated_answer": "포털에서 VPN을 다시 설치하세요."}
+    broken = FAQCandidate.objects.create(
+        **where, representative="VPN 접속이 안 돼요", normalized="vpn", curated_sources=[{"document_id": 7}]
+    )
+    fine = FAQCandidate.objects.create(**where, representative="VPN 설치", normalized="vpn 설치")
+    url = reverse("admin:analytics_faqcandidate_changelist")
+
+    response = admin_browser.post(
+        url, {"action": "apply_curated_answer", "_selected_action": [broken.pk, fine.pk]}, follow=True
+    )
+
+    shown = [str(message) for message in response.context["messages"]]
+    assert f"후보 {broken.pk}: 큐레이션 출처에는 document_id와 doc_id가 필요합니다: {{'document_id': 7}}" in shown
+    assert "후보 1개를 적용했습니다. 1개는 큐레이션 답변이 없거나 출처가 잘못되어 건너뛰었습니다." in shown
+    assert dict(FAQCandidate.objects.values_list("pk", "status")) == {
+        broken.pk: FAQCandidate.Status.NEW, fine.pk: FAQCandidate.Status.APPLIED
+    }  # fmt: skip

@@ -34,11 +34,12 @@ from pathlib import Path
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from chat.models import FoodCardAcceptance, Menu, Shop, ShopCategory
 from chat.models.dining import MenuCategory
 from chat.services.business_hours import refresh_shop_status
-from chat.services.schemas import WEEKDAYS, business_hours_errors, validate_menu_options
+from chat.services.schemas import WEEKDAYS, business_hours_problems, validate_menu_options
 
 SHOP_REQUIRED = ("shop_name", "category", "address_name", "latitude", "longitude")
 MENU_REQUIRED = ("shop_name", "address_name", "menu_name", "price")
@@ -86,7 +87,8 @@ class RowError:
     reason: str
 
     def __str__(self):
-        return f"{self.sheet} row {self.row}, {self.column or '-'}: {self.reason}"
+        where = {"sheet": self.sheet, "row": self.row, "column": self.column or "-", "reason": self.reason}
+        return gettext("%(sheet)s row %(row)s, %(column)s: %(reason)s") % where
 
 
 @dataclass
@@ -143,7 +145,7 @@ def read_tables(source, filename: str) -> list[Table]:
     if suffix == ".csv":
         header, rows = _read_csv(data)
         return [Table("menus" if "menu_name" in header else "shops", rows)]
-    raise ImportFileError(f"{filename}: only .xlsx and .csv files can be imported")
+    raise ImportFileError(gettext("%(filename)s: only .xlsx and .csv files can be imported") % {"filename": filename})
 
 
 def _read_bytes(source) -> bytes:
@@ -176,12 +178,12 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise ImportFileError("the CSV file is neither UTF-8 nor CP949 text")
+        raise ImportFileError(gettext("the CSV file is neither UTF-8 nor CP949 text"))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = _normalise_header(next(reader))
     except StopIteration:
-        raise ImportFileError("the CSV file is empty") from None
+        raise ImportFileError(gettext("the CSV file is empty")) from None
     return header, _table_rows(header, ((reader.line_num, tuple(values)) for values in reader))
 
 
@@ -191,7 +193,7 @@ def _read_xlsx(data: bytes) -> list[Table]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several types for a damaged/non-xlsx file
-        raise ImportFileError(f"not a readable .xlsx file ({exc})") from exc
+        raise ImportFileError(gettext("not a readable .xlsx file (%(reason)s)") % {"reason": exc}) from exc
     sheets = {name.strip().lower(): workbook[name] for name in workbook.sheetnames}
     tables = []
     shops_sheet = sheets.get("shops") or (workbook.worksheets[0] if "menus" not in sheets else None)
@@ -219,12 +221,16 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def _too_long(limit: int) -> str:
+    return gettext("longer than %(limit)d characters") % {"limit": limit}
+
+
 def _required_text(row: dict, column: str, max_length: int | None = None) -> str:
     value = _text(row.get(column))
     if not value:
-        raise _RowProblem(column, "required")
+        raise _RowProblem(column, gettext("required"))
     if max_length and len(value) > max_length:
-        raise _RowProblem(column, f"longer than {max_length} characters")
+        raise _RowProblem(column, _too_long(max_length))
     return value
 
 
@@ -239,7 +245,7 @@ def _bool(row: dict, column: str, default: bool) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise _RowProblem(column, f"{text!r} is not yes/no (Y/N, TRUE/FALSE, 1/0)")
+    raise _RowProblem(column, gettext("%(value)s is not yes/no (Y/N, TRUE/FALSE, 1/0)") % {"value": repr(text)})
 
 
 def _decimal(row: dict, column: str, low: int, high: int) -> Decimal:
@@ -247,9 +253,10 @@ def _decimal(row: dict, column: str, low: int, high: int) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise _RowProblem(column, f"{text!r} is not a number" if text else "required") from None
+        reason = gettext("%(value)s is not a number") % {"value": repr(text)} if text else gettext("required")
+        raise _RowProblem(column, reason) from None
     if not value.is_finite() or not low <= value <= high:
-        raise _RowProblem(column, f"must be between {low} and {high}")
+        raise _RowProblem(column, gettext("Must be between %(low)s and %(high)s.") % {"low": low, "high": high})
     return value.quantize(Decimal("0.00000001"))
 
 
@@ -267,7 +274,7 @@ def normalise_time(value) -> str | None:
         text = f"{text[:-2]}:{text[-2:]}"
     hours, _, minutes = text.partition(":")
     if not (hours.isdigit() and len(hours) <= 2 and minutes[:2].isdigit() and len(minutes) in (2, 5)):
-        raise ValueError(f"{text!r} is not a HH:MM time")
+        raise ValueError(gettext("%(value)s is not a HH:MM time") % {"value": repr(text)})
     return f"{int(hours):02d}:{minutes[:2]}"
 
 
@@ -289,31 +296,19 @@ def _business_hours(row: dict) -> dict | None:
             continue
         entry = {part: value for part in DAY_PARTS if (value := _time(row, f"{day}_{part}")) is not None}
         if entry:
-            errors = business_hours_errors({day: entry})
-            if errors:
-                raise _RowProblem(hours_error_column(errors[0]), errors[0])
+            problems = business_hours_problems({day: entry})
+            if problems:
+                raise _RowProblem(*problems[0])
             hours[day] = entry
     if _bool(row, "holiday_closed", False):
         hours["holiday"] = {"closed": True}
     dates = [part.strip() for part in _text(row.get("closed_dates")).replace(";", ",").split(",") if part.strip()]
     if dates:
         hours["closed_dates"] = dates
-        errors = business_hours_errors({"closed_dates": dates})
-        if errors:
-            raise _RowProblem("closed_dates", errors[0])
+        problems = business_hours_problems({"closed_dates": dates})
+        if problems:
+            raise _RowProblem(*problems[0])
     return hours
-
-
-def hours_error_column(message: str) -> str:
-    """The input column/field a business-hours error message is about:
-    'monday.close: ...' -> monday_close; 'monday: the break must ...' -> monday_break_start;
-    'monday: open and close are both required ...' -> monday_open; 'closed_dates ...' -> closed_dates."""
-    if message.startswith("closed_dates"):
-        return "closed_dates"
-    head = message.split(":", 1)[0]
-    if "." in head:
-        return head.replace(".", "_")
-    return f"{head}_break_start" if "break" in message else f"{head}_open"
 
 
 class _RowProblems(Exception):
@@ -355,7 +350,7 @@ def _choice(check: _RowCheck, column: str, text: str, choices: type[models.Choic
     value = values.get(text.casefold())
     if value is None:
         described = ", ".join(f"{value} ({label})" if label != value else value for value, label in choices.choices)
-        check.fail(column, f"{text!r} is not one of {described}")
+        check.fail(column, gettext("%(value)s is not one of %(choices)s") % {"value": repr(text), "choices": described})
         return text
     return value
 
@@ -370,7 +365,7 @@ def clean_shop_row(row: dict) -> dict:
     data_source = _choice(check, "data_source", _text(row.get("data_source")), Shop.DataSource, Shop.DataSource.MANUAL)
     phone = _text(row.get("phone"))
     if len(phone) > 20:
-        check.fail("phone", "longer than 20 characters")
+        check.fail("phone", _too_long(20))
     return check.result(
         {
             "shop_name": check.parse(_required_text, row, "shop_name", 200),
@@ -392,11 +387,11 @@ def clean_shop_row(row: dict) -> dict:
 def _price(row: dict) -> int:
     price_text = _text(row.get("price")).replace(",", "").removesuffix("원")
     if not price_text:
-        raise _RowProblem("price", "required")
+        raise _RowProblem("price", gettext("required"))
     if not price_text.isdigit():
-        raise _RowProblem("price", f"{price_text!r} is not a whole number of won >= 0")
+        raise _RowProblem("price", gettext("%(value)s is not a whole number of won >= 0") % {"value": repr(price_text)})
     if int(price_text) > MAX_PRICE:
-        raise _RowProblem("price", f"more than {MAX_PRICE:,} won")
+        raise _RowProblem("price", gettext("more than %(limit)s won") % {"limit": f"{MAX_PRICE:,}"})
     return int(price_text)
 
 
@@ -408,7 +403,7 @@ def _options(row: dict):
         options = json.loads(options_text)
         validate_menu_options(options)
     except ValueError as exc:
-        raise _RowProblem("options", f"not JSON: {exc}") from None
+        raise _RowProblem("options", gettext("not JSON: %(reason)s") % {"reason": exc}) from None
     except Exception as exc:  # django ValidationError
         raise _RowProblem("options", "; ".join(getattr(exc, "messages", [str(exc)]))) from None
     return options
@@ -443,14 +438,15 @@ def _check_columns(table: Table, required: tuple[str, ...]) -> None:
     present = set().union(*(row.keys() for _, row in table.rows)) if table.rows else set()
     missing = [column for column in required if column not in present]
     if table.rows and missing:
-        raise ImportFileError(f"the {table.name} table lacks the column(s) {', '.join(missing)}")
+        message = gettext("the %(table)s table lacks the column(s) %(columns)s")
+        raise ImportFileError(message % {"table": table.name, "columns": ", ".join(missing)})
 
 
 def _clean_rows(table: Table, cleaner, key, report: ImportReport, progress: Progress) -> list[tuple[int, dict]]:
     """(row number, cleaned values) of the good rows; bad rows and in-file duplicates go to the report."""
     seen: dict = {}
     good = []
-    for number, row in progress(table.rows, f"checking {table.name}", len(table.rows)):
+    for number, row in progress(table.rows, gettext("checking %(table)s") % {"table": table.name}, len(table.rows)):
         report.rows_read += 1
         try:
             values = cleaner(row)
@@ -458,7 +454,8 @@ def _clean_rows(table: Table, cleaner, key, report: ImportReport, progress: Prog
             report.errors.extend(RowError(table.name, number, p.column, p.reason) for p in bad.problems)
             continue
         if key(values) in seen:
-            report.errors.append(RowError(table.name, number, "", f"duplicate of row {seen[key(values)]}"))
+            duplicate = gettext("duplicate of row %(row)s") % {"row": seen[key(values)]}
+            report.errors.append(RowError(table.name, number, "", duplicate))
             continue
         seen[key(values)] = number
         good.append((number, values))
@@ -502,7 +499,7 @@ def _upsert_menus(rows: list[tuple[int, dict]], report: ImportReport) -> None:
             shop_id = shop_ids.get(row["shop_key"])
             if shop_id is None:
                 report.errors.append(
-                    RowError("menus", number, "shop_name", "no shop with this shop_name and address_name")
+                    RowError("menus", number, "shop_name", gettext("no shop with this shop_name and address_name"))
                 )
                 continue
             values = {k: v for k, v in row.items() if k != "shop_key"}
@@ -554,7 +551,7 @@ def import_files(
     """Import several files at once, e.g. [(shops.csv path, "shops.csv"), (menus.csv path, "menus.csv")]."""
     tables = [table for source, filename in files for table in read_tables(source, filename)]
     if not tables:
-        raise ImportFileError("nothing to import: no shops or menus table found")
+        raise ImportFileError(gettext("nothing to import: no shops or menus table found"))
     return import_tables(tables, progress, dry_run=dry_run)
 
 

@@ -74,13 +74,13 @@ def test_unknown_without_business_hours():
     ("hours", "fragment"),
     [
         ({"monday": {"open": "9:00", "close": "22:00"}}, "HH:MM"),
-        ({"monday": {"open": "09:00", "close": "25:00"}}, "valid time"),
-        ({"monday": {"open": "09:00"}}, "open and close"),
-        ({"funday": {"closed": True}}, "unknown day"),
-        ({"monday": {"open": "09:00", "close": "22:00", "break_start": "08:00", "break_end": "10:00"}}, "within"),
-        ({"monday": {"open": "09:00", "close": "22:00", "break_start": "15:00"}}, "go together"),
-        ({"monday": {"closed": "yes"}}, "true or false"),
-        ([], "object"),
+        ({"monday": {"open": "09:00", "close": "25:00"}}, "monday.close: '25:00' 값은 올바른 시각이 아닙니다"),
+        ({"monday": {"open": "09:00"}}, "open과 close가 모두 필요합니다"),
+        ({"funday": {"closed": True}}, "알 수 없는 요일 'funday'"),
+        ({"monday": {"open": "09:00", "close": "22:00", "break_start": "08:00", "break_end": "10:00"}}, "영업시간 안"),
+        ({"monday": {"open": "09:00", "close": "22:00", "break_start": "15:00"}}, "함께 있어야"),
+        ({"monday": {"closed": "yes"}}, "true 또는 false"),
+        ([], "객체"),
     ],
 )
 def test_invalid_business_hours_are_explained(hours, fragment):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook
 
-from chat.models import Menu, Shop, ShopStatus
+from chat.models import Menu, Shop, ShopCategory, ShopStatus
 from chat.services.shop_import import ImportFileError, import_files
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +147,7 @@ def test_a_menu_category_is_accepted_as_the_label_the_admin_shows():
 def test_duplicate_rows_inside_one_file_are_reported():
     report = import_files([(csv_bytes(SHOP_COLUMNS, [shop_row(), shop_row(phone="1")]), "shops.csv")])
 
-    assert [(error.row, error.reason) for error in report.errors] == [(3, "duplicate of row 2")]
+    assert [(error.row, error.reason) for error in report.errors] == [(3, "2행과 중복됩니다")]
     assert Shop.objects.count() == 1
 
 
@@ -201,12 +201,12 @@ def test_import_command_prints_skipped_rows_and_fails_unless_errors_are_allowed(
     path = tmp_path / "shops.csv"
     path.write_bytes(csv_bytes(SHOP_COLUMNS, [shop_row(), shop_row("엉터리", longitude="abc")]))
 
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="1행을 건너뛰었습니다"):
         call_command("import_shops", str(path), "--no-progress")
     call_command("import_shops", str(path), "--no-progress", "--allow-errors")
 
     captured = capsys.readouterr()
-    assert "shops row 3, longitude: 'abc' is not a number" in captured.err
+    assert "건너뜀: shops 3행, longitude: 'abc' 값은 숫자가 아닙니다" in captured.err
     assert "1곳 수정" in captured.out
 
 
@@ -261,3 +261,38 @@ def test_the_admin_offers_the_template_and_previews_before_saving(admin_client):
     assert template.status_code == 200 and template["Content-Type"].startswith("application/vnd.openxml")
     assert "미리 보기, 저장하지 않음" in preview.content.decode()
     assert not Shop.objects.filter(shop_name="미리보기집").exists()
+
+
+def test_the_admin_preview_of_a_bad_file_lists_every_problem_of_a_row_in_korean(admin_client):
+    bad = shop_row("엉망식당", category="우주식", latitude="north", monday_close="25:99", phone="0" * 30)
+    upload = io.BytesIO(csv_bytes(SHOP_COLUMNS, [shop_row("멀쩡한집"), bad, shop_row("멀쩡한집")]))
+    upload.name = "shops.csv"
+
+    response = admin_client.post("/admin/chat/shop/import/", {"shops_file": upload, "dry_run": "on"})
+
+    page = response.content.decode()
+    assert {(error.row, error.column, error.reason) for error in response.context["report"].errors} == {
+        (3, "category", f"'우주식' 값은 허용되지 않습니다. 가능한 값: {', '.join(ShopCategory.values)}"),
+        (3, "latitude", "'north' 값은 숫자가 아닙니다"),
+        (3, "monday_close", "monday.close: '25:99' 값은 올바른 시각이 아닙니다"),
+        (3, "phone", "20자를 넘습니다"),
+        (4, "", "2행과 중복됩니다"),
+    }
+    for reason in ("값은 숫자가 아닙니다", "값은 올바른 시각이 아닙니다", "20자를 넘습니다", "2행과 중복됩니다"):
+        assert reason in page
+    assert not Shop.objects.exists()
+
+
+def test_the_admin_says_in_korean_why_a_file_cannot_be_imported(admin_client):
+    binary = io.BytesIO(b"\xff\xff\n")
+    binary.name = "shops.csv"
+    no_coordinates = io.BytesIO("shop_name,category,address_name\n건대김밥,분식,서울 광진구\n".encode())
+    no_coordinates.name = "shops.csv"
+
+    refused_text = admin_client.post("/admin/chat/shop/import/", {"shops_file": binary, "dry_run": "on"})
+    refused_columns = admin_client.post("/admin/chat/shop/import/", {"shops_file": no_coordinates, "dry_run": "on"})
+
+    assert refused_text.context["form"].non_field_errors() == ["CSV 파일이 UTF-8 또는 CP949 텍스트가 아닙니다"]
+    assert refused_columns.context["form"].non_field_errors() == [
+        "shops 표에 필요한 열이 없습니다: latitude, longitude"
+    ]

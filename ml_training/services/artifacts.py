@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext
 
 MANIFEST = "manifest.json"
 
@@ -49,12 +50,15 @@ def load(relative: str, expected_checksum: str) -> tuple[dict, dict[str, np.ndar
     try:
         actual = checksum(directory)
     except OSError as exc:
-        raise ArtifactRefused(f"artifact {relative} unreadable: {exc}") from exc
+        message = gettext("artifact %(path)s unreadable: %(reason)s")
+        raise ArtifactRefused(message % {"path": relative, "reason": exc}) from exc
     if actual != expected_checksum:
-        raise ArtifactRefused(f"artifact {relative} checksum {actual[:12]} != registered {expected_checksum[:12]}")
+        message = gettext("artifact %(path)s checksum %(actual)s != registered %(expected)s")
+        raise ArtifactRefused(message % {"path": relative, "actual": actual[:12], "expected": expected_checksum[:12]})
     try:
         manifest = json.loads((directory / MANIFEST).read_text("utf-8"))
         arrays = {name: np.load(directory / f"{name}.npy", allow_pickle=False) for name in manifest["arrays"]}
     except (OSError, ValueError, KeyError) as exc:
-        raise ArtifactRefused(f"artifact {relative} unusable: {exc}") from exc
+        message = gettext("artifact %(path)s unusable: %(reason)s")
+        raise ArtifactRefused(message % {"path": relative, "reason": exc}) from exc
     return manifest, arrays

@@ -14,6 +14,7 @@ includes 0, refused otherwise. The decision and its reason are stored on the job
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from django.utils.translation import gettext
 from scipy.stats import binomtest
 
 ALPHA = 0.05
@@ -51,15 +52,19 @@ def decide(
     champion_only = sum(h == t != c for t, h, c in zip(truth, champion, candidate, strict=True))
     p = mcnemar_p(candidate_only, champion_only)
     gain = round(candidate_f1 - champion_f1, 4)
+    values = {"gain": f"{gain:+}", "min_gain": min_gain, "p": f"{p:.4f}", "alpha": ALPHA}
     if gain >= min_gain and p < ALPHA and candidate_only > champion_only:
-        decision, reason = ACCEPTED, f"macro-F1 +{gain} (≥ δ {min_gain}) and McNemar p = {p:.4f} < {ALPHA}"
+        decision, reason = ACCEPTED, gettext("macro-F1 %(gain)s (≥ δ %(min_gain)s) and McNemar p = %(p)s < %(alpha)s")
     elif gain > 0:
         decision = INCONCLUSIVE
-        reason = f"macro-F1 +{gain} but " + (
-            f"below δ {min_gain}" if gain < min_gain else f"McNemar p = {p:.4f} ≥ {ALPHA}"
+        reason = (
+            gettext("macro-F1 %(gain)s but below δ %(min_gain)s")
+            if gain < min_gain
+            else gettext("macro-F1 %(gain)s but McNemar p = %(p)s ≥ %(alpha)s")
         )
     else:
-        decision, reason = REFUSED, f"macro-F1 {gain:+} on the frozen test split: not better than the champion"
+        decision, reason = REFUSED, gettext("macro-F1 %(gain)s on the frozen test split: not better than the champion")
+    reason = reason % values
     return GateDecision(decision, reason, champion_f1, candidate_f1, gain, candidate_only, champion_only, round(p, 6))
 
 
@@ -98,20 +103,25 @@ def bootstrap_gate(
         raise ValueError("champion and candidate scores must be paired per query")
     n = len(champion)
     if n == 0:
-        return BootstrapDecision(REFUSED, f"no frozen test queries to compare {metric_name} on", metric_name, 0,
+        reason = gettext("no frozen test queries to compare %(metric)s on") % {"metric": metric_name}
+        return BootstrapDecision(REFUSED, reason, metric_name, 0,
                                  0.0, 0.0, 0.0, 0.0, 0.0, confidence, samples, seed)  # fmt: skip
     differences = candidate - champion
     resampled = differences[np.random.default_rng(seed).integers(0, n, size=(samples, n))].mean(axis=1)
     tail = (1 - confidence) / 2 * 100
     low, high = (float(v) for v in np.percentile(resampled, [tail, 100 - tail]))
     gain = float(differences.mean())
-    interval = f"{metric_name} {gain:+.4f}, {confidence:.0%} CI [{low:+.4f}, {high:+.4f}] over {n} queries"
+    interval = gettext("%(metric)s %(gain)s, %(confidence)s CI [%(low)s, %(high)s] over %(queries)s queries") % {
+        "metric": metric_name, "gain": f"{gain:+.4f}", "confidence": f"{confidence:.0%}", "low": f"{low:+.4f}",
+        "high": f"{high:+.4f}", "queries": n,
+    }  # fmt: skip
     if low > 0:
-        decision, reason = ACCEPTED, f"{interval}: excludes 0"
+        decision, reason = ACCEPTED, gettext("%(interval)s: excludes 0")
     elif gain > 0:
-        decision, reason = INCONCLUSIVE, f"{interval}: includes 0"
+        decision, reason = INCONCLUSIVE, gettext("%(interval)s: includes 0")
     else:
-        decision, reason = REFUSED, f"{interval}: not better than the champion"
+        decision, reason = REFUSED, gettext("%(interval)s: not better than the champion")
+    reason = reason % {"interval": interval}
     return BootstrapDecision(decision, reason, metric_name, n, round(float(champion.mean()), 4),
                              round(float(candidate.mean()), 4), round(gain, 4), round(low, 4), round(high, 4),
                              confidence, samples, seed)  # fmt: skip

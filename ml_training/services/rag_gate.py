@@ -6,6 +6,8 @@ refused.
 
 from dataclasses import replace
 
+from django.utils.translation import gettext
+
 from ml_training.services.gate import REFUSED, BootstrapDecision
 
 
@@ -17,9 +19,8 @@ def rag_decision(held_out: BootstrapDecision, autorag: dict[str, dict], *, toler
     worse = {name: drop for name, drop in drops.items() if drop > tolerance}
     if worse:
         name, drop = max(worse.items(), key=lambda item: item[1])
-        reason = (
-            f"AutoRAG MRR of {name} is {drop:.4f} below the champion's (tolerance {tolerance}); "
-            f"held-out: {held_out.reason}"
-        )
+        reason = gettext(
+            "AutoRAG MRR of %(name)s is %(drop)s below the champion's (tolerance %(tolerance)s); held-out: %(held_out)s"
+        ) % {"name": name, "drop": f"{drop:.4f}", "tolerance": tolerance, "held_out": held_out.reason}
         return replace(held_out, decision=REFUSED, reason=reason, details=details)
     return replace(held_out, details=details)

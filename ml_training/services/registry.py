@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ml_training.models import DeploymentStatus, ModelType, ModelVersion, TrainingJob
 from ml_training.services import artifacts
@@ -60,7 +61,7 @@ def register(
 ) -> ModelVersion:
     """Store the artifact under MODEL_STORE_DIR and record a `testing` version with its sha256."""
     if model_type not in ModelType.values:
-        raise RegistryError(f"unknown model type {model_type!r}")
+        raise RegistryError(gettext("unknown model type %(model_type)s") % {"model_type": repr(model_type)})
     with transaction.atomic():
         # One registration at a time per type, so two jobs never take the same version number.
         list(ModelVersion.objects.select_for_update().filter(model_type=model_type).values_list("pk", flat=True))
@@ -123,12 +124,14 @@ def start_ab(version: ModelVersion, percentage, *, by: str) -> ModelVersion:
     its share is raised, and is replaced when another version starts."""
     percentage = Decimal(str(percentage))
     if not Decimal(0) < percentage <= Decimal(100):
-        raise RegistryError("The A/B share must be between 0 (exclusive) and 100 %.")
+        raise RegistryError(gettext("The A/B share must be between 0 (exclusive) and 100."))
     with transaction.atomic():
         rows = _lock(version.model_type)
         target = rows[version.pk]
         if target.is_active:
-            raise RegistryError(f"{target} is the champion; an A/B test needs another version.")
+            raise RegistryError(
+                gettext("%(version)s is the champion; an A/B test needs another version.") % {"version": target}
+            )
         now = timezone.now()
         for row in rows.values():
             if row.ab_test_group == CHALLENGER and row.pk != target.pk:
@@ -172,7 +175,9 @@ def rollback(model_type: str, *, by: str) -> ModelVersion:
             reverse=True,
         )
         if not previous:
-            raise RegistryError(f"No previous {model_type} champion to roll back to.")
+            raise RegistryError(
+                gettext("No previous %(model_type)s champion to roll back to.") % {"model_type": model_type}
+            )
         return activate(previous[0], by=by)
 
 

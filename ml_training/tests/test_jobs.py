@@ -159,7 +159,7 @@ def test_an_inconclusive_gain_starts_a_small_ab_test_instead_of_promoting(db):
 
     job = jobs.run_job(job.pk)
 
-    assert job.promotion["decision"] == "inconclusive" and "below δ 0.5" in job.promotion["reason"]
+    assert job.promotion["decision"] == "inconclusive" and "δ 0.5 미만" in job.promotion["reason"]
     assert job.promotion["action"] == "A/B at 10.0 %"
     challenger = registry.challenger("nlu")
     assert challenger.version == job.model_version and challenger.traffic_percentage == 10

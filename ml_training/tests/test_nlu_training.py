@@ -149,9 +149,9 @@ def test_the_gate_accepts_a_significant_gain_above_delta():
 def test_a_gain_that_is_not_significant_or_below_delta_is_inconclusive():
     assert _decide(3, 1, gain=0.05).decision == "inconclusive"
     below = _decide(12, 1, gain=0.005)
-    assert below.decision == "inconclusive" and "below δ" in below.reason
+    assert below.decision == "inconclusive" and "δ 0.01 미만" in below.reason
 
 
 def test_the_gate_refuses_a_candidate_that_is_not_better():
     decision = _decide(1, 12, gain=-0.05)
-    assert decision.decision == "refused" and "not better" in decision.reason
+    assert decision.decision == "refused" and "챔피언보다 낫지 않습니다" in decision.reason

@@ -42,7 +42,7 @@ def test_a_tampered_artifact_is_refused(db, model_store):
     weights = model_store / version.model_path / "weights.npy"
     np.save(weights, np.load(weights) * 2, allow_pickle=False)
 
-    with pytest.raises(artifacts.ArtifactRefused, match="checksum"):
+    with pytest.raises(artifacts.ArtifactRefused, match="체크섬"):
         registry.load_artifact(version)
 
 
@@ -124,7 +124,7 @@ def test_rollback_reactivates_the_champion_before_the_current_one(db):
 def test_rollback_without_a_previous_champion_is_refused(db):
     registry.activate(nlu_version(), by="staff")
 
-    with pytest.raises(registry.RegistryError, match="No previous"):
+    with pytest.raises(registry.RegistryError, match="되돌릴 이전 nlu 챔피언이 없습니다"):
         registry.rollback("nlu", by="staff")
 
 
@@ -137,9 +137,9 @@ def test_one_challenger_per_model_type_and_never_the_champion(db):
     assert registry.challenger("nlu").pk == second.pk
     first.refresh_from_db()
     assert (first.ab_test_group, first.traffic_percentage) == ("", 0)
-    with pytest.raises(registry.RegistryError, match="champion"):
+    with pytest.raises(registry.RegistryError, match="챔피언입니다"):
         registry.start_ab(champion, 10, by="staff")
-    with pytest.raises(registry.RegistryError, match="between"):
+    with pytest.raises(registry.RegistryError, match="0보다 크고 100 이하"):
         registry.start_ab(first, 0, by="staff")
 
 

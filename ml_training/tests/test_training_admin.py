@@ -78,7 +78,20 @@ def test_activate_start_ab_stop_and_roll_back_from_the_version_list(admin_client
     act("roll_back", second)
     assert registry.champion("nlu").pk == first.pk
     refused = act("start_ab", first, percentage="15").content.decode()
-    assert "is the champion" in refused
+    assert "챔피언입니다. A/B 테스트에는 다른 버전이 필요합니다." in refused
+
+
+def test_an_ab_share_of_zero_is_refused_with_a_korean_message(admin_client, db):
+    champion, candidate = nlu_version(), nlu_version()
+    registry.activate(champion, by="staff")
+
+    response = admin_client.post(
+        VERSIONS, {"action": "start_ab", "_selected_action": [candidate.pk], "percentage": "0"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "A/B 비율은 0보다 크고 100 이하여야 합니다." in response.content.decode()
+    assert registry.challenger("nlu") is None
 
 
 def test_the_version_list_shows_a_recommendation_version_with_its_ndcg_and_selection_rate(admin_client, db):

@@ -1,6 +1,7 @@
 """Import shops (and menus) from .xlsx / .csv files (seed 003 §7.1); see chat/services/shop_import.py."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from chat.services.shop_import import ImportFileError, import_files
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         except (ImportFileError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         for error in report.errors:
-            self.stderr.write(f"skipped: {error}")
+            self.stderr.write(gettext("skipped: %(error)s") % {"error": error})
         self.stdout.write(report.summary())
         if report.errors and not allow_errors:
-            raise CommandError(f"{report.rows_skipped} row(s) skipped", returncode=1)
+            raise CommandError(gettext("%(count)d row(s) skipped") % {"count": report.rows_skipped}, returncode=1)
