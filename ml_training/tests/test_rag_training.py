@@ -229,7 +229,7 @@ def test_the_gate_refuses_parameters_that_make_autorag_worse(codes):
     autorag = outcome.metrics["autorag"]["mrr"]["default"]
     assert autorag["candidate"] < autorag["champion"] - rag_trainer.TRAINER.options["autorag_tolerance"].default
     assert outcome.decision.decision == REFUSED
-    assert outcome.decision.reason.startswith("AutoRAG MRR of default")
+    assert outcome.decision.reason.startswith("default의 AutoRAG MRR이 챔피언보다")
 
 
 def test_the_grid_search_keeps_to_parameters_that_do_not_make_autorag_worse(codes):

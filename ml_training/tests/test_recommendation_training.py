@@ -76,8 +76,8 @@ def test_the_bootstrap_gate_accepts_a_gain_whose_interval_excludes_0():
     decision = gate.bootstrap_gate(champion, champion + rng.normal(0.1, 0.1, 200), metric_name="ndcg@5")
 
     assert decision.decision == gate.ACCEPTED and decision.ci_low > 0 and decision.gain == pytest.approx(0.1, abs=0.02)
-    assert decision.reason == (f"ndcg@5 {decision.gain:+.4f}, 95% CI [{decision.ci_low:+.4f}, {decision.ci_high:+.4f}]"
-                               " over 200 queries: excludes 0")
+    assert decision.reason == (f"쿼리 200개에서 ndcg@5 {decision.gain:+.4f}, 95% 신뢰구간 [{decision.ci_low:+.4f}, "
+                               f"{decision.ci_high:+.4f}]: 0을 포함하지 않습니다")
 
 
 def test_a_positive_gain_whose_interval_includes_0_is_inconclusive_and_the_rest_refused():
