@@ -160,3 +160,10 @@ def test_an_unknown_url_under_asgi_is_still_the_json_404(alice_client, settings)
 
     assert responses[0].status_code == 404
     assert responses[0].json()["error"]["code"] == "not_found"
+
+
+def test_cache_calls_share_one_redis_client_per_pool():
+    # Django builds a new redis.Redis (and its response-callback table) for every cache call.
+    first, second = caches.create_connection("default"), caches.create_connection("default")
+
+    assert first._cache.get_client(write=True) is second._cache.get_client("some-key", write=False)
