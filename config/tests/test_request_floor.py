@@ -14,6 +14,9 @@ from django.core.signals import request_finished, request_started
 from django.test import override_settings
 from django.urls.resolvers import URLResolver
 
+from chat.models import ChatUser
+from chat.services.profiles import chat_user_for
+from config.api.authentication import UserTokenAuthentication
 from config.asgi import application
 from config.asgi_handler import ASGIHandlerWithSyncViewsInOneHop
 from config.cache import incr_in_window
@@ -167,3 +170,25 @@ def test_cache_calls_share_one_redis_client_per_pool():
     first, second = caches.create_connection("default"), caches.create_connection("default")
 
     assert first._cache.get_client(write=True) is second._cache.get_client("some-key", write=False)
+
+
+@pytest.mark.django_db
+def test_token_authentication_brings_the_callers_chat_user_along(alice_client, django_assert_num_queries):
+    first = chat_user_for(alice_client.user)  # created on first use
+    prefix = alice_client.token.partition(".")[0]
+
+    with django_assert_num_queries(1):  # the token, its user and the user's chat user: one join
+        token = UserTokenAuthentication().lookup(prefix)
+        chat_user = chat_user_for(token.user)
+
+    assert chat_user.pk == first.pk
+
+
+@pytest.mark.django_db
+def test_a_token_whose_user_has_no_chat_user_yet_gets_one(alice_client):
+    token = UserTokenAuthentication().lookup(alice_client.token.partition(".")[0])
+
+    chat_user = chat_user_for(token.user)
+
+    assert chat_user.auth_user_id == alice_client.user.pk
+    assert ChatUser.objects.filter(auth_user=alice_client.user).count() == 1
