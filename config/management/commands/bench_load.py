@@ -52,23 +52,21 @@ class CpuUse:
     server_s: float = 0.0
     client_s: float = 0.0
     machine_s: float = 0.0
-    wall_s: float = 0.0
 
     @staticmethod
-    def now(server_pid: int) -> tuple[float, float, float, float]:
+    def now(server_pid: int) -> tuple[float, float, float]:
         server = psutil.Process(server_pid)
         server_s = 0.0
         for process in [server, *server.children(recursive=True)]:
             with contextlib.suppress(psutil.NoSuchProcess):  # a worker uvicorn replaced just now
                 server_s += sum(process.cpu_times()[:2])
         machine = psutil.cpu_times()
-        return server_s, sum(psutil.Process().cpu_times()[:2]), machine.user + machine.system, time.perf_counter()
+        busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq + machine.steal
+        return server_s, sum(psutil.Process().cpu_times()[:2]), busy
 
     def add(self, before: tuple, after: tuple) -> "CpuUse":
-        server_s, client_s, machine_s, wall_s = (a - b for a, b in zip(after, before, strict=True))
-        return CpuUse(
-            self.server_s + server_s, self.client_s + client_s, self.machine_s + machine_s, self.wall_s + wall_s
-        )
+        server_s, client_s, machine_s = (a - b for a, b in zip(after, before, strict=True))
+        return CpuUse(self.server_s + server_s, self.client_s + client_s, self.machine_s + machine_s)
 
     def summary(self, requests: int) -> str:
         others_s = self.machine_s - self.server_s - self.client_s  # the database, Redis, other work
