@@ -128,42 +128,49 @@ def drive_http_load(
     seconds: float,
     max_requests: int,
     timeout: float = 30.0,
-    outcome_of: Callable | None = None,
+    outcome_of: Callable[[int, bytes], int | str] | None = None,
 ) -> LoadResult:
-    """`clients` concurrent keep-alive HTTP clients (asyncio + httpx) sending requests back to back
-    until `seconds` have passed or `max_requests` were sent, whichever comes first.
+    """`clients` concurrent keep-alive HTTP clients (one asyncio loop, aiohttp) sending requests back
+    to back until `seconds` have passed or `max_requests` were sent, whichever comes first.
 
-    `request_for(client_index, request_number)` returns (method, path, httpx keyword arguments).
-    A request that fails below HTTP counts under its exception's name; nothing is retried.
-    `outcome_of(response)` names what a response counts as (default: its status code).
+    aiohttp rather than httpx: the clients share the machine with the server they measure, and
+    httpx spent about 1.5 ms of CPU per request where aiohttp spends 0.4 ms.
+    `request_for(client_index, request_number)` returns (method, path, aiohttp keyword arguments:
+    `json`, `headers`, `data`). The response body is read whole. A request that fails below HTTP
+    counts under its exception's name; nothing is retried. `outcome_of(status, body)` names what a
+    response counts as (default: its status code).
     """
     import asyncio
 
-    import httpx
+    import aiohttp
 
     result = LoadResult()
     sent = 0
 
-    async def client_loop(index: int, deadline: float) -> None:
+    async def client_loop(session: aiohttp.ClientSession, index: int, deadline: float) -> None:
         nonlocal sent
-        async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as client:
-            while time.monotonic() < deadline and sent < max_requests:
-                sent += 1
-                method, path, kwargs = request_for(index, sent)
-                began = time.perf_counter()
-                try:
-                    response = await client.request(method, path, **kwargs)
-                    outcome = outcome_of(response) if outcome_of else response.status_code
-                except httpx.HTTPError as exc:
-                    outcome = type(exc).__name__
-                result.latencies_ms.append((time.perf_counter() - began) * 1000)
-                result.outcomes[outcome] += 1
+        while time.monotonic() < deadline and sent < max_requests:
+            sent += 1
+            method, path, kwargs = request_for(index, sent)
+            began = time.perf_counter()
+            try:
+                async with session.request(method, path, **kwargs) as response:
+                    body = await response.read()
+                outcome = outcome_of(response.status, body) if outcome_of else response.status
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                outcome = type(exc).__name__
+            result.latencies_ms.append((time.perf_counter() - began) * 1000)
+            result.outcomes[outcome] += 1
 
     async def run() -> None:
-        started = time.perf_counter()
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(client_loop(index, deadline) for index in range(clients)))
-        result.wall_s = time.perf_counter() - started
+        connector = aiohttp.TCPConnector(limit=clients)  # one keep-alive connection per client
+        async with aiohttp.ClientSession(
+            base_url, connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as session:
+            started = time.perf_counter()
+            deadline = time.monotonic() + seconds
+            await asyncio.gather(*(client_loop(session, index, deadline) for index in range(clients)))
+            result.wall_s = time.perf_counter() - started
 
     asyncio.run(run())
     return result

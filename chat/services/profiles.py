@@ -19,7 +19,11 @@ SPICY_HIGH = ("매운맛", "맵게", "아주매움", "더 맵게")
 
 
 def chat_user_for(auth_user) -> ChatUser:
-    """The chat user linked to a Django account, created on first use."""
+    """The chat user linked to a Django account, created on first use. No query when the account was
+    read with it (token authentication joins it)."""
+    relation = type(auth_user)._meta.get_field("chat_user")
+    if relation.is_cached(auth_user) and relation.get_cached_value(auth_user) is not None:
+        return relation.get_cached_value(auth_user)
     try:
         return ChatUser.objects.get(auth_user=auth_user)
     except ChatUser.DoesNotExist:

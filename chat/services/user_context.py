@@ -82,8 +82,10 @@ def card_as_dict(card: FoodcardUser) -> dict:
 
 
 def build_user_context(user_id: int) -> dict:
-    profile = UserProfile.objects.filter(user_id=user_id).first()
-    card = FoodcardUser.objects.filter(user_id=user_id).first()
+    """The user's profile and meal card, read fresh in one query (both are one-to-one with the user)."""
+    row = ChatUser.objects.filter(pk=user_id).select_related("profile", "foodcard").first()
+    profile = getattr(row, "profile", None)  # a reverse one-to-one that is absent raises; None here
+    card = getattr(row, "foodcard", None)
     return {
         "user_id": user_id,
         "profile": profile_as_dict(profile) if profile else None,

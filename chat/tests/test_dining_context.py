@@ -29,6 +29,16 @@ def test_context_is_cached_in_redis(user, django_assert_num_queries):
     assert cache.get(user_context_key(user.pk))["profile"]["preferred_categories"] == ["분식"]
 
 
+def test_a_context_not_cached_is_read_in_one_query(user, django_assert_num_queries):
+    cache.delete(user_context_key(user.pk))
+
+    with django_assert_num_queries(1):  # the user joined with its profile and meal card
+        context = get_user_context(user)
+
+    assert context["profile"]["preferred_categories"] == ["분식"]
+    assert context["card"]["balance"] == 10000
+
+
 def test_a_profile_save_drops_the_cached_context(user, django_capture_on_commit_callbacks):
     get_user_context(user)
 

@@ -101,7 +101,9 @@ class UserTokenAuthentication(HashedCredentialAuthentication):
         return HashedCredentialAuthentication.split(key)
 
     def lookup(self, prefix):
-        return UserApiToken.objects.select_related("user").filter(prefix=prefix).first()
+        # The user's dining chat user comes along (chat.services.profiles.chat_user_for): a chat turn
+        # would otherwise look it up in a query of its own right after this one.
+        return UserApiToken.objects.select_related("user", "user__chat_user").filter(prefix=prefix).first()
 
     def principal(self, token):
         if not token.user.is_active:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 
+import aiohttp
 import redis
 from django.conf import settings
 from django.core.management import call_command
@@ -49,11 +50,11 @@ CHANNEL_REQUESTS = {
 PARTNER_SESSIONS = 4
 
 
-def stream_outcome(response) -> int | str:
+def stream_outcome(status: int, body: bytes) -> int | str:
     """An SSE answer that ends in `event: error` failed even though its status was 200."""
-    if response.status_code == 200 and "event: error" in response.text:
+    if status == 200 and b"event: error" in body:
         return "error event"
-    return response.status_code
+    return status
 
 
 class FaultRedis:
@@ -169,21 +170,13 @@ class Command(BaseCommand):
         results = {channel: self._chat(url, channel, chats) for channel in CHANNEL_REQUESTS}
 
         def upload(client: int, number: int):
-            files = {
-                "file": (
-                    f"faults-{number}.txt",
-                    f"장애 중에 올린 문서 {number}: 급식카드 안내 보충 자료입니다.".encode(),
-                )
-            }
-            return (
-                "POST",
-                "/api/v1/rag/upload",
-                {
-                    "files": files,
-                    "data": {"rag_key": "faults", "rag_type": "user_isolated"},
-                    "headers": self.user_headers,
-                },
+            form = aiohttp.FormData({"rag_key": "faults", "rag_type": "user_isolated"})
+            form.add_field(
+                "file",
+                f"장애 중에 올린 문서 {number}: 급식카드 안내 보충 자료입니다.".encode(),
+                filename=f"faults-{number}.txt",
             )
+            return "POST", "/api/v1/rag/upload", {"data": form, "headers": self.user_headers}
 
         results["upload"] = drive_http_load(url, upload, clients=1, seconds=120, max_requests=documents)
         for channel, result in results.items():

@@ -7,12 +7,14 @@ driven over loopback by C concurrent clients on the dining chat and on the knowl
    knowledge base) and `--users` accounts with tokens;
 2. starts a 1-worker (unless --no-single) and an N-worker server side by side on free 127.0.0.1 ports
    (DEBUG off, rate limit off) and warms every worker up;
-3. for each channel, drives C keep-alive clients (asyncio + httpx) back to back against one server
-   at a time, in alternating rounds (A B B A ...) that add up to --seconds (or --max-requests) per
-   server, so that other load on the machine hits both alike;
-4. prints requests/s, p50/p95/p99 and the status counts side by side, the machine's load average,
-   the N/1 throughput ratio and whether the dining target holds; then drops the database. Exits 1
-   when any request got a 5xx or no HTTP answer.
+3. for each channel, drives C keep-alive clients (one asyncio loop, aiohttp) back to back against
+   one server at a time, in alternating rounds (A B B A ...) that add up to --seconds (or
+   --max-requests) per server, so that other load on the machine hits both alike; then the request
+   floor: a bare `GET /api/v1/me`, one client, one request at a time;
+4. prints requests/s, p50/p95/p99 and the status counts side by side, the CPU time per request of
+   the server's processes and of the clients (this process), the share of the machine's CPU the
+   run had to itself, the load average, the N/1 throughput ratio and whether the dining target
+   holds; then drops the database. Exits 1 when any request got a 5xx or no HTTP answer.
 """
 
 import contextlib
@@ -20,7 +22,9 @@ import os
 import random
 import secrets
 import time
+from dataclasses import dataclass
 
+import psutil
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
@@ -38,6 +42,39 @@ KNOWLEDGE_QUESTIONS = [
 ]
 DINING_TARGET_PER_S = 60
 DINING_TARGET_P95_MS = 150
+FLOOR_SECONDS = 3.0  # of sequential `GET /api/v1/me` per server and round
+
+
+@dataclass
+class CpuUse:
+    """CPU seconds the server's processes, the clients and the whole machine spent during runs."""
+
+    server_s: float = 0.0
+    client_s: float = 0.0
+    machine_s: float = 0.0
+
+    @staticmethod
+    def now(server_pid: int) -> tuple[float, float, float]:
+        server = psutil.Process(server_pid)
+        server_s = 0.0
+        for process in [server, *server.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):  # a worker uvicorn replaced just now
+                server_s += sum(process.cpu_times()[:2])
+        machine = psutil.cpu_times()
+        busy = machine.user + machine.nice + machine.system + machine.irq + machine.softirq + machine.steal
+        return server_s, sum(psutil.Process().cpu_times()[:2]), busy
+
+    def add(self, before: tuple, after: tuple) -> "CpuUse":
+        server_s, client_s, machine_s = (a - b for a, b in zip(after, before, strict=True))
+        return CpuUse(self.server_s + server_s, self.client_s + client_s, self.machine_s + machine_s)
+
+    def summary(self, requests: int) -> str:
+        others_s = self.machine_s - self.server_s - self.client_s  # the database, Redis, other work
+        return (
+            f"CPU per request: server {self.server_s / requests * 1000:.1f} ms, clients "
+            f"{self.client_s / requests * 1000:.1f} ms, everything else on the machine "
+            f"{others_s / requests * 1000:.1f} ms (the database, Redis and other work)"
+        )
 
 
 class Command(BaseCommand):
@@ -62,6 +99,7 @@ class Command(BaseCommand):
             [options["workers"]] if options["no_single"] or options["workers"] == 1 else [1, options["workers"]]
         )
         results: dict[tuple[int, str], tuple[LoadResult, tuple]] = {}
+        cpu: dict[tuple[int, str], CpuUse] = {}
         with throwaway_database("bench_load", keep=options["keep_db"], stdout=self.stdout) as name:
             self.tokens = self._load(options["users"])
             env = {
@@ -80,22 +118,31 @@ class Command(BaseCommand):
                 }
                 for server in servers.values():
                     self._warm_up(server.url, options)
-                for channel, request_for in (("dining", self._dining_request), ("knowledge", self._knowledge_request)):
+                channels = (
+                    ("dining", self._dining_request, options["clients"], options["seconds"]),
+                    ("knowledge", self._knowledge_request, options["clients"], options["seconds"]),
+                    ("floor /me", self._me_request, 1, FLOOR_SECONDS * options["rounds"]),
+                )
+                for channel, request_for, clients, seconds in channels:
                     for workers in self._round_order(worker_counts, options["rounds"]):
+                        before = CpuUse.now(servers[workers].process.pid)
                         result = drive_http_load(
                             servers[workers].url,
                             request_for,
-                            clients=options["clients"],
-                            seconds=options["seconds"] / options["rounds"],
+                            clients=clients,
+                            seconds=seconds / options["rounds"],
                             max_requests=options["max_requests"] // options["rounds"],
+                        )
+                        cpu[(workers, channel)] = cpu.get((workers, channel), CpuUse()).add(
+                            before, CpuUse.now(servers[workers].process.pid)
                         )
                         total = results.get((workers, channel), (LoadResult(), ()))[0].merged_with(result)
                         results[(workers, channel)] = (total, os.getloadavg())
                     for workers in worker_counts:
-                        self.stdout.write(
-                            f"workers {workers}  {channel:9s}  {results[(workers, channel)][0].summary()}"
-                        )
-        self._report(results, worker_counts, options["clients"])
+                        total, use = results[(workers, channel)][0], cpu[(workers, channel)]
+                        self.stdout.write(f"workers {workers}  {channel:9s}  {total.summary()}")
+                        self.stdout.write(f"                    {use.summary(len(total.latencies_ms))}")
+        self._report(results, cpu, worker_counts, options["clients"])
 
     @staticmethod
     def _round_order(worker_counts: list[int], rounds: int) -> list[int]:
@@ -122,6 +169,9 @@ class Command(BaseCommand):
         body = {"message": self.rng.choice(MESSAGES), "location": {"latitude": float(lat), "longitude": float(lng)}}
         return "POST", "/api/v1/chat", {"json": body, "headers": self._headers()}
 
+    def _me_request(self, client: int, number: int) -> tuple[str, str, dict]:
+        return "GET", "/api/v1/me", {"headers": self._headers()}
+
     def _knowledge_request(self, client: int, number: int) -> tuple[str, str, dict]:
         body = {"message": self.rng.choice(KNOWLEDGE_QUESTIONS), "rag_key": "dining-guide", "rag_type": "both"}
         return "POST", "/api/v1/rag/chat", {"json": body, "headers": self._headers()}
@@ -140,18 +190,24 @@ class Command(BaseCommand):
             )
 
     # --- report --------------------------------------------------------------------------------
-    def _report(self, results, worker_counts: list[int], clients: int) -> None:
+    def _report(self, results, cpu, worker_counts: list[int], clients: int) -> None:
         self.stdout.write("")
         self.stdout.write(
-            f"{os.cpu_count()} CPUs; {clients} concurrent clients; load average (1/5/15 min) after each run"
+            f"{os.cpu_count()} CPUs; {clients} concurrent clients (the floor: 1); server and client CPU ms per "
+            "request; 'own' = the share of the machine's CPU time that the server and the clients used; "
+            "load average (1/5/15 min) after each run"
         )
         self.stdout.write(
-            f"{'channel':10s} {'workers':>7s} {'req/s':>7s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s}  load"
+            f"{'channel':10s} {'workers':>7s} {'req/s':>7s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s} "
+            f"{'server':>7s} {'client':>7s} {'own':>5s}  load"
         )
         for (workers, channel), (result, load) in sorted(results.items(), key=lambda item: (item[0][1], item[0][0])):
+            use, requests = cpu[(workers, channel)], max(1, len(result.latencies_ms))
+            own = (use.server_s + use.client_s) / use.machine_s if use.machine_s else 0.0
             self.stdout.write(
                 f"{channel:10s} {workers:7d} {result.per_second:7.1f} {percentile(result.latencies_ms, 0.5):7.1f} "
-                f"{percentile(result.latencies_ms, 0.95):7.1f} {percentile(result.latencies_ms, 0.99):7.1f}  "
+                f"{percentile(result.latencies_ms, 0.95):7.1f} {percentile(result.latencies_ms, 0.99):7.1f} "
+                f"{use.server_s / requests * 1000:7.1f} {use.client_s / requests * 1000:7.1f} {own:5.0%}  "
                 + " ".join(f"{value:.1f}" for value in load)
             )
         if len(worker_counts) == 2:
