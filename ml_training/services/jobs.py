@@ -158,21 +158,24 @@ def run_job(job_id: int) -> TrainingJob | None:
         return job  # cancelled before it started, a redelivered task, or a deleted job (None)
     queue = DataQueueItem.objects.filter(model_type=job.model_type)
     queue.filter(status=QueueStatus.READY).update(status=QueueStatus.TRAINING)
+    # The queue rows change before the job's final status, so a job seen finished has its rows settled.
     try:
-        _train(job)
+        done = _train(job)
     except JobCancelled:
-        _finish(job, S.CANCELLED, "cancelled")
         queue.filter(status=QueueStatus.TRAINING).update(status=QueueStatus.READY)
+        _finish(job, S.CANCELLED, "cancelled")
     except Exception as exc:
         logger.exception("training job %s failed", job_id)
-        _finish(job, S.FAILED, f"failed: {type(exc).__name__}: {exc}", error_message=f"{type(exc).__name__}: {exc}")
         queue.filter(status=QueueStatus.TRAINING).update(status=QueueStatus.READY)
+        _finish(job, S.FAILED, f"failed: {type(exc).__name__}: {exc}", error_message=f"{type(exc).__name__}: {exc}")
     else:
         queue.filter(status=QueueStatus.TRAINING).update(status=QueueStatus.COMPLETED, trained_at=timezone.now())
+        _finish(job, S.COMPLETED, done)
     return TrainingJob.objects.get(pk=job_id)
 
 
-def _train(job: TrainingJob) -> None:
+def _train(job: TrainingJob) -> str:
+    """Train, register and apply the gate; returns the job's closing log line."""
     # Jobs made elsewhere (e.g. `create_training_job`) reach here unvalidated: a bad config fails the job.
     config = validate_config(job.model_type, job.training_config)
     progress = Progress(job)
@@ -210,7 +213,7 @@ def _train(job: TrainingJob) -> None:
             model_size_mb=version.model_size_mb,
             improvement_rate=max(-1.0, min(1.0, decision.gain)),
         )
-    _finish(job, S.COMPLETED, f"completed: version {version.version}, {promotion['action']}")
+    return f"completed: version {version.version}, {promotion['action']}"
 
 
 class Progress:
