@@ -188,8 +188,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 # Threads per web worker process that serve synchronous views (config/asgi_handler.py); a further
-# request waits for a free one. Views that wait on the network (an external LLM) want more.
-WEB_THREADS = env_int("WEB_THREADS", 4)
+# request waits for a free one. 2 measured best for the CPU-bound local chats (bench_load, README);
+# views that wait on the network (an external LLM, non-streaming) want more.
+WEB_THREADS = env_int("WEB_THREADS", 2)
 if WEB_THREADS < 1:
     raise ImproperlyConfigured(f"WEB_THREADS={WEB_THREADS} must be 1 or more")
 
