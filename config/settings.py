@@ -269,6 +269,8 @@ RAG_SHARED_CACHE_TTL = env_int("RAG_SHARED_CACHE_TTL", 3600)
 # rag.services.relevance gives each retrieved chunk P(it answers the question); chats ground only on
 # chunks at or above this (none: "the documents do not cover it"). Chosen by `manage.py bench_no_answer
 # --fit` (its trade-off table shows what a higher floor refuses and what it wins).
+# The public Korean retrieval set (AutoRAG parquet files) the benchmarks and the rag trainer's gate read.
+AUTORAG_DATASET_DIR = Path(env_str("AUTORAG_DATASET_DIR", str(BASE_DIR.parent / "shared/datasets/autorag_ko")))
 RAG_RELEVANCE_FLOOR = env_float("RAG_RELEVANCE_FLOOR", 0.05)
 if not 0.0 <= RAG_RELEVANCE_FLOOR <= 1.0:
     raise ImproperlyConfigured(f"RAG_RELEVANCE_FLOOR={RAG_RELEVANCE_FLOOR} must be between 0 and 1")

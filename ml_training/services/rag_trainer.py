@@ -52,8 +52,8 @@ SELECTION_METRIC = "mrr"
 
 
 def autorag_dir() -> Path:
-    """Where bench_retrieval reads the public AutoRAG Korean set (../shared/datasets/autorag_ko)."""
-    return Path(settings.BASE_DIR).parent / "shared/datasets/autorag_ko"
+    """The public AutoRAG Korean set (settings.AUTORAG_DATASET_DIR, default ../shared/datasets/autorag_ko)."""
+    return Path(settings.AUTORAG_DATASET_DIR)
 
 
 @dataclass(frozen=True)

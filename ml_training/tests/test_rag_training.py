@@ -10,7 +10,10 @@ first (the sheet 4th, still among the sources a user can mark helpful), text-onl
 import time
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from django.conf import settings as settings_module
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -28,6 +31,46 @@ from rag.services.search import DEFAULT_RANKING, RankingParams, scope_for, searc
 from rag.tests.helpers import add_document
 
 pytestmark = pytest.mark.usefixtures("model_store")
+
+# A small public set in the AutoRAG format: each topic's page answers its question, the others do not.
+PUBLIC_TOPICS = {
+    "기차": ("고속열차 승차권은 출발 한 달 전부터 예매할 수 있고 환불 수수료는 출발 시각에 따라 다릅니다.",
+             "고속열차 승차권 예매는 언제부터 가능한가요?"),
+    "도서관": ("시립 도서관은 한 번에 다섯 권까지 두 주 동안 대출하며 연체하면 그 기간만큼 대출이 정지됩니다.",
+              "도서관에서 책은 몇 권까지 대출되나요?"),
+    "여권": ("여권 재발급은 구청 민원실에서 신청하고 사진 한 장과 신분증이 필요하며 발급까지 일주일 걸립니다.",
+            "여권 재발급 신청에 필요한 서류는 무엇인가요?"),
+    "분리수거": ("페트병은 라벨을 떼고 내용물을 비운 뒤 투명 페트병 전용 수거함에 배출합니다.",
+               "페트병 분리수거 방법을 알려 주세요."),
+    "건강검진": ("국가 건강검진은 짝수 해 출생자가 짝수 해에 받으며 검진 전날 저녁부터 금식합니다.",
+              "국가 건강검진 전에 금식은 언제부터 하나요?"),
+    "전기요금": ("주택용 전기요금은 누진제로 사용량 구간마다 단가가 올라가며 여름철에는 구간이 넓어집니다.",
+              "주택용 전기요금 누진제 구간은 어떻게 되나요?"),
+}
+REAL_AUTORAG = settings_module.AUTORAG_DATASET_DIR
+
+
+@pytest.fixture(autouse=True)
+def public_set(settings, tmp_path_factory):
+    """The trainer's AutoRAG gate reads this small set (CI has no ../shared); tests about the real set's
+    behaviour ask for `real_autorag` instead."""
+    path = tmp_path_factory.mktemp("autorag")
+    corpus = [{"doc_id": f"{topic} - 1", "contents": page} for topic, (page, _) in PUBLIC_TOPICS.items()]
+    qa = [
+        {"qid": f"{i}_public", "query": question, "retrieval_gt": [[f"{topic} - 1"]], "generation_gt": [page]}
+        for i, (topic, (page, question)) in enumerate(PUBLIC_TOPICS.items())
+    ]
+    pq.write_table(pa.Table.from_pylist(corpus), path / "ocr_corpus_v3.parquet")
+    pq.write_table(pa.Table.from_pylist(qa), path / "qa_v4.parquet")
+    settings.AUTORAG_DATASET_DIR = path
+
+
+@pytest.fixture
+def real_autorag(settings):
+    """The public AutoRAG set itself, for what only its questions show (skipped where it is absent)."""
+    if not (REAL_AUTORAG / "qa_v4.parquet").exists():
+        pytest.skip(f"needs the public AutoRAG set at {REAL_AUTORAG} (AUTORAG_DATASET_DIR)")
+    settings.AUTORAG_DATASET_DIR = REAL_AUTORAG
 
 CODES_KEY = "kb_codes"
 SMALL_KEY = "kb_small"
@@ -221,7 +264,7 @@ def test_a_rag_key_with_enough_queries_gets_its_own_parameters_the_others_the_de
     assert ranking.for_rag_key(CODES_KEY).text_weight == 1.0
 
 
-def test_the_gate_refuses_parameters_that_make_autorag_worse(codes):
+def test_the_gate_refuses_parameters_that_make_autorag_worse(codes, real_autorag):
     # Text-only BM25 with a high k1 wins the keyword questions but loses AutoRAG questions.
     _, outcome = run_trainer({"text_weights": [1.0], "k1_values": [3.0], "b_values": [0.75]})
 
@@ -232,7 +275,7 @@ def test_the_gate_refuses_parameters_that_make_autorag_worse(codes):
     assert outcome.decision.reason.startswith("default의 AutoRAG MRR이 챔피언보다")
 
 
-def test_the_grid_search_keeps_to_parameters_that_do_not_make_autorag_worse(codes):
+def test_the_grid_search_keeps_to_parameters_that_do_not_make_autorag_worse(codes, real_autorag):
     # With b 0.5, text-only search wins the keyword questions but loses AutoRAG; the text weight 0.5 does not.
     _, outcome = run_trainer({"text_weights": [0.5, 1.0], "k1_values": [1.2], "b_values": [0.5]})
 

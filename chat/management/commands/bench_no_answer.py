@@ -76,7 +76,7 @@ class Command(BaseCommand):
     help = "No-answer rate without the gold chunks and right-chunk answer rate with them (AutoRAG Korean set)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--dataset", default=str(Path(settings.BASE_DIR).parent / "shared/datasets/autorag_ko"))
+        parser.add_argument("--dataset", default=str(settings.AUTORAG_DATASET_DIR))
         parser.add_argument("--questions", type=int, default=0, help="only the first N questions")
         parser.add_argument("--fit", action="store_true", help="refit the relevance model and score calibration")
 

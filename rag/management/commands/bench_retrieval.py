@@ -84,7 +84,7 @@ class Command(BaseCommand):
     help = "Recall@1/3/5 and MRR of vector-only, BM25-only and hybrid search on the AutoRAG Korean set."
 
     def add_arguments(self, parser):
-        parser.add_argument("--dataset", default=str(Path(settings.BASE_DIR).parent / "shared/datasets/autorag_ko"))
+        parser.add_argument("--dataset", default=str(settings.AUTORAG_DATASET_DIR))
         parser.add_argument("--text-weight", type=float, nargs="*", help="hybrid text weights to compare")
         parser.add_argument("--questions", type=int, default=0, help="only the first N questions")
 
