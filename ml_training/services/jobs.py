@@ -199,6 +199,9 @@ def _train(job: TrainingJob) -> str:
             training_data_stats=outcome.training_data_stats,
             created_by=job.created_by,
         )
+        # Before the promotion: the registry appends its audit line to the row it reads itself.
+        version.notes = f"{version.notes}\n{verdict}".strip()
+        version.save(update_fields=["notes"])
         by = gettext("gate (job %(job)s)") % {"job": job.pk}
         promotion = {**decision.as_dict(), "version": version.version, "action": "none"}
         promoted = gettext("not promoted")
@@ -211,8 +214,6 @@ def _train(job: TrainingJob) -> str:
             registry.start_ab(version, share, by=by)
             promotion["action"] = f"A/B at {share} %"
             promoted = gettext("A/B test on %(percentage)s%% of users") % {"percentage": share}
-        version.notes = f"{version.notes}\n{verdict}".strip()
-        version.save(update_fields=["notes"])
         TrainingJob.objects.filter(pk=job.pk).update(
             metrics=outcome.metrics,
             promotion=promotion,
