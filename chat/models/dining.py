@@ -491,7 +491,7 @@ class Coupon(models.Model):
                 condition=Q(discount_amount__isnull=False, discount_rate__isnull=True)
                 | Q(discount_amount__isnull=True, discount_rate__isnull=False),
                 name="chat_coupon_amount_xor_rate",
-                violation_error_message="Set either a discount amount or a discount rate, not both.",
+                violation_error_message="할인 금액과 할인율 중 정확히 하나만 입력하세요.",
             ),
             models.CheckConstraint(condition=Q(valid_until__gte=F("valid_from")), name="chat_coupon_valid_period"),
             models.CheckConstraint(

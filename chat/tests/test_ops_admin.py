@@ -134,6 +134,18 @@ def test_coupon_changelist_shows_issued_and_used_counts(admin_client, dining_row
     assert (row.wallet_issued, row.wallet_used) == (3, 2)
 
 
+def test_a_coupon_with_both_an_amount_and_a_rate_is_refused_in_korean(admin_client):
+    response = admin_client.post(_url(Coupon, "add"), {
+        "id": "BOTH1000", "coupon_name": "둘 다", "description": "금액과 할인율", "coupon_type": "FIXED_AMOUNT",
+        "discount_amount": 1000, "discount_rate": "0.10", "min_order_amount": 0, "usage_type": "ALL",
+        "valid_from": "2026-12-01", "valid_until": "2026-12-31", "max_use_per_user": 1, "priority_score": "0.50",
+        "total_issued": 0, "total_used": 0, "is_active": "on",
+    })  # fmt: skip
+
+    assert response.status_code == 200 and not Coupon.objects.filter(pk="BOTH1000").exists()
+    assert "할인 금액과 할인율 중 정확히 하나만 입력하세요." in response.content.decode()
+
+
 # --- business hours editor -------------------------------------------------------------------
 
 

@@ -113,7 +113,9 @@ def schedule_job(
             scheduled_at=now,
             triggered_by=triggered_by,
             created_by=created_by,
-            log_tail=[_line(f"scheduled by {created_by} ({triggered_by})")],
+            log_tail=[
+                _line(gettext("scheduled by %(by)s (%(trigger)s)") % {"by": created_by, "trigger": triggered_by})
+            ],
         )
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
@@ -144,7 +146,7 @@ def cancel(job: TrainingJob, *, by: str) -> TrainingJob:
             job.status, job.end_time = S.CANCELLED, timezone.now()
             job.start_time = job.start_time or job.end_time
         job.cancel_requested = True
-        job.log_tail = [*job.log_tail, _line(f"cancel requested by {by}")][-LOG_TAIL_LINES:]
+        job.log_tail = [*job.log_tail, _line(gettext("cancel requested by %(by)s") % {"by": by})][-LOG_TAIL_LINES:]
         job.save(update_fields=["status", "end_time", "start_time", "cancel_requested", "log_tail"])
     return job
 
@@ -163,11 +165,12 @@ def run_job(job_id: int) -> TrainingJob | None:
         done = _train(job)
     except JobCancelled:
         queue.filter(status=QueueStatus.TRAINING).update(status=QueueStatus.READY)
-        _finish(job, S.CANCELLED, "cancelled")
+        _finish(job, S.CANCELLED, gettext("cancelled"))
     except Exception as exc:
         logger.exception("training job %s failed", job_id)
         queue.filter(status=QueueStatus.TRAINING).update(status=QueueStatus.READY)
-        _finish(job, S.FAILED, f"failed: {type(exc).__name__}: {exc}", error_message=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        _finish(job, S.FAILED, gettext("failed: %(error)s") % {"error": error}, error_message=error)
     else:
         queue.filter(status=QueueStatus.TRAINING).update(status=QueueStatus.COMPLETED, trained_at=timezone.now())
         _finish(job, S.COMPLETED, done)
@@ -181,7 +184,8 @@ def _train(job: TrainingJob) -> str:
     progress = Progress(job)
     outcome = TRAINERS[job.model_type].run(job, config, progress)
     decision = outcome.decision
-    progress(f"gate: {decision.decision} - {decision.reason}", 90)
+    verdict = gettext("gate: %(decision)s - %(reason)s") % {"decision": decision.decision, "reason": decision.reason}
+    progress(verdict, 90)
     Progress.check_cancel(job)
     with transaction.atomic():
         version = registry.register(
@@ -195,16 +199,21 @@ def _train(job: TrainingJob) -> str:
             training_data_stats=outcome.training_data_stats,
             created_by=job.created_by,
         )
-        by = f"gate (job {job.pk})"
+        # Before the promotion: the registry appends its audit line to the row it reads itself.
+        version.notes = f"{version.notes}\n{verdict}".strip()
+        version.save(update_fields=["notes"])
+        by = gettext("gate (job %(job)s)") % {"job": job.pk}
         promotion = {**decision.as_dict(), "version": version.version, "action": "none"}
+        promoted = gettext("not promoted")
+        share = config["ab_percentage_if_inconclusive"]
         if decision.decision == gate.ACCEPTED and config["auto_promote"]:
             registry.activate(version, by=by)
             promotion["action"] = "activated"
-        elif decision.decision == gate.INCONCLUSIVE and config["ab_percentage_if_inconclusive"] > 0:
-            registry.start_ab(version, config["ab_percentage_if_inconclusive"], by=by)
-            promotion["action"] = f"A/B at {config['ab_percentage_if_inconclusive']} %"
-        version.notes = f"{version.notes}\ngate: {decision.decision} - {decision.reason}".strip()
-        version.save(update_fields=["notes"])
+            promoted = gettext("activated as the champion")
+        elif decision.decision == gate.INCONCLUSIVE and share > 0:
+            registry.start_ab(version, share, by=by)
+            promotion["action"] = f"A/B at {share} %"
+            promoted = gettext("A/B test on %(percentage)s%% of users") % {"percentage": share}
         TrainingJob.objects.filter(pk=job.pk).update(
             metrics=outcome.metrics,
             promotion=promotion,
@@ -213,7 +222,10 @@ def _train(job: TrainingJob) -> str:
             model_size_mb=version.model_size_mb,
             improvement_rate=max(-1.0, min(1.0, decision.gain)),
         )
-    return f"completed: version {version.version}, {promotion['action']}"
+    return gettext("completed: version %(version)s, %(promotion)s") % {
+        "version": version.version,
+        "promotion": promoted,
+    }
 
 
 class Progress:

@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
@@ -142,7 +143,10 @@ def train_candidates(train: list[Row], validation: list[Row], config: dict, *, l
         seconds = round(time.perf_counter() - started, 2)
         scores = evaluate(model, validation) if validation else {"macro_f1": 0.0, "accuracy": 0.0}
         results[name] = {"model": model, "train_seconds": seconds, "validation": scores}
-        log(f"{name}: trained in {seconds} s, validation macro-F1 {scores['macro_f1']}, accuracy {scores['accuracy']}")
+        log(
+            gettext("%(name)s: trained in %(seconds)s s, validation macro-F1 %(macro_f1)s, accuracy %(accuracy)s")
+            % {"name": name, "seconds": seconds, "macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
+        )
     winner = max(results, key=lambda name: (results[name]["validation"]["macro_f1"], -CANDIDATES.index(name)))
     return {
         "winner": winner,
@@ -160,7 +164,7 @@ def train_candidates(train: list[Row], validation: list[Row], config: dict, *, l
 
 def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     """Split, train the candidates, and judge the winner against the champion on the frozen test split."""
-    progress("preparing the data: curated set, human labels, augmentations", 5)
+    progress(gettext("preparing the data: curated set, human labels, augmentations"), 5)
     splits = build_splits(weak_label_weight=config["weak_label_weight"])
     counts = splits.counts()
     TrainingJob.objects.filter(pk=job.pk).update(
@@ -168,15 +172,16 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
         train_count=counts["train"], validation_count=counts["validation"],
         test_count=counts["test"],
     )  # fmt: skip
-    progress(f"split {counts}", 10)
+    progress(gettext("split %(counts)s") % {"counts": counts}, 10)
 
-    progress("training the candidates", 15, status=TrainingJobStatus.TRAINING)
+    progress(gettext("training the candidates"), 15, status=TrainingJobStatus.TRAINING)
     started = time.perf_counter()
     trained = train_candidates(splits.train, splits.validation, config, log=progress)
     train_seconds = round(time.perf_counter() - started, 2)
 
     progress(
-        f"evaluating {trained['winner']} against the champion on the frozen test split", 80,
+        gettext("evaluating %(winner)s against the champion on the frozen test split") % {"winner": trained["winner"]},
+        80,
         status=TrainingJobStatus.EVALUATING,
     )  # fmt: skip
     champion_version, champion_model = training.champion_model(ModelType.NLU, nlu_model.from_artifact, get_classifier())

@@ -21,6 +21,7 @@ from django.db.models import Avg, Count, Q, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, JSONObject, NullIf
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ml_training.models import DataQueueItem, ModelType, QueueStatus, TrainingJob, TriggeredBy
 from ml_training.services.collection import backfill_dining_turns, flag_user_corrections
@@ -92,7 +93,8 @@ def create_training_job(
         count = ready.count()
         if count < MINIMUM_READY[model_type]:
             raise NotEnoughData(
-                f"Not enough training data for {model_type}: {count} ready, {MINIMUM_READY[model_type]} needed."
+                gettext("Not enough training data for %(model_type)s: %(count)s ready, %(minimum)s needed.")
+                % {"model_type": model_type, "count": count, "minimum": MINIMUM_READY[model_type]}
             )
         now = timezone.now()
         job = TrainingJob.objects.create(

@@ -29,6 +29,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Q, Subquery
+from django.utils.translation import gettext
 
 from chat.models import KnowledgeMessage, MessageRole
 from ml_training.models import AnswerFeedback, FeedbackVote, ModelType, TrainingJob, TrainingJobStatus
@@ -190,7 +191,9 @@ def autorag_pools(sample: int, depth: int, log) -> list[tuple]:
 
     path = autorag_dir()
     if not path.exists():
-        raise ValueError(f"the AutoRAG set is missing at {path}: the rag model must be evaluated on it")
+        raise ValueError(
+            gettext("the AutoRAG set is missing at %(path)s: the rag model must be evaluated on it") % {"path": path}
+        )
     corpus, questions = load_dataset(path)
     if sample:
         questions = questions[:sample]
@@ -201,7 +204,10 @@ def autorag_pools(sample: int, depth: int, log) -> list[tuple]:
     started = time.perf_counter()
     try:
         ingest_corpus(corpus, rag_key=rag_key)
-        log(f"AutoRAG: {len(corpus)} chunks ingested in {time.perf_counter() - started:.1f} s")
+        log(
+            gettext("AutoRAG: %(chunks)s chunks ingested in %(seconds).1f s")
+            % {"chunks": len(corpus), "seconds": time.perf_counter() - started}
+        )
         ids = dict(Document.objects.filter(rag_key=rag_key).values_list("doc_id", "pk"))
         scope = scope_for(user=None, rag_key=rag_key, rag_type=RagType.CHATBOT_SHARED)
         return [
@@ -256,10 +262,23 @@ def fit(
     report["seconds"] = round(seconds, 3)
     per_pair = 1000 * seconds / max(1, len(candidates) * (len(train) + len(autorag)))
     log(
-        f"grid search: {len(candidates)} parameter sets x ({len(train)} training + {len(autorag)} AutoRAG queries) "
-        f"in {seconds:.2f} s ({per_pair:.3f} ms per set and query); {len(allowed)} sets keep AutoRAG within "
-        f"{config['autorag_tolerance']}; default {default.as_dict()} train MRR {default_score:.4f}; "
-        f"own parameters for {sorted(per_rag_key)}"
+        gettext(
+            "grid search: %(sets)s parameter sets x (%(train)s training + %(autorag)s AutoRAG queries) in"
+            " %(seconds).2f s (%(per_pair).3f ms per set and query); %(allowed)s sets keep AutoRAG within"
+            " %(tolerance)s; default %(default)s train MRR %(default_mrr).4f; own parameters for %(rag_keys)s"
+        )
+        % {
+            "sets": len(candidates),
+            "train": len(train),
+            "autorag": len(autorag),
+            "seconds": seconds,
+            "per_pair": per_pair,
+            "allowed": len(allowed),
+            "tolerance": config["autorag_tolerance"],
+            "default": default.as_dict(),
+            "default_mrr": default_score,
+            "rag_keys": sorted(per_rag_key),
+        }
     )
     return RagRanking(default=default, per_rag_key=per_rag_key), report
 
@@ -287,7 +306,7 @@ def champion_ranking() -> tuple[object, RagRanking]:
 
 def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     depth = config["depth"]
-    progress("preparing the data: feedback-labelled knowledge questions", 5)
+    progress(gettext("preparing the data: feedback-labelled knowledge questions"), 5)
     started = time.perf_counter()
     queries = labelled_queries()
     train = [q for q in queries if not q.held_out]
@@ -299,19 +318,26 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     TrainingJob.objects.filter(pk=job.pk).update(
         data_count=len(queries), train_count=len(train), validation_count=0, test_count=len(held_out)
     )
-    progress(f"split {counts}", 10)
+    progress(gettext("split %(counts)s") % {"counts": counts}, 10)
     if len(train) < config["min_queries"]:
-        raise ValueError(f"only {len(train)} feedback-labelled training queries (min_queries {config['min_queries']})")
+        raise ValueError(
+            gettext("only %(count)s feedback-labelled training queries (min_queries %(minimum)s)")
+            % {"count": len(train), "minimum": config["min_queries"]}
+        )
     pools = query_pools(train + held_out, depth)
-    progress(f"candidates read for {len(pools)} queries in {time.perf_counter() - started:.2f} s", 20)
+    progress(
+        gettext("candidates read for %(queries)s queries in %(seconds).2f s")
+        % {"queries": len(pools), "seconds": time.perf_counter() - started},
+        20,
+    )
 
     autorag = autorag_pools(config["autorag_sample"], depth, progress)
     champion_version, champion = champion_ranking()
 
-    progress("grid search on the training queries", 40, status=TrainingJobStatus.TRAINING)
+    progress(gettext("grid search on the training queries"), 40, status=TrainingJobStatus.TRAINING)
     ranking, report = fit(train, pools[: len(train)], autorag, champion, config, progress)
 
-    progress("evaluating on the held-out queries and on AutoRAG", 60, status=TrainingJobStatus.EVALUATING)
+    progress(gettext("evaluating on the held-out queries and on AutoRAG"), 60, status=TrainingJobStatus.EVALUATING)
     ranking = calibrated_for_autorag(ranking, autorag)
     held_pools = pools[len(train) :]
     candidate_metrics = rag_rescoring.evaluate(held_pools, lambda i: ranking.for_rag_key(held_out[i].rag_key), depth)
@@ -331,9 +357,23 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     )  # fmt: skip
     held = {"candidate": rag_rescoring.mean_metrics(candidate_metrics),
             "champion": rag_rescoring.mean_metrics(champion_metrics), "queries": len(held_out)}  # fmt: skip
-    progress(f"held-out MRR@{depth} {held['champion']['mrr']} -> {held['candidate']['mrr']}, AutoRAG MRR "
-             + ", ".join(f"{name} {row['champion']} -> {row['candidate']}" for name, row in autorag_rows.items())
-             + f" ({len(autorag)} questions); total {time.perf_counter() - started:.1f} s", 85)  # fmt: skip
+    progress(
+        gettext(
+            "held-out MRR@%(depth)s %(champion)s -> %(candidate)s, AutoRAG MRR %(autorag)s (%(questions)s"
+            " questions); total %(seconds).1f s"
+        )
+        % {
+            "depth": depth,
+            "champion": held["champion"]["mrr"],
+            "candidate": held["candidate"]["mrr"],
+            "autorag": ", ".join(
+                f"{name} {row['champion']} -> {row['candidate']}" for name, row in autorag_rows.items()
+            ),
+            "questions": len(autorag),
+            "seconds": time.perf_counter() - started,
+        },
+        85,
+    )
     manifest, arrays = rag_ranking.to_artifact(ranking)
     return Outcome(
         manifest=manifest,

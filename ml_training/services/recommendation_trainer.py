@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.utils.translation import gettext
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from ml_training.models import ModelType, RecommendationFeedback, TrainingJob, TrainingJobStatus, UserAction
@@ -172,32 +173,38 @@ TRAINERS = {"pairwise-logreg": train_pairwise, "pointwise-ridge": train_pointwis
 
 
 def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
-    progress("preparing the data: recommendation feedback, time split", 5)
+    progress(gettext("preparing the data: recommendation feedback, time split"), 5)
     splits = time_split(load_queries(), test_share=config["test_share"], validation_share=config["validation_share"])
     counts = splits.counts()
     TrainingJob.objects.filter(pk=job.pk).update(
         data_count=sum(counts.values()), train_count=counts["train"], validation_count=counts["validation"],
         test_count=counts["frozen_test"],
     )  # fmt: skip
-    progress(f"split {SPLIT_VERSION} {counts}", 10)
+    progress(gettext("split %(split)s %(counts)s") % {"split": SPLIT_VERSION, "counts": counts}, 10)
     if len(splits.train) < MIN_TRAIN_QUERIES or not splits.test:
         raise ValueError(
-            f"not enough recommendation feedback: {counts} (need {MIN_TRAIN_QUERIES} training queries and a test slice)"
+            gettext(
+                "not enough recommendation feedback: %(counts)s (need %(minimum)s training queries and a test slice)"
+            )
+            % {"counts": counts, "minimum": MIN_TRAIN_QUERIES}
         )
 
-    progress("training the candidates", 15, status=TrainingJobStatus.TRAINING)
+    progress(gettext("training the candidates"), 15, status=TrainingJobStatus.TRAINING)
     started = time.perf_counter()
     candidates = {}
     for name in config["candidates"]:
         model = TRAINERS[name](splits.train, config)
         scores = evaluate(model, splits.validation) if splits.validation else {GATE_METRIC: 0.0}
         candidates[name] = {"validation": scores}
-        progress(f"{name}: validation {GATE_METRIC} {scores[GATE_METRIC]}", None)
+        progress(
+            gettext("%(name)s: validation %(metric)s %(score)s")
+            % {"name": name, "metric": GATE_METRIC, "score": scores[GATE_METRIC]}
+        )
     winner = max(candidates, key=lambda name: (candidates[name]["validation"][GATE_METRIC], -CANDIDATES.index(name)))
     model = TRAINERS[winner](splits.train + splits.validation, config)
     train_seconds = round(time.perf_counter() - started, 3)
 
-    progress(f"evaluating {winner} against the champion on the frozen test split", 80,
+    progress(gettext("evaluating %(winner)s against the champion on the frozen test split") % {"winner": winner}, 80,
              status=TrainingJobStatus.EVALUATING)  # fmt: skip
     champion_version, champion = training.champion_model(
         ModelType.RECOMMENDATION, recommendation_model.from_artifact, HAND_TUNED

@@ -105,7 +105,9 @@ def activate(version: ModelVersion, *, by: str) -> ModelVersion:
         now = timezone.now()
         for row in rows.values():
             if row.is_active and row.pk != target.pk:
-                _retire(row, now=now, by=by, status=DeploymentStatus.DEPRECATED, what="champion replaced")
+                _retire(
+                    row, now=now, by=by, status=DeploymentStatus.DEPRECATED, line=gettext("champion replaced by %(by)s")
+                )
         if not target.is_active:
             target.is_active = True
             target.ab_test_group = ""
@@ -113,7 +115,7 @@ def activate(version: ModelVersion, *, by: str) -> ModelVersion:
             target.deployment_status = DeploymentStatus.PRODUCTION
             target.deployed_at, target.deployed_by = now, by
             target.retired_at, target.retired_by = None, ""
-            _audit(target, now, f"activated by {by}")
+            _audit(target, now, gettext("activated by %(by)s") % {"by": by})
             target.save()
         _bump_generation()
     return target
@@ -135,13 +137,19 @@ def start_ab(version: ModelVersion, percentage, *, by: str) -> ModelVersion:
         now = timezone.now()
         for row in rows.values():
             if row.ab_test_group == CHALLENGER and row.pk != target.pk:
-                _retire(row, now=now, by=by, status=DeploymentStatus.DEPRECATED, what="challenger replaced")
+                _retire(
+                    row,
+                    now=now,
+                    by=by,
+                    status=DeploymentStatus.DEPRECATED,
+                    line=gettext("challenger replaced by %(by)s"),
+                )
         if target.ab_test_group != CHALLENGER:
             target.deployed_at, target.deployed_by = now, by
         target.ab_test_group = CHALLENGER
         target.traffic_percentage = percentage
         target.deployment_status = DeploymentStatus.STAGING
-        _audit(target, now, f"A/B at {percentage} % by {by}")
+        _audit(target, now, gettext("A/B at %(percentage)s%% by %(by)s") % {"percentage": percentage, "by": by})
         target.save()
         _bump_generation()
     return target
@@ -152,7 +160,13 @@ def stop_ab(model_type: str, *, by: str) -> ModelVersion | None:
         rows = _lock(model_type)
         stopped = next((row for row in rows.values() if row.ab_test_group == CHALLENGER), None)
         if stopped is not None:
-            _retire(stopped, now=timezone.now(), by=by, status=DeploymentStatus.TESTING, what="A/B stopped")
+            _retire(
+                stopped,
+                now=timezone.now(),
+                by=by,
+                status=DeploymentStatus.TESTING,
+                line=gettext("A/B stopped by %(by)s"),
+            )
             _bump_generation()
     return stopped
 
@@ -191,13 +205,14 @@ def _lock(model_type: str) -> dict[int, ModelVersion]:
     }
 
 
-def _retire(row: ModelVersion, *, now, by: str, status: str, what: str) -> None:
+def _retire(row: ModelVersion, *, now, by: str, status: str, line: str) -> None:
+    """`line`: the audit line, with a %(by)s placeholder."""
     row.is_active = False
     row.ab_test_group = ""
     row.traffic_percentage = Decimal(0)
     row.deployment_status = status
     row.retired_at, row.retired_by = now, by
-    _audit(row, now, f"{what} by {by}")
+    _audit(row, now, line % {"by": by})
     row.save()
 
 

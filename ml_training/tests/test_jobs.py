@@ -73,8 +73,8 @@ def test_a_job_runs_in_the_worker_through_every_phase_and_registers_a_version(ce
     assert job.status == "completed", job.log_tail
     assert job.progress_percent == 100 and job.end_time >= job.start_time
     log = "\n".join(job.log_tail)
-    for phase in ("scheduled by kim", "preparing the data", "training the candidates", "linear: trained",
-                  "tfidf-logreg: trained", "evaluating", "gate:", "completed: version 0.1.0"):
+    for phase in ("예약됨 (요청: kim", "데이터 준비 중", "후보 모델 학습 중", "linear: ", "초 동안 학습",
+                  "tfidf-logreg: ", "챔피언과 비교 평가 중", "게이트: ", "완료: 버전 0.1.0"):
         assert phase in log
     assert job.train_count > 0 and job.validation_count > 0 and job.test_count > 0
     split = job.train_count + job.validation_count + job.test_count
@@ -101,7 +101,7 @@ def test_a_running_job_cancelled_stops_at_its_next_checkpoint():
 
     job.refresh_from_db()
     assert job.status == "cancelled" and job.cancel_requested
-    assert "cancel requested by staff" in "\n".join(job.log_tail)
+    assert "취소 요청됨 (요청: staff)" in "\n".join(job.log_tail)
     assert not ModelVersion.objects.exists()
 
 
@@ -116,7 +116,7 @@ def test_a_failed_job_says_why(settings, tmp_path):
 
     assert job.status == "failed"
     assert "Error" in job.error_message and "not-a-directory" in job.error_message
-    assert job.log_tail[-1].endswith(job.error_message)
+    assert job.log_tail[-1].endswith(f"실패: {job.error_message}")
 
 
 def test_a_job_made_by_create_training_job_is_queued_when_due_and_runs(celery_worker_thread):
@@ -161,6 +161,8 @@ def test_an_inconclusive_gain_starts_a_small_ab_test_instead_of_promoting(db):
 
     assert job.promotion["decision"] == "inconclusive" and "δ 0.5 미만" in job.promotion["reason"]
     assert job.promotion["action"] == "A/B at 10.0 %"
+    assert job.log_tail[-1].endswith(f"완료: 버전 {job.model_version}, 사용자 10.0%에게 A/B 테스트")
     challenger = registry.challenger("nlu")
+    assert f"A/B 테스트 10.0% 시작 (처리: 게이트 (작업 {job.pk}))" in challenger.notes
     assert challenger.version == job.model_version and challenger.traffic_percentage == 10
     assert registry.champion("nlu") is None  # the curated model stays the champion

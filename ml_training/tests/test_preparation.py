@@ -83,7 +83,7 @@ def test_a_training_job_is_refused_below_the_seed_minimum():
         queued()
     prepare_daily_training_data()
 
-    with pytest.raises(NotEnoughData, match="Not enough training data for nlu: 99 ready, 100 needed"):
+    with pytest.raises(NotEnoughData, match="nlu 학습 데이터가 부족합니다: 준비됨 99건, 필요 100건"):
         create_training_job("nlu")
     assert not TrainingJob.objects.exists()
 
@@ -106,7 +106,7 @@ def test_a_training_job_takes_the_ready_rows_at_the_minimum():
 
 
 def test_the_command_says_why_it_refuses():
-    with pytest.raises(CommandError, match="0 ready, 500 needed"):
+    with pytest.raises(CommandError, match="준비됨 0건, 필요 500건"):
         call_command("create_training_job", "--model-type", "recommendation")
 
 

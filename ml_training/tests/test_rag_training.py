@@ -241,7 +241,7 @@ def test_the_trainer_learns_the_keyword_heavy_parameters_and_the_held_out_mrr_im
     job.refresh_from_db()
     assert job.train_count + job.test_count == len(NAMES) and job.test_count == held["queries"]
     log = "\n".join(job.log_tail)
-    assert "grid search: 12 parameter sets" in log and "ms per set and query" in log and "AutoRAG" in log
+    assert "그리드 탐색: 파라미터 세트 12개" in log and "세트·쿼리당" in log and "AutoRAG" in log
 
 
 def test_the_calibration_is_refitted_for_the_learned_weight(codes):
@@ -291,7 +291,7 @@ def test_too_few_labelled_queries_fail_the_job_with_the_reason(db):
     finished = jobs.run_job(job.pk)
 
     assert finished.status == "failed"
-    assert "only 0 feedback-labelled training queries" in finished.error_message
+    assert "피드백 라벨이 붙은 학습 쿼리가 0개뿐입니다" in finished.error_message
 
 
 def test_a_bad_rag_config_is_refused_before_any_job_exists(db):

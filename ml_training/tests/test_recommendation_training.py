@@ -137,7 +137,7 @@ def test_too_little_feedback_fails_the_job_with_the_reason(db):
 
     job = jobs.run_job(jobs.schedule_job("recommendation").pk)
 
-    assert job.status == "failed" and "not enough recommendation feedback" in job.error_message
+    assert job.status == "failed" and "추천 피드백이 부족합니다" in job.error_message
     assert not ModelVersion.objects.exists()
 
 

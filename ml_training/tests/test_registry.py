@@ -63,6 +63,18 @@ def test_a_champion_with_a_tampered_artifact_leaves_the_previous_version_serving
     assert classifier.metadata["note"] == "first"
 
 
+def test_the_audit_lines_of_a_version_read_in_korean(db):
+    version = nlu_version()
+
+    registry.start_ab(version, 20, by="kim")
+    registry.stop_ab("nlu", by="lee")
+    registry.activate(version, by="park")
+
+    version.refresh_from_db()
+    lines = [line.split(" ", 2)[2] for line in version.notes.splitlines()]  # without the date and time
+    assert lines[-3:] == ["A/B 테스트 20% 시작 (처리: kim)", "A/B 테스트 중지됨 (처리: lee)", "활성화됨 (처리: park)"]
+
+
 def test_activation_retires_the_previous_champion_with_who_and_when(db):
     first, second = nlu_version(), nlu_version()
     registry.activate(first, by="kim")
@@ -73,7 +85,7 @@ def test_activation_retires_the_previous_champion_with_who_and_when(db):
     assert (second.is_active, second.deployment_status, second.deployed_by) == (True, "production", "lee")
     assert (first.is_active, first.deployment_status, first.retired_by) == (False, "deprecated", "lee")
     assert first.deployed_at < first.retired_at <= second.deployed_at
-    assert "activated by kim" in first.notes and "champion replaced by lee" in first.notes
+    assert "활성화됨 (처리: kim)" in first.notes and "챔피언 교체됨 (처리: lee)" in first.notes
 
 
 def test_the_database_refuses_a_second_active_version(db):

@@ -43,13 +43,24 @@ def test_a_second_train_now_while_one_is_unfinished_is_refused(admin_client, db)
     assert TrainingJob.objects.count() == 1
 
 
+def test_a_failed_job_page_shows_its_log_tail_in_korean(admin_client, db):
+    job = jobs.schedule_job("nlu", created_by="kim")
+    TrainingJob.objects.filter(pk=job.pk).update(training_config={"epoch": 10})  # refused when the job runs
+
+    jobs.run_job(job.pk)
+    page = admin_client.get(f"{JOBS}{job.pk}/change/").content.decode()
+
+    assert "예약됨 (요청: kim, 트리거: manual)" in page
+    assert "실패: JobConfigError: 학습 설정" in page
+
+
 def test_a_job_page_shows_its_progress_and_log_tail(admin_client, db):
     job = jobs.schedule_job("nlu", created_by="kim")
 
     page = admin_client.get(f"{JOBS}{job.pk}/change/").content.decode()
     listing = admin_client.get(JOBS).content.decode()
 
-    assert "scheduled by kim (manual)" in page and "scheduled by kim" in listing
+    assert "예약됨 (요청: kim, 트리거: manual)" in page and "예약됨 (요청: kim" in listing
 
 
 def test_the_cancel_action_cancels_a_job_not_started(admin_client, db):

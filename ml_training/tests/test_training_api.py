@@ -42,7 +42,7 @@ def test_a_job_shows_its_phase_percent_and_log_tail_and_can_be_cancelled(staff_c
 
     detail = staff_client.get(f"/api/v1/ml/training-jobs/{job.pk}").json()
     assert (detail["status"], detail["progress_percent"]) == ("scheduled", 0)
-    assert detail["log_tail"][0].endswith("scheduled by kim (manual)")
+    assert detail["log_tail"][0].endswith("예약됨 (요청: kim, 트리거: manual)")
 
     cancelled = staff_client.post(f"/api/v1/ml/training-jobs/{job.pk}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

@@ -75,7 +75,10 @@ class Document(models.Model):
                 name="%(app_label)s_%(class)s_owner_matches_rag_type",
                 condition=(Q(rag_type=RagType.USER_ISOLATED, owner__isnull=False))
                 | Q(rag_type=RagType.CHATBOT_SHARED, owner__isnull=True),
-                violation_error_message="user_isolated documents need an owner; chatbot_shared ones must have none.",
+                violation_error_message=(
+                    "개인 문서 (user_isolated)에는 소유자가 있어야 하고, "
+                    "공유 문서 (chatbot_shared)에는 소유자가 없어야 합니다."
+                ),
             ),
             models.CheckConstraint(
                 name="%(app_label)s_%(class)s_status_valid",
