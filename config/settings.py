@@ -153,6 +153,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = f"celery-{RUN_ID}" if TESTING else "celery"
+# Training jobs have a queue of their own: `make run` serves it with one niced worker process, so a job
+# never competes at equal priority with the web or the other tasks (bench_chat --training-turns).
+CELERY_TRAINING_QUEUE = CELERY_TASK_DEFAULT_QUEUE if TESTING else env_str("CELERY_TRAINING_QUEUE", "training")
+CELERY_TASK_ROUTES = {"ml_training.run_training_job": {"queue": CELERY_TRAINING_QUEUE}}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A dead broker must not hang a request that enqueues work.

@@ -41,6 +41,7 @@ class TrainingInBackground:
     def __enter__(self) -> "TrainingInBackground":
         # Set before this process publishes anything: Celery caches its default queue at first use.
         celery_app.conf.task_default_queue = self.queue
+        celery_app.conf.task_routes = {"ml_training.run_training_job": {"queue": self.queue}}
         routed = celery_app.amqp.router.route({}, "ml_training.run_training_job")["queue"].name
         if routed != self.queue:
             raise RuntimeError(f"training tasks would go to queue {routed!r}, not the benchmark worker's")

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from config.env import env_int
@@ -11,7 +12,7 @@ from config.live_server import web_server_command
 
 
 class Command(BaseCommand):
-    help = "Run the ASGI web server, a Celery worker and beat together; Ctrl-C stops all of them."
+    help = "Run the ASGI web server, a Celery worker with beat and a niced training worker; Ctrl-C stops them all."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -29,6 +30,9 @@ class Command(BaseCommand):
             "web": web_server_command(host, port, workers),
             "worker": [python, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
                        "--concurrency", "2"],
+            # Training jobs: one process at the lowest CPU priority, on their own queue (settings).
+            "training": ["nice", "-n", "19", python, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+                         "-Q", settings.CELERY_TRAINING_QUEUE, "-n", "training@%h", "--loglevel", "INFO"],
         }
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         self.stdout.write(
