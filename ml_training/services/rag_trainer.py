@@ -17,7 +17,6 @@ that answer replied to. One labelled query per (rag_key, rag_type, asker, normal
   (bootstrap CI of the paired difference), and no parameter set may lose more than `autorag_tolerance` MRR on AutoRAG.
 """
 
-import logging
 import time
 import unicodedata
 import uuid
@@ -33,15 +32,13 @@ from django.utils.translation import gettext
 
 from chat.models import KnowledgeMessage, MessageRole
 from ml_training.models import AnswerFeedback, FeedbackVote, ModelType, TrainingJob, TrainingJobStatus
-from ml_training.services import gate, rag_ranking, rag_rescoring, registry
+from ml_training.services import gate, rag_ranking, rag_rescoring, training
 from ml_training.services.nlu_data import stable_fraction
 from ml_training.services.rag_gate import rag_decision
 from ml_training.services.rag_ranking import BUILTIN_RANKING, RagRanking
 from ml_training.services.training import Option, Outcome, Trainer
 from rag.models import Document, RagType
 from rag.services.search import DEFAULT_RANKING, RankingParams, scope_for
-
-logger = logging.getLogger(__name__)
 
 HELDOUT_SALT = "rag-heldout-v1"
 HELDOUT_SHARE = 0.3
@@ -294,16 +291,6 @@ def calibrated_for_autorag(ranking: RagRanking, pools: list[tuple]) -> RagRankin
     return RagRanking(refit(ranking.default), {key: refit(params) for key, params in ranking.per_rag_key.items()})
 
 
-def champion_ranking() -> tuple[object, RagRanking]:
-    version = registry.champion(ModelType.RAG)
-    if version is not None:
-        try:
-            return version, rag_ranking.from_artifact(*registry.load_artifact(version))
-        except ValueError:
-            logger.exception("rag champion %s unusable; comparing against the built-in parameters", version)
-    return version, BUILTIN_RANKING
-
-
 def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     depth = config["depth"]
     progress(gettext("preparing the data: feedback-labelled knowledge questions"), 5)
@@ -332,7 +319,7 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
     )
 
     autorag = autorag_pools(config["autorag_sample"], depth, progress)
-    champion_version, champion = champion_ranking()
+    champion_version, champion = training.champion_model(ModelType.RAG, rag_ranking.from_artifact, BUILTIN_RANKING)
 
     progress(gettext("grid search on the training queries"), 40, status=TrainingJobStatus.TRAINING)
     ranking, report = fit(train, pools[: len(train)], autorag, champion, config, progress)
