@@ -12,7 +12,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
 
 from chat.admin_dining import IntentFilter
-from chat.models import Conversation, Intent
+from chat.models import Conversation, Intent, Shop
 from config.admin_tools import ReadOnlyAdmin, pretty_json
 from ml_training.models import (
     AnswerFeedback,
@@ -23,6 +23,7 @@ from ml_training.models import (
     RecommendationFeedback,
     ReviewItem,
     ReviewReason,
+    UserAction,
     UserLearningData,
 )
 from ml_training.services import review
@@ -346,11 +347,43 @@ class RagEmbeddingQueueItemAdmin(ReadOnlyAdmin):
 
 @admin.register(RecommendationFeedback)
 class RecommendationFeedbackAdmin(ReadOnlyAdmin):
-    list_display = ["id", "user", "user_action", "selected_shop", "time_to_action_ms", "explicit_rating", "created_at"]
+    list_display = [
+        "id",
+        "user",
+        "recommendation_log_id",
+        "user_action",
+        "acted_on_shop",
+        "time_to_action_ms",
+        "explicit_rating",
+        "created_at",
+    ]
     list_filter = ["user_action", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["user", "selected_shop"]
     raw_id_fields = ["recommendation_log", "user", "selected_shop"]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # A click names its shop in interaction_details (selected_shop is only a selection's): one subquery.
+        clicked = Shop.objects.filter(pk=OuterRef("clicked_shop_id")).values("shop_name")[:1]
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                clicked_shop_id=Case(
+                    When(user_action=UserAction.CLICKED, then=Cast(KT("interaction_details__shop_id"), IntegerField()))
+                )
+            )
+            .annotate(clicked_shop_name=Subquery(clicked))
+        )
+
+    @admin.display(description="가게")
+    def acted_on_shop(self, obj):
+        """The chosen shop of a selection, the opened one of a click (— for other actions)."""
+        if obj.selected_shop_id:
+            return obj.selected_shop.shop_name
+        if obj.clicked_shop_id is not None:
+            return f"{obj.clicked_shop_name or '?'} (#{obj.clicked_shop_id}, 클릭)"
+        return "—"
 
 
 @admin.register(AnswerFeedback)

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from chat.models import ShopCategory, UserCouponWallet, WalletStatus
 from chat.services.dining_chat import MAX_MESSAGE_CHARS
+from chat.services.selections import MAX_DECISION_MS
 
 MAX_ORDER_AMOUNT = 10_000_000
 MAX_BUDGET = 1_000_000
@@ -179,7 +180,7 @@ class CouponApplyResultSerializer(serializers.Serializer):
 class SelectionSerializer(serializers.Serializer):
     shop_id = serializers.IntegerField(min_value=1, required=False)
     menu_id = serializers.IntegerField(min_value=1, required=False)
-    time_to_decision_ms = serializers.IntegerField(min_value=0, max_value=24 * 3600 * 1000, required=False)
+    time_to_decision_ms = serializers.IntegerField(min_value=0, max_value=MAX_DECISION_MS, required=False)
     rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
 
     def validate(self, attrs):
@@ -197,3 +198,18 @@ class SelectionResultSerializer(serializers.Serializer):
     time_to_decision_ms = serializers.IntegerField(allow_null=True)
     feedback_rating = serializers.IntegerField(allow_null=True)
     selected_at = serializers.DateTimeField(allow_null=True)
+
+
+class ClickSerializer(serializers.Serializer):
+    shop_id = serializers.IntegerField(min_value=1, help_text="the shop whose card was opened")
+    time_to_action_ms = serializers.IntegerField(
+        min_value=0, max_value=MAX_DECISION_MS, required=False, help_text="default: time since the recommendation"
+    )
+
+
+class ClickResultSerializer(serializers.Serializer):
+    feedback_id = serializers.IntegerField(allow_null=True, help_text="null when training-data collection is off")
+    recommendation_id = serializers.IntegerField()
+    shop_id = serializers.IntegerField()
+    clicked_at = serializers.DateTimeField()
+    time_to_action_ms = serializers.IntegerField()

@@ -4,7 +4,8 @@ one service; access rules: a user reads and changes only their own data, staff m
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +14,8 @@ from chat.api.dining_filters import WalletCouponFilterSet
 from chat.api.dining_serializers import (
     ChatRequestSerializer,
     ChatResponseSerializer,
+    ClickResultSerializer,
+    ClickSerializer,
     CouponApplyResultSerializer,
     CouponApplySerializer,
     PreferencesSerializer,
@@ -24,7 +27,7 @@ from chat.models import AcquisitionSource, ChatUser, CouponType, RecommendationL
 from chat.services.coupons import apply_coupon
 from chat.services.dining_chat import handle_turn
 from chat.services.profiles import chat_user_for, profile_summary, update_preferences
-from chat.services.selections import record_selection
+from chat.services.selections import record_click, record_selection
 from config.api.permissions import IsEndUser
 from config.api.schema import error_responses
 
@@ -153,17 +156,66 @@ class CouponApplyView(DiningView):
         return Response(CouponApplyResultSerializer(result).data)
 
 
-class RecommendationSelectionView(DiningView):
+class RecommendationView(DiningView):
+    def own_recommendation(self, pk: int) -> RecommendationLog:
+        """The caller's recommendation `pk`: 404 when there is none, 403 when it is someone else's."""
+        log = get_object_or_404(RecommendationLog.objects.select_related("user"), pk=pk)
+        if log.user is None or log.user.auth_user_id != self.request.user.pk:
+            raise PermissionDenied(_("You can only answer your own recommendations."))
+        return log
+
+
+class RecommendationSelectionView(RecommendationView):
     @extend_schema(
         summary="Record the shop the user chose from a recommendation (and/or a 1-5 rating)",
         request=SelectionSerializer,
         responses=SelectionResultSerializer,
     )
     def post(self, request, pk):
-        log = get_object_or_404(RecommendationLog.objects.select_related("user"), pk=pk)
-        if log.user is None or log.user.auth_user_id != request.user.pk:
-            raise PermissionDenied(_("You can only answer your own recommendations."))
+        log = self.own_recommendation(pk)
         data = SelectionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         log = record_selection(log, **data.validated_data)
         return Response(SelectionResultSerializer(log).data)
+
+
+CLICK_RESULT_EXAMPLE = {
+    "feedback_id": 981,
+    "recommendation_id": 4521,
+    "shop_id": 12,
+    "clicked_at": "2026-12-01T12:31:05.120000+09:00",
+    "time_to_action_ms": 3100,
+}
+
+
+class RecommendationClickView(RecommendationView):
+    @extend_schema(
+        summary="Record that the user opened a shop card of a recommendation (training data, once per shop)",
+        description=(
+            "Each opened card becomes one `clicked` recommendation_feedback row, which the recommendation "
+            "re-ranker grades 0.5 (a selection 1, a shop shown and ignored 0). Sending the same shop again "
+            "answers 200 with the stored click. With training-data collection switched off "
+            "(`ML_TRAINING_COLLECT=0`) nothing is stored: 200 with `feedback_id` null."
+        ),
+        request=ClickSerializer,
+        responses={
+            201: ClickResultSerializer,
+            200: ClickResultSerializer,
+            **error_responses(**{"422": "`not_recommended`: the shop was not part of this recommendation."}),
+        },
+        examples=[
+            OpenApiExample("카드를 연 가게", value={"shop_id": 12, "time_to_action_ms": 3100}, request_only=True),
+            OpenApiExample("처음 연 카드", value=CLICK_RESULT_EXAMPLE, response_only=True, status_codes=["201"]),
+            OpenApiExample(
+                "다시 연 카드 (처음 기록 그대로)", value=CLICK_RESULT_EXAMPLE, response_only=True, status_codes=["200"]
+            ),
+        ],
+    )
+    def post(self, request, pk):
+        log = self.own_recommendation(pk)
+        data = ClickSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        click = record_click(log, **data.validated_data)
+        return Response(
+            ClickResultSerializer(click).data, status=status.HTTP_201_CREATED if click.created else status.HTTP_200_OK
+        )

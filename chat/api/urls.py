@@ -14,6 +14,11 @@ urlpatterns: list = [
         dining_views.RecommendationSelectionView.as_view(),
         name="dining-recommendation-selection",
     ),
+    path(
+        "recommendations/<int:pk>/clicks",
+        dining_views.RecommendationClickView.as_view(),
+        name="dining-recommendation-clicks",
+    ),
     # knowledge chat
     path("rag/chat", knowledge_views.KnowledgeChatView.as_view(), name="knowledge-chat"),
     path("rag/chat/stream", knowledge_views.KnowledgeChatStreamView.as_view(), name="knowledge-chat-stream"),

@@ -1,10 +1,13 @@
-"""What the user did with a recommendation: the chosen shop (and menu), time to decide, a rating.
+"""What the user did with a recommendation: the shop cards opened, the chosen shop (and menu), time to
+decide, a rating.
 
-Stored on recommendations_log (and the conversation's selected_shop) for CTR, the popularity job and
-the training pipeline (a `recommendation` queue row and a recommendation_feedback row, in the same
-transaction); the chosen shop also becomes one of the user's favourites."""
+A choice is stored on recommendations_log (and the conversation's selected_shop) for CTR, the popularity
+job and the training pipeline (a `recommendation` queue row and a recommendation_feedback row, in the same
+transaction); the chosen shop also becomes one of the user's favourites. An opened card is only training
+data: one `clicked` recommendation_feedback row per shop, which the re-ranker grades 0.5."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +17,7 @@ from rest_framework import status
 from chat.models import Conversation, RecommendationLog, UserProfile
 from chat.services.user_context import invalidate_on_commit
 from config.api.exceptions import ApiError
-from ml_training.services.collection import collect_selection, record_rating
+from ml_training.services.collection import collect_click, collect_selection, record_rating
 
 FAVORITE_SHOPS_KEPT = 10
 MAX_DECISION_MS = 24 * 3600 * 1000
@@ -43,7 +46,34 @@ def record_selection(
     return log
 
 
-def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_to_decision_ms: int | None, now):
+@dataclass(frozen=True)
+class Click:
+    """An opened shop card as stored: a repeat gives the first click's row, time and delay."""
+
+    recommendation_id: int
+    shop_id: int
+    feedback_id: int | None  # None: collection is switched off, nothing was stored
+    clicked_at: dt.datetime
+    time_to_action_ms: int
+    created: bool
+
+
+def record_click(
+    log: RecommendationLog, *, shop_id: int, time_to_action_ms: int | None = None, now: dt.datetime | None = None
+) -> Click:
+    """Record (once per shop) that the user opened the card of a shop of this recommendation."""
+    now = now or timezone.now()
+    recommended_item(log, shop_id)
+    if time_to_action_ms is None:
+        time_to_action_ms = elapsed_ms(log, now)
+    feedback, created = collect_click(log, shop_id=shop_id, time_to_action_ms=time_to_action_ms, now=now)
+    if feedback is None:
+        return Click(log.pk, shop_id, None, now, time_to_action_ms, created=False)
+    return Click(log.pk, shop_id, feedback.pk, feedback.action_timestamp, feedback.time_to_action_ms, created)
+
+
+def recommended_item(log: RecommendationLog, shop_id: int) -> dict:
+    """The shop's entry in the recommendation, or 422 `not_recommended`."""
     item = next((item for item in log.recommendations if item.get("shop_id") == shop_id), None)
     if item is None:
         raise ApiError(
@@ -51,6 +81,16 @@ def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_t
             gettext("Shop %(shop_id)s was not part of this recommendation.") % {"shop_id": shop_id},
             status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
+    return item
+
+
+def elapsed_ms(log: RecommendationLog, now: dt.datetime) -> int:
+    """Milliseconds from the recommendation to `now`, within 0 .. MAX_DECISION_MS."""
+    return min(MAX_DECISION_MS, max(0, round((now - log.timestamp).total_seconds() * 1000)))
+
+
+def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_to_decision_ms: int | None, now):
+    item = recommended_item(log, shop_id)
     if menu_id is not None and menu_id not in {menu.get("menu_id") for menu in item.get("menus", [])}:
         raise ApiError(
             "not_recommended",
@@ -58,7 +98,7 @@ def _select(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_t
             status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if time_to_decision_ms is None:
-        time_to_decision_ms = min(MAX_DECISION_MS, max(0, round((now - log.timestamp).total_seconds() * 1000)))
+        time_to_decision_ms = elapsed_ms(log, now)
     updated = RecommendationLog.objects.filter(pk=log.pk, user_final_selection__isnull=True).update(
         user_final_selection_id=shop_id,
         selected_menu_id=menu_id,

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from chat.models import ChatUser, Conversation, KnowledgeMessage, Partner, PartnerChatTuningLog, RecommendationLog, Shop
@@ -164,6 +165,13 @@ class RecommendationFeedback(models.Model):
             # One selection per recommendation: 50 concurrent selections store one.
             models.UniqueConstraint(
                 fields=["recommendation_log"], condition=Q(user_action="selected"), name="ml_recfb_one_selection"
+            ),
+            # One click row per shop of a recommendation: an opened card sent again (or twice at once) stays one.
+            models.UniqueConstraint(
+                F("recommendation_log"),
+                KeyTextTransform("shop_id", "interaction_details"),
+                condition=Q(user_action="clicked"),
+                name="ml_recfb_one_click_per_shop",
             ),
         ]
         indexes = [

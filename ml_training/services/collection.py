@@ -5,7 +5,8 @@
   or intent UNKNOWN queues a high-priority review item instead; 0.5-0.7 queues nothing until
   negative feedback makes it worth a human (`flag_for_review`).
 - A recommendation selection (`collect_selection`, in the selection's transaction) queues a
-  `recommendation` sample and writes its `recommendation_feedback` row.
+  `recommendation` sample and writes its `recommendation_feedback` row; an opened shop card
+  (`collect_click`) writes a `clicked` row, once per recommendation and shop.
 - Knowledge retrievals are counted per document from the log outbox's flush
   (`count_retrievals`, in the flush's transaction); feedback moves the same counters.
 
@@ -206,13 +207,9 @@ def flag_dining_turn(conversation: Conversation, reason: str) -> None:
 # --- recommendations ----------------------------------------------------------------------------
 
 
-def collect_selection(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_to_decision_ms: int, now):
-    """Queue the selection and write its recommendation_feedback row; call inside the transaction
-    whose conditional UPDATE recorded the selection (so it runs once per recommendation)."""
-    if not collection_enabled():
-        return
-    quality = decision_quality(time_to_decision_ms)
-    shown = [
+def shown_shops(log: RecommendationLog) -> list[dict]:
+    """Every shop of the recommendation as it was shown: rank, hand-tuned score, reason codes, features."""
+    return [
         {
             "shop_id": item.get("shop_id"),
             "rank": item.get("ranking"),
@@ -222,15 +219,45 @@ def collect_selection(log: RecommendationLog, *, shop_id: int, menu_id: int | No
         }
         for item in log.recommendations
     ]
-    context = {
+
+
+def recommendation_context(log: RecommendationLog) -> dict:
+    """The request the recommendation answered (masked entities, local hour and weekday, location)."""
+    local_time = log.timestamp.astimezone(timezone.get_current_timezone())
+    return {
         "intent": log.request_intent,
         "entities": mask_data(log.request_entities or {}),
-        "hour": log.timestamp.astimezone(timezone.get_current_timezone()).hour,
-        "weekday": log.timestamp.astimezone(timezone.get_current_timezone()).strftime("%A").lower(),
+        "hour": local_time.hour,
+        "weekday": local_time.strftime("%A").lower(),
         "location": {"lat": _float(log.user_latitude), "lng": _float(log.user_longitude)},
         "recommendation_method": log.recommendation_method,
         "total_candidates": log.total_candidates,
     }
+
+
+def feedback_fields(log: RecommendationLog, *, shown: list[dict], context: dict, now, **action) -> dict:
+    """The fields of a recommendation_feedback row of the log's user; `action` says what they did."""
+    return {
+        "recommendation_log": log,
+        "user_id": log.user_id,
+        "session_id": log.session_id,
+        "recommended_shops": shown,
+        "action_timestamp": now,
+        "context_features": context,
+        "user_features": user_features(log.user_id),
+        "explicit_rating": log.feedback_rating,
+        "created_at": now,
+        **action,
+    }
+
+
+def collect_selection(log: RecommendationLog, *, shop_id: int, menu_id: int | None, time_to_decision_ms: int, now):
+    """Queue the selection and write its recommendation_feedback row; call inside the transaction
+    whose conditional UPDATE recorded the selection (so it runs once per recommendation)."""
+    if not collection_enabled():
+        return
+    quality = decision_quality(time_to_decision_ms)
+    shown, context = shown_shops(log), recommendation_context(log)
     DataQueueItem.objects.bulk_create(
         [
             DataQueueItem(
@@ -254,26 +281,43 @@ def collect_selection(log: RecommendationLog, *, shop_id: int, menu_id: int | No
     )
     if log.user_id is None:
         return
-    RecommendationFeedback.objects.bulk_create(
-        [
-            RecommendationFeedback(
-                recommendation_log=log,
-                user_id=log.user_id,
-                session_id=log.session_id,
-                recommended_shops=shown,
-                user_action=UserAction.SELECTED,
-                selected_shop_id=shop_id,
-                action_timestamp=now,
-                time_to_action_ms=time_to_decision_ms,
-                interaction_details={"selected_menu_id": menu_id},
-                context_features=context,
-                user_features=user_features(log.user_id),
-                implicit_satisfaction=quality,
-                learning_value=quality,
-                created_at=now,
-            )
-        ],
-        ignore_conflicts=True,
+    selection = feedback_fields(
+        log,
+        shown=shown,
+        context=context,
+        now=now,
+        user_action=UserAction.SELECTED,
+        selected_shop_id=shop_id,
+        time_to_action_ms=time_to_decision_ms,
+        interaction_details={"selected_menu_id": menu_id},
+        implicit_satisfaction=quality,
+        learning_value=quality,
+    )
+    RecommendationFeedback.objects.bulk_create([RecommendationFeedback(**selection)], ignore_conflicts=True)
+
+
+def collect_click(
+    log: RecommendationLog, *, shop_id: int, time_to_action_ms: int, now
+) -> tuple[RecommendationFeedback | None, bool]:
+    """Write the `clicked` recommendation_feedback row of an opened shop card, once per (recommendation,
+    shop): a repeated or racing click returns the stored row (the ml_recfb_one_click_per_shop index).
+    Returns (the row, whether it is new); (None, False) when collection is off or the log has no user.
+    A click queues no sample: the recommendation's queue row is its selection."""
+    if not collection_enabled() or log.user_id is None:
+        return None, False
+    click = feedback_fields(
+        log,
+        shown=shown_shops(log),
+        context=recommendation_context(log),
+        now=now,
+        user_action=UserAction.CLICKED,
+        time_to_action_ms=time_to_action_ms,
+        interaction_details={"shop_id": shop_id},
+        # A click is interest, not a decision: no satisfaction; a quick one is as telling as a quick choice.
+        learning_value=decision_quality(time_to_action_ms),
+    )
+    return RecommendationFeedback.objects.get_or_create(
+        recommendation_log=log, user_action=UserAction.CLICKED, interaction_details__shop_id=shop_id, defaults=click
     )
 
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import Count, Q
 from django.utils.translation import gettext
 from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -245,8 +246,12 @@ def run_job(job: TrainingJob, config: dict, progress) -> Outcome:
 
 
 def has_data() -> bool:
-    """Enough acted-on recommendations for a job to have training queries and a test slice."""
-    return RecommendationFeedback.objects.count() >= 2 * MIN_TRAIN_QUERIES
+    """Enough acted-on recommendations for a job to have training queries and a test slice: counted as
+    `load_queries` merges them (the clicks and the selection of one recommendation are one query)."""
+    counts = RecommendationFeedback.objects.aggregate(
+        logs=Count("recommendation_log", distinct=True), orphans=Count("pk", filter=Q(recommendation_log__isnull=True))
+    )
+    return counts["logs"] + counts["orphans"] >= 2 * MIN_TRAIN_QUERIES
 
 
 TRAINER = Trainer(
