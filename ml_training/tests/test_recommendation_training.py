@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from chat.models import ChatUser
-from ml_training.models import ModelVersion, RecommendationFeedback, TrainingJob, UserAction
+from chat.models import ChatUser, RecommendationLog
+from chat.services.dining_chat import handle_turn
+from chat.services.selections import record_click, record_selection
+from ml_training.models import ModelVersion, RecommendationFeedback, TrainingJob
 from ml_training.services import gate, jobs, recommendation_simulation, registry, serving, simulation
 from ml_training.services import recommendation_trainer as trainer
 from ml_training.services.recommendation_model import HAND_TUNED, LinearReranker
@@ -28,25 +30,73 @@ def played(requests: int, *, seed: int = 7, users: int = 10) -> list[int]:
     return recommendation_simulation.play(requests, users=diners, rng=rng, start=start)
 
 
+def one_recommendation() -> RecommendationLog:
+    """A lunch recommendation of several shops to a new user, nobody has acted on it yet."""
+    recommendation_simulation.neighbourhood(12, random.Random(3))
+    user = ChatUser.objects.create(external_user_id="clicker")
+    location = {"latitude": recommendation_simulation.CENTRE.latitude,
+                "longitude": recommendation_simulation.CENTRE.longitude}  # fmt: skip
+    body = handle_turn(chat_user=user, message="9천원으로 점심 뭐 먹지?", session_id=None, location=location,
+                       context=None)  # fmt: skip
+    log = RecommendationLog.objects.get(pk=body["session_info"]["recommendation_id"])
+    assert len(log.recommendations) >= 3
+    return log
+
+
+def grades_of(query) -> dict[int, float]:
+    return dict(zip(query.shop_ids, query.grades.tolist(), strict=True))
+
+
 def test_feedback_becomes_graded_queries_selected_1_clicked_half_ignored_0(db):
     played(3)
     first = RecommendationFeedback.objects.order_by("action_timestamp").first()
     clicked = next(item["shop_id"] for item in first.recommended_shops if item["shop_id"] != first.selected_shop_id)
-    RecommendationFeedback.objects.create(
-        recommendation_log=first.recommendation_log, user=first.user, session_id=first.session_id,
-        recommended_shops=first.recommended_shops, user_action=UserAction.CLICKED,
-        interaction_details={"shop_id": clicked}, action_timestamp=first.action_timestamp, context_features={},
-        user_features={},
-    )  # fmt: skip
+    record_click(first.recommendation_log, shop_id=clicked, now=first.action_timestamp)
 
     queries = trainer.load_queries()
 
     assert len(queries) == 3 and [q.at for q in queries] == sorted(q.at for q in queries)
-    grades = dict(zip(queries[0].shop_ids, queries[0].grades, strict=True))
+    grades = grades_of(queries[0])
     assert grades[first.selected_shop_id] == 1.0 and grades[clicked] == 0.5
     assert sorted(grades.values()) == [0.0] * (len(grades) - 2) + [0.5, 1.0]
     shown = sorted(first.recommended_shops, key=lambda item: item["rank"])
     assert queries[0].rows[0] == {**shown[0]["features"], "score": shown[0]["score"]}
+
+
+def test_a_recommendation_only_clicked_is_a_query_with_the_clicked_shop_at_half(db):
+    log = one_recommendation()
+    clicked = log.recommendations[1]["shop_id"]
+    record_click(log, shop_id=clicked, time_to_action_ms=2500)
+
+    [query] = trainer.load_queries()
+
+    assert query.key == f"log:{log.pk}"
+    assert grades_of(query) == {item["shop_id"]: 0.5 if item["shop_id"] == clicked else 0.0
+                                for item in log.recommendations}  # fmt: skip
+
+
+def test_a_clicked_shop_that_is_then_selected_is_graded_1(db):
+    log = one_recommendation()
+    chosen, other = log.recommendations[0]["shop_id"], log.recommendations[2]["shop_id"]
+    record_click(log, shop_id=chosen)
+    record_click(log, shop_id=other)
+    record_selection(log, shop_id=chosen)
+
+    [query] = trainer.load_queries()
+
+    grades = grades_of(query)
+    assert (grades.pop(chosen), grades.pop(other)) == (1.0, 0.5)
+    assert set(grades.values()) == {0.0}
+
+
+def test_the_weekly_threshold_counts_recommendations_not_their_click_and_selection_rows(db, monkeypatch):
+    monkeypatch.setattr(trainer, "MIN_TRAIN_QUERIES", 2)  # the job needs 2 x 2 = 4 acted-on recommendations
+    played(3)
+    for selection in RecommendationFeedback.objects.all():
+        record_click(selection.recommendation_log, shop_id=selection.recommended_shops[-1]["shop_id"])
+    assert RecommendationFeedback.objects.count() == 6
+
+    assert len(trainer.load_queries()) == 3 and not trainer.has_data()
 
 
 def test_the_frozen_test_split_is_the_newest_slice_and_the_same_on_every_run(db):
