@@ -9,21 +9,20 @@ from django.db import connections
 
 from chat.models import RecommendationLog
 from chat.services.selections import record_click
-from chat.tests.dining_factories import KONDAE, make_menu, make_shop
+from chat.tests.dining_factories import HERE, make_menu, make_shop
 from ml_training.models import DataQueueItem, RecommendationFeedback
 
 pytestmark = pytest.mark.django_db
 
-HERE = {"latitude": KONDAE.latitude, "longitude": KONDAE.longitude}
-
 
 @pytest.fixture
 def shops():
-    kimbap = make_shop("김밥천국", category="분식", north_m=200)
-    make_menu(kimbap, "참치김밥", 3500)
-    ramen = make_shop("라면집", category="분식", north_m=350)
-    make_menu(ramen, "신라면", 4000)
-    return kimbap, ramen
+    """Two snack bars near 건대입구, both recommended for a 5,000 won lunch."""
+    made = []
+    for name, menu, price, north_m in (("김밥천국", "참치김밥", 3500, 200), ("라면집", "신라면", 4000, 350)):
+        made.append(make_shop(name, category="분식", north_m=north_m))
+        make_menu(made[-1], menu, price)
+    return tuple(made)
 
 
 def recommendation(client) -> RecommendationLog:
