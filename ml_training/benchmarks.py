@@ -17,6 +17,7 @@ from config.benchmarks import database_url
 from config.celery import app as celery_app
 from ml_training.models import TrainingJob, TrainingJobStatus
 from ml_training.services import jobs
+from ml_training.services.worker import training_worker_command, training_worker_env
 
 S = TrainingJobStatus
 RUNNING = (S.PREPARING, S.TRAINING, S.EVALUATING)
@@ -28,9 +29,11 @@ class TrainingInBackground:
     job is training (scheduling the next one when the last finished), `training.stop()` cancels it and
     waits until none runs."""
 
-    def __init__(self, database_name: str, *, model_type: str = "nlu", config: dict | None = None, nice: int = 0):
+    def __init__(
+        self, database_name: str, *, model_type: str = "nlu", config: dict | None = None, priority: str = "low"
+    ):
         self.database_name = database_name
-        self.nice = nice  # the worker's CPU niceness, as a training worker beside the web would run
+        self.priority = priority  # ml_training.services.worker.PRIORITIES; "low" is how `make run` runs it
         self.model_type = model_type
         self.config = {**(config or {}), **NEVER_PROMOTE}
         self.queue = f"bench-training-{os.getpid()}"
@@ -46,10 +49,14 @@ class TrainingInBackground:
         if routed != self.queue:
             raise RuntimeError(f"training tasks would go to queue {routed!r}, not the benchmark worker's")
         self.store = tempfile.TemporaryDirectory(prefix="bench-models-")
-        env = {**os.environ, "DATABASE_URL": database_url(self.database_name), "MODEL_STORE_DIR": self.store.name,
-               "LOG_LEVEL": "WARNING"}  # fmt: skip
-        command = ["nice", "-n", str(self.nice), sys.executable, "-m", "celery", "-A", "config", "worker",
-                   "--pool", "solo", "-Q", self.queue, "-n", f"{self.queue}@%h", "--loglevel", "WARNING"]  # fmt: skip
+        env = training_worker_env(
+            {**os.environ, "DATABASE_URL": database_url(self.database_name), "MODEL_STORE_DIR": self.store.name,
+             "LOG_LEVEL": "WARNING"},
+            priority=self.priority,
+        )  # fmt: skip
+        command = training_worker_command(
+            sys.executable, queue=self.queue, hostname=f"{self.queue}@%h", loglevel="WARNING", priority=self.priority
+        )
         self.worker = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
         return self
 

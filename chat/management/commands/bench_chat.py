@@ -64,6 +64,7 @@ from config.benchmarks import percentile, throwaway_database
 from config.models import UserApiToken
 from ml_training.benchmarks import TrainingInBackground
 from ml_training.models import DataQueueItem
+from ml_training.services.worker import PRIORITIES
 
 CENTRES = {"건대입구": (37.54040, 127.06920), "강남": (37.49795, 127.02760)}
 SPREAD_M = 1500
@@ -210,7 +211,13 @@ class Command(BaseCommand):
             default=0,
             help="turns per side of the idle / during-a-training-job comparison (0 to skip)",
         )
-        parser.add_argument("--training-nice", type=int, default=0, help="niceness of the training worker (0-19)")
+        parser.add_argument(
+            "--training-priority",
+            choices=PRIORITIES,
+            default="low",
+            help="the training worker's CPU priority: low (niceness 19, one math thread: how `make run` runs it) "
+            "or normal",
+        )
         parser.add_argument("--seed", type=int, default=3)
         parser.add_argument("--keep-db", action="store_true", help="do not drop the benchmark database")
 
@@ -227,7 +234,7 @@ class Command(BaseCommand):
                 if options["collection_turns"]:
                     self._collection_on_off(tokens, options["collection_turns"])
                 if options["training_turns"]:
-                    self._during_training(name, tokens, options["training_turns"], options["training_nice"])
+                    self._during_training(name, tokens, options["training_turns"], options["training_priority"])
             if options["http_turns"]:
                 self._over_http(name, tokens, options["http_turns"], options["http_concurrency"])
 
@@ -411,14 +418,14 @@ class Command(BaseCommand):
             f" for {turns + 1} turns (the others were of middling confidence)"
         )
 
-    def _during_training(self, name: str, tokens: list[str], turns: int, nice: int) -> None:
+    def _during_training(self, name: str, tokens: list[str], turns: int, priority: str) -> None:
         """The same kind of turns idle and while an NLU job trains in a Celery worker, blocks ABBA."""
         client = Client()
         half = max(1, turns // 2)
         requests = [(self._turn_body(), self.rng.choice(tokens)) for _ in range(4 * half)]
         timings: dict[bool, list[float]] = {False: [], True: []}
         overlapping = 0
-        with TrainingInBackground(name, nice=nice) as training:
+        with TrainingInBackground(name, priority=priority) as training:
             training.start()  # the worker's first job loads Django, the data and Kiwi: not measured
             training.stop(cancel=False)
             for block, during in enumerate((False, True, True, False)):
@@ -442,7 +449,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  {overlapping} of {len(timings[True])} training-side turns ended with the job still training; "
             f"{scheduled} jobs scheduled, {completed} completed (the rest cancelled at the end of a block); "
-            f"worker niceness {nice}; load average {os.getloadavg()[0]:.1f}"
+            f"worker priority {priority}; load average {os.getloadavg()[0]:.1f}"
         )
 
     def _over_http(self, name: str, tokens: list[str], turns: int, concurrency: int) -> None:

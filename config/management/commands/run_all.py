@@ -9,10 +9,11 @@ from django.core.management.base import BaseCommand
 
 from config.env import env_int
 from config.live_server import web_server_command
+from ml_training.services.worker import training_worker_command, training_worker_env
 
 
 class Command(BaseCommand):
-    help = "Run the ASGI web server, a Celery worker with beat and a niced training worker; Ctrl-C stops them all."
+    help = "Run the ASGI web server, a Celery worker with beat and a low-priority training worker; Ctrl-C stops all."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -31,10 +32,10 @@ class Command(BaseCommand):
             "worker": [python, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
                        "--concurrency", "2"],
             # Training jobs: one process at the lowest CPU priority, on their own queue (settings).
-            "training": ["nice", "-n", "19", python, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-                         "-Q", settings.CELERY_TRAINING_QUEUE, "-n", "training@%h", "--loglevel", "INFO"],
+            "training": training_worker_command(python, queue=settings.CELERY_TRAINING_QUEUE, hostname="training@%h"),
         }
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        environments = {"training": training_worker_env()}
+        processes = {name: subprocess.Popen(cmd, env=environments.get(name)) for name, cmd in commands.items()}
         self.stdout.write(
             f"web on http://{host}:{port}/ ({workers} worker process{'es' if workers > 1 else ''})  "
             "admin /admin/  docs /api/docs/  health /api/v1/health"

@@ -1,0 +1,37 @@
+"""How a training worker runs beside the web: `make run` (run_all) and `bench_chat --training-turns` start it
+from here, so the benchmark measures the configuration that ships.
+
+A training job is one long CPU-bound computation that may take as long as it likes; a chat turn is short
+and is felt. So the worker runs "low": at niceness 19, with one thread for the math libraries (OpenBLAS and
+OpenMP under numpy and scikit-learn start one thread per core, so a multi-threaded fit competes for the core
+the web is using too). Measured with `bench_chat --training-turns 400` on the 2-core machine (README):
+chat p95 during training / idle 1.015-1.027 low, 1.11-1.27 at niceness 19 with the default threads, and
+1.19-1.30 under SCHED_IDLE (`chrt --idle`) with one thread, which is why that is not used.
+"""
+
+from __future__ import annotations
+
+import os
+
+PRIORITIES = ("low", "normal")
+ONE_MATH_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def training_worker_command(
+    python: str, *, queue: str, hostname: str, loglevel: str = "INFO", priority: str = "low"
+) -> list[str]:
+    """The command line of a solo Celery worker consuming `queue`; priority "normal" is the benchmark's
+    comparison."""
+    if priority not in PRIORITIES:
+        raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
+    celery = [python, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue, "-n", hostname,
+              "--loglevel", loglevel]  # fmt: skip
+    return celery if priority == "normal" else ["nice", "-n", "19", *celery]
+
+
+def training_worker_env(base: dict | None = None, *, priority: str = "low") -> dict:
+    """The worker's environment: `base` (default os.environ), with one math thread unless priority is normal."""
+    env = dict(os.environ if base is None else base)
+    if priority == "low":
+        env.update(ONE_MATH_THREAD)
+    return env
