@@ -445,7 +445,7 @@ class Command(BaseCommand):
                         raise CommandError(f"chat failed with {response.status_code}: {response.content[:300]!r}")
                     overlapping += during and training.is_training()
             completed, scheduled = training.completed(), training.scheduled
-        write_logging_on_off(self.stdout, timings, switch="training", target=1.10)
+        write_logging_on_off(self.stdout, timings, switch="training", target=1.10, tail_target=1.10)
         self.stdout.write(
             f"  {overlapping} of {len(timings[True])} training-side turns ended with the job still training; "
             f"{scheduled} jobs scheduled, {completed} completed (the rest cancelled at the end of a block); "
