@@ -350,7 +350,7 @@ class RecommendationFeedbackAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "user",
-        "recommendation_log_id",
+        "recommendation",
         "user_action",
         "acted_on_shop",
         "time_to_action_ms",
@@ -375,6 +375,10 @@ class RecommendationFeedbackAdmin(ReadOnlyAdmin):
             )
             .annotate(clicked_shop_name=Subquery(clicked))
         )
+
+    @admin.display(description="추천 ID", ordering="recommendation_log_id")
+    def recommendation(self, obj):
+        return obj.recommendation_log_id
 
     @admin.display(description="가게")
     def acted_on_shop(self, obj):

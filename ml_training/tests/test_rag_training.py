@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from django.conf import settings as settings_module
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -47,30 +46,50 @@ PUBLIC_TOPICS = {
     "전기요금": ("주택용 전기요금은 누진제로 사용량 구간마다 단가가 올라가며 여름철에는 구간이 넓어집니다.",
               "주택용 전기요금 누진제 구간은 어떻게 되나요?"),
 }
-REAL_AUTORAG = settings_module.AUTORAG_DATASET_DIR
+# A public set where keywords mislead: each question names a model by its code ("AB12CD"), which its page
+# writes with hyphens ("AB-12-CD": other words to BM25, shared character n-grams to the embedder), while
+# short notices repeat the question's other words. Text-only BM25 ranks the notices first; the hybrid's
+# vector side lifts the page.
+MODEL_CODES = ["AB12CD", "KQ47ZT", "MX93PL", "RW28HN", "TJ65VB", "GL31SE"]
+NOTICES = 3
+
+
+def write_autorag_set(path, corpus: list[dict], qa: list[dict]) -> None:
+    pq.write_table(pa.Table.from_pylist(corpus), path / "ocr_corpus_v3.parquet")
+    pq.write_table(pa.Table.from_pylist(qa), path / "qa_v4.parquet")
 
 
 @pytest.fixture(autouse=True)
 def public_set(settings, tmp_path_factory):
-    """The trainer's AutoRAG gate reads this small set (CI has no ../shared); tests about the real set's
-    behaviour ask for `real_autorag` instead."""
+    """The trainer's AutoRAG gate reads this small set (CI has no ../shared): each topic's page answers its
+    question, the others do not."""
     path = tmp_path_factory.mktemp("autorag")
     corpus = [{"doc_id": f"{topic} - 1", "contents": page} for topic, (page, _) in PUBLIC_TOPICS.items()]
     qa = [
         {"qid": f"{i}_public", "query": question, "retrieval_gt": [[f"{topic} - 1"]], "generation_gt": [page]}
         for i, (topic, (page, question)) in enumerate(PUBLIC_TOPICS.items())
     ]
-    pq.write_table(pa.Table.from_pylist(corpus), path / "ocr_corpus_v3.parquet")
-    pq.write_table(pa.Table.from_pylist(qa), path / "qa_v4.parquet")
+    write_autorag_set(path, corpus, qa)
     settings.AUTORAG_DATASET_DIR = path
 
 
 @pytest.fixture
-def real_autorag(settings):
-    """The public AutoRAG set itself, for what only its questions show (skipped where it is absent)."""
-    if not (REAL_AUTORAG / "qa_v4.parquet").exists():
-        pytest.skip(f"needs the public AutoRAG set at {REAL_AUTORAG} (AUTORAG_DATASET_DIR)")
-    settings.AUTORAG_DATASET_DIR = REAL_AUTORAG
+def misleading_keywords_public_set(settings, tmp_path_factory):
+    """The gate's public set is the one where text-only search loses (MODEL_CODES)."""
+    path = tmp_path_factory.mktemp("autorag-codes")
+    hyphenated = [f"{code[:2]}-{code[2:4]}-{code[4:]}" for code in MODEL_CODES]
+    pages = [f"{written} 모델의 무상 보증 기간은 {i + 1}년입니다." for i, written in enumerate(hyphenated)]
+    notices = [f"보증 기간 안내 {k}: 보증 기간 보증 기간 문의" for k in range(NOTICES)]
+    corpus = [{"doc_id": f"model{i} - 1", "contents": page} for i, page in enumerate(pages)]
+    corpus += [{"doc_id": f"notice{k} - 1", "contents": notice} for k, notice in enumerate(notices)]
+    qa = [
+        {"qid": f"{i}_codes", "query": f"{code} 보증 기간은 얼마인가요?", "retrieval_gt": [[f"model{i} - 1"]],
+         "generation_gt": [pages[i]]}
+        for i, code in enumerate(MODEL_CODES)
+    ]  # fmt: skip
+    write_autorag_set(path, corpus, qa)
+    settings.AUTORAG_DATASET_DIR = path
+
 
 CODES_KEY = "kb_codes"
 SMALL_KEY = "kb_small"
@@ -264,7 +283,7 @@ def test_a_rag_key_with_enough_queries_gets_its_own_parameters_the_others_the_de
     assert ranking.for_rag_key(CODES_KEY).text_weight == 1.0
 
 
-def test_the_gate_refuses_parameters_that_make_autorag_worse(codes, real_autorag):
+def test_the_gate_refuses_parameters_that_make_autorag_worse(codes, misleading_keywords_public_set):
     # Text-only BM25 with a high k1 wins the keyword questions but loses AutoRAG questions.
     _, outcome = run_trainer({"text_weights": [1.0], "k1_values": [3.0], "b_values": [0.75]})
 
@@ -275,7 +294,7 @@ def test_the_gate_refuses_parameters_that_make_autorag_worse(codes, real_autorag
     assert outcome.decision.reason.startswith("default의 AutoRAG MRR이 챔피언보다")
 
 
-def test_the_grid_search_keeps_to_parameters_that_do_not_make_autorag_worse(codes, real_autorag):
+def test_the_grid_search_keeps_to_parameters_that_do_not_make_autorag_worse(codes, misleading_keywords_public_set):
     # With b 0.5, text-only search wins the keyword questions but loses AutoRAG; the text weight 0.5 does not.
     _, outcome = run_trainer({"text_weights": [0.5, 1.0], "k1_values": [1.2], "b_values": [0.5]})
 
