@@ -1,12 +1,17 @@
 """Credentials in the Authorization header, stored hashed (config.models.HashedCredential):
 `Token <prefix>.<secret>` for end users and staff, `Api-Key <prefix>.<secret>` for partner servers."""
 
+import functools
+
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from chat.models import PartnerApiKey
+from chat.models import ChatUser, PartnerApiKey
+from config.joined_rows import columns, instances
 from config.models import UserApiToken
 
 KEYWORD = "Api-Key"
@@ -102,13 +107,35 @@ class UserTokenAuthentication(HashedCredentialAuthentication):
 
     def lookup(self, prefix):
         # The user's dining chat user comes along (chat.services.profiles.chat_user_for): a chat turn
-        # would otherwise look it up in a query of its own right after this one.
-        return UserApiToken.objects.select_related("user", "user__chat_user").filter(prefix=prefix).first()
+        # would otherwise look it up in a query of its own right after this one. Hand-written SQL: this
+        # runs on every request (config.joined_rows).
+        with connection.cursor() as cursor:
+            cursor.execute(token_lookup_sql(), [prefix])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        token, user, chat_user = instances(row, UserApiToken, get_user_model(), ChatUser)
+        UserApiToken._meta.get_field("user").set_cached_value(token, user)
+        get_user_model()._meta.get_field("chat_user").set_cached_value(user, chat_user)
+        if chat_user is not None:
+            ChatUser._meta.get_field("auth_user").set_cached_value(chat_user, user)
+        return token
 
     def principal(self, token):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("This user is inactive."))
         return token.user
+
+
+@functools.cache
+def token_lookup_sql() -> str:
+    """A token by prefix with its user and the user's chat user (if any), in one row."""
+    user_model = get_user_model()
+    return (
+        f"SELECT {columns(UserApiToken, 't')}, {columns(user_model, 'u')}, {columns(ChatUser, 'c')} "
+        f"FROM {UserApiToken._meta.db_table} t JOIN {user_model._meta.db_table} u ON u.id = t.user_id "
+        f"LEFT JOIN {ChatUser._meta.db_table} c ON c.auth_user_id = u.id WHERE t.prefix = %s"
+    )
 
 
 class BearerAuthentication(authentication.BaseAuthentication):
