@@ -1,7 +1,9 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
+from chat.models import UserCouponWallet
 from chat.services.coupons import usable_coupon_terms
 from chat.services.recommend import RecommendQuery, mmr, recommend
 from chat.tests.dining_factories import (
@@ -216,3 +218,18 @@ def test_requested_option_price_counts_towards_the_budget():
 
     menus = {menu.menu_name: menu.final_price for menu in result.shops[0].menus}
     assert menus == {"볶음밥": 5000}
+
+
+def test_only_the_users_active_unexpired_wallet_coupons_are_usable_soonest_to_expire_first():
+    user, other = make_chat_user(), make_chat_user()
+    later = give_coupon(user, make_coupon("LATER"), expires_in=dt.timedelta(days=5))
+    sooner = give_coupon(user, make_coupon("SOONER"), expires_in=dt.timedelta(days=1))
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)
+    give_coupon(user, make_coupon("EXPIRED"), expires_in=dt.timedelta(minutes=-1), issued_at=an_hour_ago)
+    give_coupon(user, make_coupon("USED"), status=UserCouponWallet.Status.USED, used_at=timezone.now())
+    give_coupon(other, make_coupon("NOT_MINE"))
+
+    terms = usable_coupon_terms(user)
+
+    assert [(t.coupon_id, t.wallet_id) for t in terms] == [("SOONER", sooner.pk), ("LATER", later.pk)]
+    assert list(UserCouponWallet.objects.usable().filter(user=user).order_by("expires_at")) == [sooner, later]
