@@ -17,7 +17,7 @@ from config.benchmarks import database_url
 from config.celery import app as celery_app
 from ml_training.models import TrainingJob, TrainingJobStatus
 from ml_training.services import jobs
-from ml_training.services.worker import training_worker_command, training_worker_env
+from ml_training.services.worker import training_worker
 
 S = TrainingJobStatus
 RUNNING = (S.PREPARING, S.TRAINING, S.EVALUATING)
@@ -49,14 +49,11 @@ class TrainingInBackground:
         if routed != self.queue:
             raise RuntimeError(f"training tasks would go to queue {routed!r}, not the benchmark worker's")
         self.store = tempfile.TemporaryDirectory(prefix="bench-models-")
-        env = training_worker_env(
-            {**os.environ, "DATABASE_URL": database_url(self.database_name), "MODEL_STORE_DIR": self.store.name,
-             "LOG_LEVEL": "WARNING"},
-            priority=self.priority,
+        command, env = training_worker(
+            sys.executable, queue=self.queue, hostname=f"{self.queue}@%h", loglevel="WARNING", priority=self.priority,
+            env={**os.environ, "DATABASE_URL": database_url(self.database_name), "MODEL_STORE_DIR": self.store.name,
+                 "LOG_LEVEL": "WARNING"},
         )  # fmt: skip
-        command = training_worker_command(
-            sys.executable, queue=self.queue, hostname=f"{self.queue}@%h", loglevel="WARNING", priority=self.priority
-        )
         self.worker = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
         return self
 

@@ -522,12 +522,6 @@ class Coupon(models.Model):
         return f"{self.id} {self.coupon_name}"
 
 
-class CouponWalletQuerySet(models.QuerySet):
-    def usable(self, now=None):
-        """ACTIVE and not past expires_at (the daily job marks stale rows EXPIRED later)."""
-        return self.filter(status=UserCouponWallet.Status.ACTIVE, expires_at__gt=now or timezone.now())
-
-
 class WalletStatus(models.TextChoices):
     ACTIVE = "ACTIVE", "사용 가능"
     USED = "USED", "사용함"
@@ -564,8 +558,6 @@ class UserCouponWallet(models.Model):
     expiry_notified = models.BooleanField("만료 알림 보냄", default=False)
     usage_probability = models.DecimalField("사용 가능성", max_digits=4, decimal_places=3, default=Decimal("0.500"))
     recommended_usage_date = models.DateField("추천 사용일", null=True, blank=True)
-
-    objects = CouponWalletQuerySet.as_manager()
 
     class Meta:
         verbose_name = "지갑 쿠폰"

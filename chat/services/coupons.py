@@ -17,7 +17,7 @@ import math
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -39,7 +39,7 @@ from chat.models import (
 from chat.services.business_hours import SEOUL
 from chat.services.user_context import record_order
 from config.api.exceptions import ApiError
-from config.joined_rows import columns, instances
+from config.joined_rows import columns, fetch
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +169,8 @@ class CouponTerms:
 
 @functools.cache
 def usable_wallet_sql() -> str:
-    """A user's ACTIVE wallet entries not past expires_at (UserCouponWallet.objects.usable) with their coupons,
-    soonest to expire first. Hand-written: it runs on every dining turn (config.joined_rows)."""
+    """A user's usable wallet entries with their coupons, soonest to expire first: ACTIVE and not past expires_at
+    (the daily job marks stale rows EXPIRED later). Hand-written: it runs on every dining turn (config.joined_rows)."""
     wallet, coupon = UserCouponWallet._meta.db_table, Coupon._meta.db_table
     return (
         f"SELECT {columns(UserCouponWallet, 'w')}, {columns(Coupon, 'c')} FROM {wallet} w "
@@ -182,12 +182,9 @@ def usable_wallet_sql() -> str:
 def usable_coupon_terms(user: ChatUser, now: dt.datetime | None = None) -> list[CouponTerms]:
     """The user's wallet coupons that can be used now (one query)."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(usable_wallet_sql(), [user.pk, WalletStatus.ACTIVE.value, now])
-        rows = cursor.fetchall()
     terms = []
-    for row in rows:
-        entry, coupon = instances(row, UserCouponWallet, Coupon)
+    params = [user.pk, WalletStatus.ACTIVE.value, now]
+    for entry, coupon in fetch(usable_wallet_sql(), params, UserCouponWallet, Coupon):
         UserCouponWallet._meta.get_field("coupon").set_cached_value(entry, coupon)
         terms.append(CouponTerms.from_wallet(entry))
     return [term for term in terms if term.usable_at(now)]

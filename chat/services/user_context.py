@@ -15,10 +15,10 @@ import functools
 import logging
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 
 from chat.models import ChatUser, FoodcardUser, UserProfile
-from config.joined_rows import columns, instances
+from config.joined_rows import columns, fetch
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,7 @@ def user_context_sql() -> str:
 
 def build_user_context(user_id: int) -> dict:
     """The user's profile and meal card, read fresh in one query (both are one-to-one with the user)."""
-    with connection.cursor() as cursor:
-        cursor.execute(user_context_sql(), [user_id])
-        row = cursor.fetchone()
-    profile, card = instances(row, UserProfile, FoodcardUser) if row else (None, None)
+    [profile, card] = next(iter(fetch(user_context_sql(), [user_id], UserProfile, FoodcardUser)), [None, None])
     return {
         "user_id": user_id,
         "profile": profile_as_dict(profile) if profile else None,

@@ -232,4 +232,3 @@ def test_only_the_users_active_unexpired_wallet_coupons_are_usable_soonest_to_ex
     terms = usable_coupon_terms(user)
 
     assert [(t.coupon_id, t.wallet_id) for t in terms] == [("SOONER", sooner.pk), ("LATER", later.pk)]
-    assert list(UserCouponWallet.objects.usable().filter(user=user).order_by("expires_at")) == [sooner, later]

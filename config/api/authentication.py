@@ -4,14 +4,13 @@
 import functools
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from chat.models import ChatUser, PartnerApiKey
-from config.joined_rows import columns, instances
+from chat.models import ChatUser, Partner, PartnerApiKey
+from config.joined_rows import columns, fetch
 from config.models import UserApiToken
 
 KEYWORD = "Api-Key"
@@ -85,7 +84,11 @@ class PartnerApiKeyAuthentication(HashedCredentialAuthentication):
     revoked_message = gettext_lazy("This API key has been revoked.")
 
     def lookup(self, prefix):
-        return PartnerApiKey.objects.select_related("partner").filter(prefix=prefix).first()
+        # Hand-written SQL, like the user token's: this runs on every partner request (config.joined_rows).
+        for key, partner in fetch(partner_key_lookup_sql(), [prefix], PartnerApiKey, Partner):
+            PartnerApiKey._meta.get_field("partner").set_cached_value(key, partner)
+            return key
+        return None
 
     def principal(self, key):
         if not key.partner.is_active:
@@ -109,22 +112,29 @@ class UserTokenAuthentication(HashedCredentialAuthentication):
         # The user's dining chat user comes along (chat.services.profiles.chat_user_for): a chat turn
         # would otherwise look it up in a query of its own right after this one. Hand-written SQL: this
         # runs on every request (config.joined_rows).
-        with connection.cursor() as cursor:
-            cursor.execute(token_lookup_sql(), [prefix])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        token, user, chat_user = instances(row, UserApiToken, get_user_model(), ChatUser)
-        UserApiToken._meta.get_field("user").set_cached_value(token, user)
-        get_user_model()._meta.get_field("chat_user").set_cached_value(user, chat_user)
-        if chat_user is not None:
-            ChatUser._meta.get_field("auth_user").set_cached_value(chat_user, user)
-        return token
+        user_model = get_user_model()
+        for token, user, chat_user in fetch(token_lookup_sql(), [prefix], UserApiToken, user_model, ChatUser):
+            UserApiToken._meta.get_field("user").set_cached_value(token, user)
+            user_model._meta.get_field("chat_user").set_cached_value(user, chat_user)
+            if chat_user is not None:
+                ChatUser._meta.get_field("auth_user").set_cached_value(chat_user, user)
+            return token
+        return None
 
     def principal(self, token):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("This user is inactive."))
         return token.user
+
+
+@functools.cache
+def partner_key_lookup_sql() -> str:
+    """An API key by prefix with its partner, in one row."""
+    key, partner = PartnerApiKey._meta, Partner._meta
+    return (
+        f"SELECT {columns(PartnerApiKey, 'k')}, {columns(Partner, 'p')} FROM {key.db_table} k "
+        f"JOIN {partner.db_table} p ON p.{partner.pk.column} = k.{key.get_field('partner').column} WHERE k.prefix = %s"
+    )
 
 
 @functools.cache

@@ -17,21 +17,16 @@ PRIORITIES = ("low", "normal")
 ONE_MATH_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def training_worker_command(
-    python: str, *, queue: str, hostname: str, loglevel: str = "INFO", priority: str = "low"
-) -> list[str]:
-    """The command line of a solo Celery worker consuming `queue`; priority "normal" is the benchmark's
-    comparison."""
+def training_worker(
+    python: str, *, queue: str, hostname: str, loglevel: str = "INFO", priority: str = "low", env: dict | None = None
+) -> tuple[list[str], dict]:
+    """(command line, environment) of a solo Celery worker consuming `queue`; the environment is `env` (default
+    os.environ) with one math thread at priority "low". Priority "normal" is the benchmark's comparison."""
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
-    celery = [python, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue, "-n", hostname,
-              "--loglevel", loglevel]  # fmt: skip
-    return celery if priority == "normal" else ["nice", "-n", "19", *celery]
-
-
-def training_worker_env(base: dict | None = None, *, priority: str = "low") -> dict:
-    """The worker's environment: `base` (default os.environ), with one math thread unless priority is normal."""
-    env = dict(os.environ if base is None else base)
-    if priority == "low":
-        env.update(ONE_MATH_THREAD)
-    return env
+    command = [python, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", queue, "-n", hostname,
+               "--loglevel", loglevel]  # fmt: skip
+    env = dict(os.environ if env is None else env)
+    if priority == "normal":
+        return command, env
+    return ["nice", "-n", "19", *command], {**env, **ONE_MATH_THREAD}

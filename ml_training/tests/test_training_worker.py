@@ -8,16 +8,14 @@ import time
 import psutil
 import pytest
 
-from ml_training.services.worker import training_worker_command, training_worker_env
+from ml_training.services.worker import training_worker
 
 
 def started_worker(priority: str):
-    command = training_worker_command(
+    command, env = training_worker(
         sys.executable, queue="test-training-worker", hostname="test-training-worker@%h", priority=priority
     )
-    return subprocess.Popen(
-        command, env=training_worker_env(priority=priority), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def worker_process(popen) -> psutil.Process:
@@ -60,4 +58,4 @@ def test_the_normal_priority_worker_of_the_benchmark_is_not_niced():
 
 def test_an_unknown_priority_is_refused():
     with pytest.raises(ValueError, match="priority"):
-        training_worker_command(sys.executable, queue="q", hostname="h", priority="idle")
+        training_worker(sys.executable, queue="q", hostname="h", priority="idle")

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 
 from config.env import env_int
 from config.live_server import web_server_command
-from ml_training.services.worker import training_worker_command, training_worker_env
+from ml_training.services.worker import training_worker
 
 
 class Command(BaseCommand):
@@ -31,10 +31,12 @@ class Command(BaseCommand):
             "web": web_server_command(host, port, workers),
             "worker": [python, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
                        "--concurrency", "2"],
-            # Training jobs: one process at the lowest CPU priority, on their own queue (settings).
-            "training": training_worker_command(python, queue=settings.CELERY_TRAINING_QUEUE, hostname="training@%h"),
         }
-        environments = {"training": training_worker_env()}
+        # Training jobs: one process at the lowest CPU priority, on their own queue (settings).
+        commands["training"], training_env = training_worker(
+            python, queue=settings.CELERY_TRAINING_QUEUE, hostname="training@%h"
+        )
+        environments = {"training": training_env}
         processes = {name: subprocess.Popen(cmd, env=environments.get(name)) for name, cmd in commands.items()}
         self.stdout.write(
             f"web on http://{host}:{port}/ ({workers} worker process{'es' if workers > 1 else ''})  "
