@@ -298,19 +298,20 @@ def _retrieve(turn: PreparedTurn) -> list[dict]:
     """Shared documents of the rag_keys the partner owns (its partner_id plus staff grants), which no other
     partner can write; a search failure only costs grounding. Each rag_key is ranked with the parameters the
     served rag version has for it; the end user's sticky A/B bucket is their user_uuid (else the session)."""
-    from ml_training.services.serving import attribution_for, rag_ranking_for
+    from ml_training.services.serving import rag_rankings_for
     from rag.services.access import partner_rag_keys
     from rag.services.relevance import ground
     from rag.services.search import search
 
     started = time.monotonic()
     asker = f"partner:{turn.partner_id}:{turn.user_uuid or turn.session_id}"
-    turn.retrieval_info["model_versions"] = attribution_for(["rag"], asker)
+    rankings, rag_version = rag_rankings_for(asker)
+    turn.retrieval_info["model_versions"] = {"rag": rag_version}
     try:
         hits = sorted(
             (hit for rag_key in partner_rag_keys(turn.partner_id)
              for hit in search(user=None, rag_key=rag_key, rag_type="chatbot_shared", query=turn.message,
-                               limit=SEARCH_LIMIT, ranking=rag_ranking_for(asker, rag_key)[0])),
+                               limit=SEARCH_LIMIT, ranking=rankings.for_rag_key(rag_key))),
             key=lambda hit: -hit.score,
         )[:SEARCH_LIMIT]  # fmt: skip
         grounding = ground(turn.message, hits)

@@ -82,11 +82,18 @@ def reranker_for(user_id) -> tuple[object | None, dict]:
     return model_for(ModelType.RECOMMENDATION, user_id)
 
 
+def rag_rankings_for(user_id) -> tuple[object, dict]:
+    """The RagRanking serving this user's turn (the version's, else the built-in one) and the attribution of
+    the rag version: `.for_rag_key(k)` gives the parameters of each rag_key searched."""
+    served, group = serve(ModelType.RAG, user_id)
+    return served.model or rag_ranking.BUILTIN_RANKING, served.attribution(group)
+
+
 def rag_ranking_for(user_id, rag_key: str) -> tuple[object, dict]:
     """The search ranking parameters of `rag_key` for this user's turn (its own, else the version's
     default, else the built-in ones) and the attribution of the rag version."""
-    served, group = serve(ModelType.RAG, user_id)
-    return (served.model or rag_ranking.BUILTIN_RANKING).for_rag_key(rag_key), served.attribution(group)
+    rankings, attribution = rag_rankings_for(user_id)
+    return rankings.for_rag_key(rag_key), attribution
 
 
 def attribution_for(model_types, user_id) -> dict:

@@ -8,8 +8,8 @@ The hybrid score alone cannot tell the page that answers a question from its nei
 both share the topic's words, and the local hashed embedder scores them alike. What the answering chunk
 has beyond the topic is the question's own phrasing - its adjacent word pairs and longer character runs -
 and it stands out from the other hits, whereas related pages look like one another. Five features per
-hit, all from the retrieved hits and the query's Kiwi morphemes (plus one indexed read of the hits' stored
-morphemes; no scan):
+hit, all from the retrieved hits (with their stored morphemes, which search() reads along) and the query's
+Kiwi morphemes; no query of its own:
 
   score_logit      logit of the calibrated hybrid score (rag.services.search)
   score_margin     the hit's score minus the best score among the other hits
@@ -33,8 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-
-from rag.models import Chunk
 
 FEATURES = ("score_logit", "score_margin", "bigram_coverage", "bigram_margin", "char_coverage")
 # Fitted by `python manage.py bench_no_answer --fit` (scikit-learn LogisticRegression, C=1) on the
@@ -106,10 +104,9 @@ def feature_rows(query: str, hits: Sequence) -> list[list[float]]:
     from rag.providers import QUESTION_WORDS, kiwi_morphemes
 
     query_morphemes = [m for m in kiwi_morphemes(query) if m not in QUESTION_WORDS]
-    stored = dict(Chunk.objects.filter(pk__in=[hit.chunk_id for hit in hits]).values_list("id", "morphemes"))
     query_grams = _char_grams(query)
     scores = [float(hit.score) for hit in hits]
-    bigrams = [bigram_coverage(query_morphemes, stored.get(hit.chunk_id, "").split()) for hit in hits]
+    bigrams = [bigram_coverage(query_morphemes, hit.morphemes.split()) for hit in hits]
     return [
         [
             _logit(scores[i]),

@@ -56,7 +56,7 @@ CANDIDATE_FACTOR = 4
 
 BM25_K1 = 1.2
 BM25_B = 0.75
-SCORING_VERSION = 2  # part of the cache key: results cached under an older scoring are never served
+SCORING_VERSION = 3  # part of the cache key: results cached under an older scoring (or hit shape) are never served
 # Added to the query's BM25 ceiling, in lexemes as rare as any (df = 1): a query of a few common words
 # cannot look like a perfect match.
 BM25_PRIOR_TERMS = 0.6
@@ -124,6 +124,7 @@ class SearchHit:
     score: float
     rag_type: str
     metadata: dict = field(default_factory=dict)
+    morphemes: str = ""  # the chunk's stored Kiwi morphemes, for the relevance features (rag.services.relevance)
 
 
 def search(
@@ -297,7 +298,7 @@ def _hits(scope: QuerySet[Chunk], ranked: list[tuple[int, float]]) -> list[Searc
     rows = {
         chunk.pk: chunk
         for chunk in scope.filter(pk__in=[cid for cid, _ in ranked]).select_related("document").only(
-            "id", "content", "rag_type", "chunk_index", "document__id", "document__doc_id",
+            "id", "content", "rag_type", "chunk_index", "morphemes", "document__id", "document__doc_id",
             "document__filename", "document__metadata",
         )
     }
@@ -311,6 +312,7 @@ def _hits(scope: QuerySet[Chunk], ranked: list[tuple[int, float]]) -> list[Searc
             score=round(float(score), 6),
             rag_type=rows[cid].rag_type,
             metadata={**rows[cid].document.metadata, "chunk_index": rows[cid].chunk_index},
+            morphemes=rows[cid].morphemes,
         )
         for cid, score in ranked
         if cid in rows

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from rag.models import Chunk
 from rag.services.relevance import bigram_coverage, ground
 from rag.services.search import search
 from rag.tests.helpers import add_document
@@ -80,13 +81,15 @@ def test_the_floor_decides_which_hits_ground_an_answer(rag_key, related_pages):
     assert strict.relevance == lenient.relevance
 
 
-def test_relevance_is_computed_from_the_retrieved_hits_with_one_query(rag_key, related_pages):
+def test_relevance_is_computed_from_the_retrieved_hits_without_a_query(rag_key, related_pages):
     hits = search(user=None, rag_key=rag_key, rag_type="chatbot_shared", query=QUESTION, limit=5)
 
     with CaptureQueriesContext(connection) as queries:
-        ground(QUESTION, hits)
+        grounding = ground(QUESTION, hits)
 
-    assert len(queries) == 1  # the hits' stored morphemes, by primary key
+    assert len(queries) == 0 and len(grounding.features) == len(hits)
+    stored = dict(Chunk.objects.filter(pk__in=[hit.chunk_id for hit in hits]).values_list("id", "morphemes"))
+    assert [hit.morphemes for hit in hits] == [stored[hit.chunk_id] for hit in hits]  # what the features read
 
 
 def test_no_hits_mean_no_answer_without_a_query(django_assert_num_queries):
