@@ -324,7 +324,6 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
         counts["shops_in_box"] += 1
         if not menu_list:
             continue
-        menu_list = json.loads(menu_list)
         distance = None
         if query.location is not None:
             distance = haversine_m(query.location.latitude, query.location.longitude, float(lat), float(lng))
@@ -334,6 +333,7 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
         if status_at(json.loads(hours_text) if hours_text else None, now) != ShopStatus.OPEN:
             counts["closed_shops"] += 1
             continue
+        menu_list = json.loads(menu_list)  # parsed only for the open shops inside the circle
         picks = []
         for menu in menu_list:
             counts["menus"] += 1
