@@ -274,12 +274,30 @@ CARD_SHOPS = (FoodCardAcceptance.YES.value, FoodCardAcceptance.PARTIAL.value)
 COORDINATE_PLACES = Decimal("0.00000001")  # shops.latitude/longitude are numeric(.., 8): compare as numeric
 
 
+def _box(location, radius_m: int) -> list[Decimal]:
+    """(min lat, max lat, min lng, max lng) around `location`, as the numeric columns compare them."""
+    return [Decimal(edge).quantize(COORDINATE_PLACES) for edge in bounding_box(location, radius_m)]
+
+
+def _rows_by_radius(query: RecommendQuery, radii: tuple[int | None, ...]):
+    """(radius, its shop rows) for each radius in turn, as the caller widens the search. The first radius
+    has a query of its own (it usually finds shops); the wider ones share ONE query of the widest box and
+    each takes the rows inside its own box from it: at most two queries, and fewer rows than one query
+    per radius (the boxes nest)."""
+    yield radii[0], _shop_rows(query, radii[0])
+    if len(radii) > 1:
+        widest = _shop_rows(query, max(radii[1:]))
+        for radius in radii[1:]:
+            min_lat, max_lat, min_lng, max_lng = _box(query.location, radius)
+            yield radius, [row for row in widest if min_lat <= row[5] <= max_lat and min_lng <= row[6] <= max_lng]
+
+
 def _shop_rows(query: RecommendQuery, radius_m: int | None) -> list[tuple]:
     """(id, name, category, address, road address, lat, lng, hours JSON text, popularity, quality, good
     influence, food card acceptance, menus JSON text or None) per shop: SHOP_ROWS_SQL with its filters."""
     filters, params = [], {}
     if query.location is not None and radius_m is not None:
-        box = [Decimal(edge).quantize(COORDINATE_PLACES) for edge in bounding_box(query.location, radius_m)]
+        box = _box(query.location, radius_m)
         filters.append(" AND s.latitude BETWEEN %(min_lat)s AND %(max_lat)s")
         filters.append(" AND s.longitude BETWEEN %(min_lng)s AND %(max_lng)s")
         params.update(zip(("min_lat", "max_lat", "min_lng", "max_lng"), box, strict=True))
@@ -302,7 +320,9 @@ def _shop_rows(query: RecommendQuery, radius_m: int | None) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: dict) -> list[ShopPick]:
+def _collect(
+    query: RecommendQuery, radius_m: int | None, rows: list[tuple], now: datetime, steps: dict
+) -> list[ShopPick]:
     result: list[ShopPick] = []
     counts = {"shops_in_box": 0, "outside_radius": 0, "closed_shops": 0, "menus": 0, "over_budget_menus": 0}
     coupons = list(query.coupons)
@@ -320,7 +340,7 @@ def _collect(query: RecommendQuery, radius_m: int | None, now: datetime, steps: 
         good,
         food_card,
         menu_list,
-    ) in _shop_rows(query, radius_m):
+    ) in rows:
         counts["shops_in_box"] += 1
         if not menu_list:
             continue
@@ -509,9 +529,9 @@ def recommend(query: RecommendQuery, now: datetime | None = None, *, reranker=No
     candidates: list[ShopPick] = []
     steps: dict = {}
     radius = None
-    for radius in radii:
+    for radius, rows in _rows_by_radius(query, radii):
         step: dict = {"radius_m": radius}
-        candidates = _collect(query, radius, now, step)
+        candidates = _collect(query, radius, rows, now, step)
         tried.append(step)
         if candidates:
             break

@@ -112,6 +112,26 @@ def test_radius_widens_step_by_step_when_nothing_is_near():
     assert [step["radius_m"] for step in result.filtering_steps["radius_steps"]] == [1000, 2000]
 
 
+def test_each_wider_radius_counts_only_the_shops_inside_its_own_box():
+    make_menu(make_shop("이킬로", north_m=2500), price=4000)
+    make_menu(make_shop("사킬로", north_m=4000), price=4000)
+
+    result = recommend(query(), MONDAY_NOON)
+
+    assert [shop.shop_name for shop in result.shops] == ["이킬로"]
+    steps = [(step["radius_m"], step["shops_in_box"]) for step in result.filtering_steps["radius_steps"]]
+    assert steps == [(1000, 0), (2000, 0), (3000, 1)]
+
+
+def test_widening_to_the_last_radius_costs_two_shop_queries(django_assert_num_queries):
+    make_menu(make_shop(north_m=4500), price=4000)
+
+    with django_assert_num_queries(2):  # the first radius, then the widest box for all the others
+        result = recommend(query(), MONDAY_NOON)
+
+    assert (len(result.shops), result.radius_m) == (1, 5000)
+
+
 def test_nothing_found_even_at_the_widest_radius():
     make_menu(make_shop(north_m=8000), price=4000)
 
