@@ -204,8 +204,10 @@ def best_coupon(
     return best, best_discount
 
 
-def ensure_system_coupon(coupon_id: str) -> Coupon:
-    today = timezone.localdate()
+def ensure_system_coupon(coupon_id: str, now: dt.datetime | None = None) -> Coupon:
+    """The system coupon, created on first use valid from the day of `now` (the grant's moment, which a
+    backdated turn or a simulation sets in the past: the wall-clock date would make it not yet valid)."""
+    today = (now or timezone.now()).astimezone(SEOUL).date()
     coupon, _ = Coupon.objects.get_or_create(
         pk=coupon_id,
         defaults={
@@ -286,7 +288,7 @@ def grant_system_coupon(user: ChatUser, coupon_id: str, **issue) -> UserCouponWa
     """Issue a system coupon as part of a chat turn. A grant that cannot happen (coupon deactivated,
     exhausted, use limit reached, already held) is logged and skipped: it never fails the turn."""
     try:
-        return issue_coupon(user, ensure_system_coupon(coupon_id), **issue)
+        return issue_coupon(user, ensure_system_coupon(coupon_id, issue.get("now")), **issue)
     except ApiError as exc:
         logger.warning("coupon %s not granted to chat user %s: %s (%s)", coupon_id, user.pk, exc.error_code, exc.detail)
         return None

@@ -273,6 +273,13 @@ class TestIssuing:
         assert second == []
         assert UserCouponWallet.objects.filter(user=user).count() == len(WELCOME_COUPON_IDS)
 
+    def test_a_system_coupon_first_granted_for_an_earlier_day_is_valid_on_that_day(self):
+        yesterday = timezone.now() - dt.timedelta(days=1)  # a backdated turn (the learning-loop simulation's)
+
+        granted = grant_welcome_coupons(make_chat_user(), yesterday)
+
+        assert sorted(entry.coupon_id for entry in granted) == sorted(WELCOME_COUPON_IDS)
+
     def test_expiry_job_marks_past_coupons_expired(self):
         user = make_chat_user()
         stale = give_coupon(user, make_coupon(), issued_at=timezone.now() - dt.timedelta(days=1), expires_in=-MINUTE)
