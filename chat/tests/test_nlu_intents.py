@@ -22,6 +22,11 @@ from chat.services.nlu import ENTITY_KEYS, INTENTS, NluResult, understand
         ("지금 문 연 치킨집 있어?", "TIME_INQUIRY"),
         ("안녕하세요", "GENERAL_CHAT"),
         ("고마워 잘 먹을게", "GENERAL_CHAT"),
+        ("도움말", "GENERAL_CHAT"),  # how to use the assistant is not a wish to eat
+        ("뭘 할 수 있어?", "GENERAL_CHAT"),
+        ("음...", "GENERAL_CHAT"),  # a filler on its own
+        ("음 떡볶이 먹고 싶다", "FOOD_REQUEST"),  # a filler before a wish
+        ("음식 추천해줘", "FOOD_REQUEST"),
         ("짜장면 곱빼기 돼요?", "MENU_OPTION"),
         ("떡볶이 덜 맵게 해줄 수 있어?", "MENU_OPTION"),
         ("배고파 죽겠어 돈이 없어", "EMERGENCY_FOOD"),
