@@ -24,8 +24,7 @@ from chat.services.nlu import ENTITY_KEYS, INTENTS, NluResult, understand
         ("고마워 잘 먹을게", "GENERAL_CHAT"),
         ("도움말", "GENERAL_CHAT"),  # how to use the assistant is not a wish to eat
         ("뭘 할 수 있어?", "GENERAL_CHAT"),
-        ("음...", "GENERAL_CHAT"),  # a filler on its own
-        ("음 떡볶이 먹고 싶다", "FOOD_REQUEST"),  # a filler before a wish
+        ("음 떡볶이 먹고 싶다", "FOOD_REQUEST"),
         ("음식 추천해줘", "FOOD_REQUEST"),
         ("짜장면 곱빼기 돼요?", "MENU_OPTION"),
         ("떡볶이 덜 맵게 해줄 수 있어?", "MENU_OPTION"),

@@ -38,9 +38,9 @@ _RULES: tuple[tuple[re.Pattern, str, float], ...] = tuple(
          Intent.UNKNOWN, 1.5),
         (r"^(안녕|하이|ㅎㅇ|반가|고마|감사|땡큐|잘\s?자|굿|좋아|응|ㅇㅇ|ㅋㅋ|ㅎㅎ|넌|너는|니\s?이름|너\s?이름)|"
          r"고마워|고맙|감사합|안녕|심심|너\s?(누구|뭐야|이름)|넌\s?누구|사랑해|잘\s?자|수고", Intent.GENERAL_CHAT, 1.5),
-        # Asking how to use the assistant, or a filler on its own ("음", "흠..."): not a wish to eat.
-        (r"도움말|^사용법|(뭘|뭐|무엇을?)\s?할\s?수\s?있|^(음+|흠+|어+|글쎄)[\s.…~?!]*$",
-         Intent.GENERAL_CHAT, 2.0),
+        # Asking how to use the assistant is not a wish to eat. (A filler on its own, "음" or "어", stays
+        # unclear: a low-confidence turn the review queue should see.)
+        (r"도움말|^사용법|(뭘|뭐|무엇을?)\s?할\s?수\s?있", Intent.GENERAL_CHAT, 2.0),
     )
 )
 _BUDGET_BOOST = 2.0  # an amount offered as a budget ("5천원으로", "8천원이면") points at BUDGET_INQUIRY
