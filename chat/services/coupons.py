@@ -284,11 +284,11 @@ def issue_coupon(
     return entry
 
 
-def grant_system_coupon(user: ChatUser, coupon_id: str, **issue) -> UserCouponWallet | None:
-    """Issue a system coupon as part of a chat turn. A grant that cannot happen (coupon deactivated,
+def grant_system_coupon(user: ChatUser, coupon_id: str, *, now: dt.datetime, **issue) -> UserCouponWallet | None:
+    """Issue a system coupon as part of a chat turn at `now`. A grant that cannot happen (coupon deactivated,
     exhausted, use limit reached, already held) is logged and skipped: it never fails the turn."""
     try:
-        return issue_coupon(user, ensure_system_coupon(coupon_id, issue.get("now")), **issue)
+        return issue_coupon(user, ensure_system_coupon(coupon_id, now), now=now, **issue)
     except ApiError as exc:
         logger.warning("coupon %s not granted to chat user %s: %s (%s)", coupon_id, user.pk, exc.error_code, exc.detail)
         return None

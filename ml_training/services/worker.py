@@ -4,9 +4,9 @@ from here, so the benchmark measures the configuration that ships.
 A training job is one long CPU-bound computation that may take as long as it likes; a chat turn is short
 and is felt. So the worker runs "low": at niceness 19, with one thread for the math libraries (OpenBLAS and
 OpenMP under numpy and scikit-learn start one thread per core, so a multi-threaded fit competes for the core
-the web is using too). Measured with `bench_chat --training-turns 400` on the 2-core machine (README):
-chat p95 during training / idle 1.015-1.027 low, 1.11-1.27 at niceness 19 with the default threads, and
-1.19-1.30 under SCHED_IDLE (`chrt --idle`) with one thread, which is why that is not used.
+the web is using too). Measured with `bench_chat --training-turns` on the 2-core machine (README): chat p95
+during training / idle 0.72-1.07 low (seven runs), 1.07-2.14 normal, 1.11-1.27 at niceness 19 with the
+default threads, and 1.19-1.30 under SCHED_IDLE (`chrt --idle`) with one thread, which is why that is not used.
 """
 
 from __future__ import annotations
