@@ -11,7 +11,10 @@ A turn runs in steps so that the plain API, the SSE stream and regeneration shar
    the answer says the documents do not cover the question and the log marks the turn
    `retrieval_info.no_answer`.
 3. `answer_turn()` generates with `complete()`; `astream_turn()` streams with `astream()` and
-   stores whatever was said when the client goes away (status "partial").
+   stores whatever was said when the client goes away (status "partial"). A page about the topic that
+   does not hold the answer passes the floor; the model then abstains with the prompt's NO_ANSWER_MARK
+   (`rag.providers.prompts`), and the turn gets the same no-answer reply and log
+   (`retrieval_info.model_abstained` tells the two apart).
 4. `finish_turn()` stores the assistant message with its sources and usage and logs the exchange
    (`record_exchange`) in the same transaction. A regeneration replaces the previous answer.
 """
@@ -40,7 +43,7 @@ from config.api.exceptions import ApiError
 from ml_training.services.feedback import record_regeneration
 from ml_training.services.serving import attribution_for, rag_ranking_for
 from rag.providers import get_llm
-from rag.providers.prompts import format_context
+from rag.providers.prompts import NO_ANSWER_INSTRUCTION, NoAnswerWatch, abstains, format_context
 from rag.services.relevance import ground
 from rag.services.search import search
 
@@ -58,7 +61,7 @@ SQL_FALLBACK_NOTICE = "SQL로 답할 수 없어 문서 검색으로 답변합니
 NO_CONTEXT_ANSWER = "등록된 문서에는 이 질문에 답할 내용이 없습니다. 질문을 바꾸거나 문서를 먼저 등록해 주세요."
 SYSTEM_PROMPT = (
     "당신은 주어진 문서만 근거로 한국어로 답하는 지식 도우미입니다. "
-    "문서에 없는 내용은 추측하지 말고 모른다고 답하세요. 답의 근거가 된 문서 번호를 [1]처럼 표시하세요."
+    f"{NO_ANSWER_INSTRUCTION} 답의 근거가 된 문서 번호를 [1]처럼 표시하세요."
 )
 
 
@@ -152,13 +155,20 @@ class Plan:
     prefix: str = ""  # said before the generated text (the SQL fallback notice)
     final_text: str = ""  # a complete answer that needs no generation (SQL result, nothing found)
     reranking_used: bool = False
-    no_answer: bool = False  # no retrieved passage answers the question (relevance below the floor)
+    no_answer: bool = False  # no retrieved passage answers the question (below the floor, or the model says so)
+    model_abstained: bool = False  # the passages passed the floor, but the model found no answer in them
     curated_faq_id: int | None = None  # answered with a curated FAQ answer (analytics knowledge-gap loop)
     model_versions: dict | None = None  # the rag version whose ranking parameters the search used
 
     @property
     def needs_generation(self) -> bool:
         return not self.final_text
+
+    def abstain(self) -> str:
+        """The model found no answer in the passages: the turn becomes a no-answer; returns its text."""
+        self.no_answer = self.model_abstained = True
+        self.sources = []
+        return self.prefix + NO_CONTEXT_ANSWER
 
 
 @dataclass(frozen=True)
@@ -386,7 +396,8 @@ def answer_turn(turn: Turn) -> TurnResult:
         if plan.needs_generation:
             llm = get_llm()
             completion = llm.complete(plan.messages, **turn.params.as_dict())
-            text, model, usage = plan.prefix + completion.text, completion.model, dict(completion.usage or {})
+            text = plan.abstain() if abstains(completion.text) else plan.prefix + completion.text
+            model, usage = completion.model, dict(completion.usage or {})
         else:
             text, model, usage = plan.final_text, "", {}
     except Exception as exc:
@@ -422,12 +433,22 @@ async def astream_turn(turn: Turn) -> AsyncIterator[StreamEvent]:
                 parts.append(plan.prefix)
                 yield StreamEvent("token", {"text": plan.prefix})
             stream = get_llm().astream(plan.messages, **turn.params.as_dict())
+            watch = NoAnswerWatch()
             try:
                 async for delta in stream:
-                    parts.append(delta)
-                    yield StreamEvent("token", {"text": delta})
+                    if piece := watch.feed(delta):
+                        parts.append(piece)
+                        yield StreamEvent("token", {"text": piece})
+                    if watch.abstained:
+                        break  # the rest is not sent; closing the stream stops generating it
+                if piece := watch.flush():
+                    parts.append(piece)
+                    yield StreamEvent("token", {"text": piece})
             finally:
                 await stream.aclose()  # closes the provider's HTTP response: it stops generating
+            if watch.abstained:
+                parts[:] = [plan.abstain()]
+                yield StreamEvent("token", {"text": NO_CONTEXT_ANSWER})
     except (asyncio.CancelledError, GeneratorExit):
         await sync_to_async(finish_turn)(
             turn,
@@ -547,6 +568,7 @@ def _log_exchange(turn: Turn, plan: Plan | None, *, text, status, model, usage, 
             "relevance": plan.relevance if plan is not None else [],
             "route": plan.route if plan is not None else "",
             "no_answer": plan.no_answer if plan is not None else False,
+            "model_abstained": plan.model_abstained if plan is not None else False,
             "relevance_floor": settings.RAG_RELEVANCE_FLOOR,
             "curated_faq_id": plan.curated_faq_id if plan is not None else None,
         },

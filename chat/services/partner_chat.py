@@ -10,7 +10,8 @@ A partner's server warms a session up once, then streams messages:
 * `stream_turn()` answers a message (retrieval over the partner's shared documents - rag_key =
   partner_id - those that answer it by `rag.services.relevance`, plus the session's health context, then the
   LLM's token stream; with neither, the no-answer reply of the knowledge chat, logged as
-  `retrieval_info.no_answer`, and no LLM call). When the stream
+  `retrieval_info.no_answer`, and no LLM call; the same reply and log when the model finds no answer in
+  them and abstains with the prompt's NO_ANSWER_MARK, `retrieval_info.model_abstained`). When the stream
   completes, ONE UPDATE appends the user and assistant entries to `conversation` (jsonb `||`) and
   increments `message_count`, so concurrent messages never lose an entry; the same statement
   queues the exchange's analytics log (`enqueue_statement`, a CTE of the UPDATE). A failed or
@@ -44,6 +45,7 @@ from chat.models import PartnerChatTuningLog
 from chat.services.knowledge_chat import NO_CONTEXT_ANSWER, StreamEvent
 from config.db import execute_isolated
 from ml_training.services.masking import mask_text
+from rag.providers.prompts import NO_ANSWER_INSTRUCTION, NoAnswerWatch
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ ABANDONED = "client disconnected before the answer finished"
 
 SYSTEM_PROMPT = (
     "당신은 {partner} 파트너의 건강 상담 도우미입니다. 아래 <context>의 검진 결과와 자료만 근거로 "
-    "친절하고 정확하게 한국어로 답하세요. 근거가 없으면 모른다고 말하고, 진단이나 처방은 하지 마세요."
+    "친절하고 정확하게 한국어로 답하고, 진단이나 처방은 하지 마세요. " + NO_ANSWER_INSTRUCTION
 )
 
 
@@ -82,6 +84,12 @@ class PreparedTurn:
     asked_at: datetime = field(default_factory=timezone.now)
     channel: str = "partner"  # the analytics channel the turn is logged under
     final_text: str = ""  # an answer that needs no generation (nothing to ground it on)
+
+    def abstain(self) -> str:
+        """The model found no answer in the passages: the turn becomes a no-answer; returns its text."""
+        self.retrieval_info.update(no_answer=True, model_abstained=True)
+        self.sources = []
+        return NO_CONTEXT_ANSWER
 
 
 class SessionNotFound(Exception):
@@ -280,6 +288,7 @@ def prepare_turn(
     # The warm-up data grounds an answer whatever the documents score; without it or a document
     # above the floor, the documents do not cover the question.
     turn.retrieval_info["no_answer"] = not passages
+    turn.retrieval_info["model_abstained"] = False
     turn.retrieval_info["relevance_floor"] = settings.RAG_RELEVANCE_FLOOR
     if not passages:
         turn.final_text = NO_CONTEXT_ANSWER
@@ -439,12 +448,17 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
     llm = get_llm()
     stream = None
     outcome = ABANDONED
+    watch = NoAnswerWatch()
     try:
         stream = llm.astream(turn.llm_messages, **turn.params)
         async with aclosing(stream):
-            async for piece in stream:
-                if piece:
+            async for delta in stream:
+                if piece := watch.feed(delta):
                     yield StreamEvent("token", {"text": piece})
+                if watch.abstained:
+                    break  # the rest is not sent; closing the stream stops generating it
+            if piece := watch.flush():
+                yield StreamEvent("token", {"text": piece})
         outcome = ""
     except Exception as exc:  # provider errors, timeouts, broken streams
         logger.warning("partner chat: answer failed for %s/%s: %s", turn.partner_id, turn.session_id, exc)
@@ -459,6 +473,9 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
         )
         return
     result = _result_of(stream, llm, started)
+    if watch.abstained:
+        result["answer"] = turn.abstain()
+        yield StreamEvent("token", {"text": result["answer"]})
     message_count = await _afinish_turn(turn, **result)
     yield StreamEvent("done", _done(turn, message_count, result))
 

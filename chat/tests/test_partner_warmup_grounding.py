@@ -8,9 +8,10 @@ import pytest
 from analytics.models import MessageLog
 from analytics.services.message_logs import flush_log_outbox
 from chat.models import PartnerChatTuningLog
+from chat.services.knowledge_chat import NO_CONTEXT_ANSWER
 from chat.tests.conftest import add_document
 from chat.tests.partner_helpers import WARMUP, key_client, partner_with_key, stream_message
-from rag.providers.local_llm import ANSWER_LEAD, NOT_FOUND_ANSWER
+from rag.providers.local_llm import ANSWER_LEAD
 
 HEALTH = "총콜레스테롤 245 mg/dL로 경계 수준입니다. 공복혈당 98 mg/dL로 정상입니다. 혈압 128/82 mmHg입니다."
 
@@ -68,9 +69,23 @@ def test_the_tuning_log_keeps_only_the_summary_of_the_warm_up_data(live_asgi_ser
     assert session.message_count == 1
 
 
-def test_an_unrelated_question_is_not_answered_from_the_health_data(live_asgi_server, warmed_up):
+def test_an_unrelated_question_gets_the_no_answer_reply_although_the_health_data_grounds_the_prompt(
+    live_asgi_server, warmed_up
+):
     _, key = warmed_up
 
     *_, (_, done, _) = stream_message(live_asgi_server, key, message="전혀 관계없는 우주선 질문", session_id="s-1")
 
-    assert done["answer"] == NOT_FOUND_ANSWER
+    assert done["answer"] == NO_CONTEXT_ANSWER
+    assert done["sources"] == []
+
+
+def test_the_model_abstaining_over_the_health_data_is_logged_as_no_answer(live_asgi_server, warmed_up):
+    partner_id, key = warmed_up
+
+    stream_message(live_asgi_server, key, message="전혀 관계없는 우주선 질문", session_id="s-1")
+
+    flush_log_outbox()
+    info = MessageLog.objects.get(collection_name=partner_id, message_type="assistant").retrieval_info
+    assert info["no_answer"] is True
+    assert info["model_abstained"] is True

@@ -5,7 +5,8 @@
   question (rarer morphemes weigh more; earlier passages win ties), the best few are returned in
   document order after "자료에 따르면, " with their sources. A question about oneself (a first-person
   pronoun: "내 상태 어떠니?") with a passage about the asker (`about="asker"`) is answered from that
-  passage. No passage or no overlap: a polite "관련 자료를 찾지 못했어요" answer.
+  passage. No passage or no overlap: NO_ANSWER_MARK when the system prompt asks for it (see `prompts`),
+  else a polite "관련 자료를 찾지 못했어요" answer.
 * JSON (`complete_json`): a routing prompt (mentions `route` and `sql`) gets
   `{"route": "sql"|"rag", "reason": ...}` — sql when the question asks for counts/aggregates;
   a graph-extraction prompt (mentions `entities`/`summary`) gets `{"summary", "entities",
@@ -22,7 +23,7 @@ import re
 from collections import Counter
 
 from .local_embedder import QUESTION_WORDS, get_kiwi, kiwi_morphemes, kiwi_morphemes_batch
-from .prompts import all_text, document_text, extract_passages, last_user_text
+from .prompts import NO_ANSWER_MARK, all_text, asks_for_the_mark, document_text, extract_passages, last_user_text
 
 ANSWER_LEAD = "자료에 따르면, "
 NOT_FOUND_ANSWER = "관련 자료를 찾지 못했어요. 질문을 조금 더 구체적으로 적어 주시면 다시 찾아볼게요."
@@ -64,7 +65,7 @@ def answer(messages: list[dict]) -> str:
     if own_data:  # answered from the asker's own data, even when no word of the question is in it
         passages = about_asker
     if not passages or not (question_terms or own_data):
-        return NOT_FOUND_ANSWER
+        return _not_found(messages)
 
     sentences = [
         (p_index, s_index, sentence, passage)
@@ -84,7 +85,7 @@ def answer(messages: list[dict]) -> str:
         elif own_data:
             scored.append((0.0, p_index, s_index, sentence, passage))  # leading sentences first
     if not scored:
-        return NOT_FOUND_ANSWER
+        return _not_found(messages)
 
     scored.sort()
     best = -scored[0][0]
@@ -103,6 +104,10 @@ def answer(messages: list[dict]) -> str:
         if label not in sources:
             sources.append(label)
     return f"{ANSWER_LEAD}{body}\n\n(출처: {', '.join(sources)})"
+
+
+def _not_found(messages: list[dict]) -> str:
+    return NO_ANSWER_MARK if asks_for_the_mark(messages) else NOT_FOUND_ANSWER
 
 
 def asks_about_oneself(question: str) -> bool:

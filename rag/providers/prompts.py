@@ -18,6 +18,11 @@ answered from it. Build the block with `format_context(passages)`; the question 
 message. For JSON tasks (graph extraction) the text to analyse may be wrapped in
 `<document>...</document>` inside the last user message; otherwise the whole last user message is the
 text. The local responder reads exactly this; any OpenAI-compatible model reads it as plain instructions.
+
+A model that finds no answer in the passages says so with NO_ANSWER_MARK alone (NO_ANSWER_INSTRUCTION,
+part of the chats' system prompts, asks for it), so that the caller can tell "the documents do not answer"
+from an answer and reply and log it as its no-answer: `abstains(text)` for a whole answer,
+`NoAnswerWatch` for a stream (it holds back a beginning that may still become the mark).
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ _SOURCE_RE = re.compile(
 )
 _DOCUMENT_RE = re.compile(r"<document>(.*?)</document>", re.DOTALL)
 _QUESTION_RE = re.compile(r"<question>(.*?)</question>", re.DOTALL)
+
+NO_ANSWER_MARK = "[NO_ANSWER]"
+NO_ANSWER_INSTRUCTION = (
+    f"주어진 자료로 답할 수 없는 질문이면 추측하지 말고 다른 말 없이 {NO_ANSWER_MARK} 만 출력하세요."
+)
 
 
 @dataclass(frozen=True)
@@ -110,3 +120,45 @@ def document_text(messages: list[dict]) -> str:
 
 def all_text(messages: list[dict]) -> str:
     return "\n".join(_content_text(m) for m in messages)
+
+
+def asks_for_the_mark(messages: list[dict]) -> bool:
+    """Whether a system message carries NO_ANSWER_INSTRUCTION (the model should abstain with the mark)."""
+    return any(
+        m.get("role") == "system" and NO_ANSWER_MARK in _SOURCE_RE.sub("", _content_text(m)) for m in messages
+    )  # a passage quoting the mark is not the instruction
+
+
+def abstains(text: str) -> bool:
+    """Whether a model's answer is its no-answer (it starts with NO_ANSWER_MARK)."""
+    return text.lstrip().startswith(NO_ANSWER_MARK)
+
+
+class NoAnswerWatch:
+    """Watches a streamed answer for NO_ANSWER_MARK at its start.
+
+    `feed(delta)` returns the text to pass on now: nothing while the beginning may still become the mark
+    ("[NO_" could), then the held-back text and every later delta; nothing at all once the mark is seen
+    (`abstained`). `flush()` returns what is still held back when the stream ends first.
+    """
+
+    def __init__(self):
+        self.abstained = False
+        self._decided = False
+        self._held = ""
+
+    def feed(self, delta: str) -> str:
+        if self._decided:
+            return "" if self.abstained else delta
+        self._held += delta
+        start = self._held.lstrip()
+        if start.startswith(NO_ANSWER_MARK):
+            self.abstained = self._decided = True
+        elif not NO_ANSWER_MARK.startswith(start):
+            self._decided = True
+            return self.flush()
+        return ""
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return "" if self.abstained else held

@@ -10,6 +10,11 @@ through the knowledge chat (`knowledge_chat.chat`, local responder) twice:
 (b) against the full corpus: answered from the right chunk when a gold chunk is among the grounding
     chunks (the sources: relevance at or above the floor, `rag.services.relevance`).
 
+The replies come from the configured LLM (`get_llm()`): offline the local responder, which abstains only
+when no sentence of the grounding chunks shares a word with the question; with LLM_BASE_URL set, a model
+that also abstains when the chunks do not answer (NO_ANSWER_MARK), so the chat's figures then include
+its judgement while the sweep of floors stays the relevance model's alone.
+
 The questions are split in two stable halves by sha256 of the qid (first byte even: the fit half, odd: the
 held-out half). RELEVANCE_MODEL and the default floor were fitted on the fit half only; both figures are
 printed for each half, at settings.RAG_RELEVANCE_FLOOR (the chat's replies) and for a sweep of floors
@@ -40,7 +45,7 @@ from chat.services import knowledge_chat
 from config.benchmarks import throwaway_database
 from rag.management.commands.bench_retrieval import ingest_corpus, load_dataset
 from rag.models import Document, RagType
-from rag.providers import kiwi_morphemes
+from rag.providers import get_llm, kiwi_morphemes
 from rag.services import relevance, search
 
 SWEEP = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -87,7 +92,10 @@ class Command(BaseCommand):
         with throwaway_database("bench_no_answer", stdout=self.stdout):
             user = get_user_model().objects.create_user(username="bench-no-answer")
             rag_key = f"bench-no-answer-{uuid.uuid4().hex[:8]}"
-            self.stdout.write(f"corpus {len(corpus)} chunks, {len(questions)} questions, floor {floor():g}")
+            self.stdout.write(
+                f"corpus {len(corpus)} chunks, {len(questions)} questions, floor {floor():g}, "
+                f"replies by {get_llm().model}"
+            )
             ingest_corpus(corpus, rag_key=rag_key, owner=user, stdout=self.stdout)
             started = time.perf_counter()
             rows = [self.ask(user, rag_key, question) for question in tqdm(questions, desc="ask", disable=None)]
