@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: users with tokens, partner keys, a real Celery worker."""
 
+import time
+import warnings
 from contextlib import contextmanager
 
 import pytest
@@ -7,6 +9,37 @@ from rest_framework.test import APIClient
 
 from chat.models import Partner, PartnerApiKey
 from config.models import UserApiToken
+
+LINGER_SECONDS = 5.0
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, dropped reliably at the end. A Celery worker or server thread that a test
+    stopped may still be ending its database session then, and DROP DATABASE refuses while one is open (the
+    database was left behind, one more each time): wait a little for such sessions, then end them, named in a
+    warning."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            deadline = time.monotonic() + LINGER_SECONDS
+            while (lingering := _other_sessions(cursor)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for pid, application, state, query in lingering:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                warnings.warn(f"ended a database session left open by the tests: pid {pid} {application!r} "
+                              f"{state} {query[:120]!r}", stacklevel=1)  # fmt: skip
+        connection.close()
+
+
+def _other_sessions(cursor) -> list[tuple]:
+    cursor.execute(
+        "SELECT pid, application_name, state, query FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return cursor.fetchall()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.db import connections
 
 from ml_training.models import DataQueueItem, ModelVersion, TrainingJob
 from ml_training.services import jobs
@@ -24,6 +25,15 @@ def wait_for(job_id, statuses, timeout=120.0) -> TrainingJob:
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} still {job.status}: {job.log_tail}")
+
+
+def run_job_and_disconnect(job_id) -> None:
+    """jobs.run_job in a thread of the test's own: its database connection is closed when it ends (a thread's
+    connection is otherwise left open, and the test database cannot be dropped at the end of the run)."""
+    try:
+        jobs.run_job(job_id)
+    finally:
+        connections.close_all()
 
 
 @pytest.mark.parametrize(
@@ -92,7 +102,7 @@ def test_a_job_runs_in_the_worker_through_every_phase_and_registers_a_version(ce
 def test_a_running_job_cancelled_stops_at_its_next_checkpoint():
     job = jobs.schedule_job("nlu", config={"epochs": 1500, "max_iter": 300})
     TrainingJob.objects.filter(pk=job.pk).update(status="queued")
-    runner = threading.Thread(target=jobs.run_job, args=(job.pk,))
+    runner = threading.Thread(target=run_job_and_disconnect, args=(job.pk,))
     runner.start()
     wait_for(job.pk, ("training",), timeout=60)
 
