@@ -4,7 +4,6 @@ top queries, knowledge gaps and streamed exports (seed 002 §4.4)."""
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, views, viewsets
 from rest_framework.exceptions import ValidationError
@@ -29,6 +28,7 @@ from analytics.models import ChatStatistics, ConversationHistory, MessageLog
 from analytics.services import archives, exports, reports
 from analytics.services.search_quality import search_quality
 from config.api.permissions import IsStaff
+from config.api.schema import file_responses
 
 KNOWLEDGE_GAPS_LIMIT = 500
 
@@ -152,9 +152,6 @@ def streamed(rows, fields: tuple[str, ...], output: str, name: str) -> Streaming
     return response
 
 
-_EXPORT_RESPONSES = {(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/json"): OpenApiTypes.BINARY}
-
-
 class _ExportView(generics.GenericAPIView):
     """A streamed CSV or JSON file of the filtered rows (`output=csv|json`); memory stays flat."""
 
@@ -173,7 +170,7 @@ class _ExportView(generics.GenericAPIView):
 @extend_schema(
     summary="Export message logs (the log list's filters) as streamed CSV or JSON",
     parameters=[ExportQuerySerializer],
-    responses=_EXPORT_RESPONSES,
+    responses=file_responses(exports.CONTENT_TYPES, fields=exports.LOG_FIELDS),
 )
 class MessageLogExportView(_ExportView):
     queryset = MessageLog.objects.order_by("created_at", "id")
@@ -185,7 +182,7 @@ class MessageLogExportView(_ExportView):
 @extend_schema(
     summary="Export hourly/daily statistics (the stats list's filters) as streamed CSV or JSON",
     parameters=[ExportQuerySerializer],
-    responses=_EXPORT_RESPONSES,
+    responses=file_responses(exports.CONTENT_TYPES, fields=exports.STATISTICS_FIELDS),
 )
 class ChatStatisticsExportView(_ExportView):
     queryset = ChatStatistics.objects.order_by("period_start", "channel", "collection_name")
@@ -215,7 +212,7 @@ class _ArchiveReadView(views.APIView):
 @extend_schema(
     summary="Message logs of a date range, live and archived alike (streamed CSV or JSON)",
     parameters=[ArchiveQuerySerializer],
-    responses=_EXPORT_RESPONSES,
+    responses=file_responses(exports.CONTENT_TYPES, fields=exports.LOG_FIELDS),
 )
 class ArchivedLogsView(_ArchiveReadView):
     kind = archives.LOGS
@@ -225,7 +222,7 @@ class ArchivedLogsView(_ArchiveReadView):
 @extend_schema(
     summary="Conversation histories of a date range, live and archived alike (streamed CSV or JSON)",
     parameters=[ArchiveQuerySerializer],
-    responses=_EXPORT_RESPONSES,
+    responses=file_responses(exports.CONTENT_TYPES, fields=exports.CONVERSATION_FIELDS),
 )
 class ArchivedConversationsView(_ArchiveReadView):
     kind = archives.CONVERSATIONS

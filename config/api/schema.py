@@ -9,6 +9,7 @@ import re
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_view_model
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -80,6 +81,21 @@ class ErrorSerializer(serializers.Serializer):
 def error_responses(**descriptions: str) -> dict:
     """Operation-specific errors for `extend_schema(responses=...)`: error_responses(**{"409": "coupon_used"})."""
     return {int(status): OpenApiResponse(ErrorSerializer, description=text) for status, text in descriptions.items()}
+
+
+def file_responses(content_types: dict[str, str], *, fields: tuple[str, ...] = ()) -> dict:
+    """The success bodies of a downloaded export, one per format ({"csv": "text/csv", ...}): JSON is an array of
+    row objects (with `fields` when every row has them), any other format a file."""
+    responses, description = {}, "The export as a " + " or ".join(content_types) + " file"
+    for content_type in content_types.values():
+        media_type = content_type.split(";")[0]
+        if media_type == "application/json":
+            row = {"type": "object", "properties": {field: {} for field in fields}} if fields else {"type": "object"}
+            body = {"type": "array", "items": row}
+        else:
+            body = OpenApiTypes.BINARY
+        responses[(200, media_type)] = OpenApiResponse(body, description=description)
+    return responses
 
 
 _COMMON_ERRORS = {

@@ -3,14 +3,14 @@
 
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.permissions import IsPartner, IsStaff, is_partner_request
+from config.api.schema import file_responses
 from ml_training.api.serializers import (
     ExportQuerySerializer,
     FeedbackResultSerializer,
@@ -34,10 +34,7 @@ class TrainingDataExportView(APIView):
     @extend_schema(
         summary="Export training data (staff; masked; streamed)",
         parameters=[ExportQuerySerializer],
-        responses={
-            (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=f"{fmt} file")
-            for fmt, content_type in CONTENT_TYPES.items()
-        },
+        responses=file_responses(CONTENT_TYPES),
     )
     def get(self, request):
         params = ExportQuerySerializer(data=request.query_params)
