@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Q
 
 from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
-from analytics.services.statistics import day_start
+from analytics.services.statistics import DAY_VALIDATORS, day_start
 
 
 def created_before_end_of(queryset, name, day: date):
@@ -21,8 +21,12 @@ class MessageLogFilterSet(django_filters.FilterSet):
     message_type = django_filters.ChoiceFilter(choices=MessageLog.MessageType.choices)
     has_error = django_filters.BooleanFilter(method="filter_has_error")
     regenerated = django_filters.BooleanFilter()
-    date_from = django_filters.DateFilter(method="filter_date_from", label="created on or after (YYYY-MM-DD)")
-    date_to = django_filters.DateFilter(method=created_before_end_of, label="created on or before (YYYY-MM-DD)")
+    date_from = django_filters.DateFilter(
+        method="filter_date_from", label="created on or after (YYYY-MM-DD)", validators=DAY_VALIDATORS
+    )
+    date_to = django_filters.DateFilter(
+        method=created_before_end_of, label="created on or before (YYYY-MM-DD)", validators=DAY_VALIDATORS
+    )
 
     class Meta:
         model = MessageLog
@@ -44,8 +48,12 @@ class ConversationHistoryFilterSet(django_filters.FilterSet):
     regenerated = django_filters.BooleanFilter()
     is_sampled = django_filters.BooleanFilter()
     retention_priority = django_filters.ChoiceFilter(choices=ConversationHistory.RetentionPriority.choices)
-    date_from = django_filters.DateFilter(method="filter_date_from", label="active on or after (YYYY-MM-DD)")
-    date_to = django_filters.DateFilter(method=created_before_end_of, label="active on or before (YYYY-MM-DD)")
+    date_from = django_filters.DateFilter(
+        method="filter_date_from", label="active on or after (YYYY-MM-DD)", validators=DAY_VALIDATORS
+    )
+    date_to = django_filters.DateFilter(
+        method=created_before_end_of, label="active on or before (YYYY-MM-DD)", validators=DAY_VALIDATORS
+    )
     q = django_filters.CharFilter(method="search", label="text in the summary or any message")
 
     class Meta:
@@ -64,8 +72,8 @@ class ChatStatisticsFilterSet(django_filters.FilterSet):
     collection = django_filters.CharFilter(field_name="collection_name")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     period = django_filters.ChoiceFilter(choices=ChatStatistics.Period.choices)
-    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", validators=DAY_VALIDATORS)
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", validators=DAY_VALIDATORS)
 
     class Meta:
         model = ChatStatistics

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
 from analytics.services import exports, reports
+from analytics.services.statistics import DAY_VALIDATORS
 
 
 class MessageLogSerializer(serializers.ModelSerializer):
@@ -77,8 +78,10 @@ class RangeQuerySerializer(serializers.Serializer):
 
     period = serializers.ChoiceField(choices=[reports.HOURLY, reports.DAILY], default=reports.DAILY)
     days = serializers.IntegerField(required=False, min_value=1, max_value=reports.MAX_DAYS)
-    date_from = serializers.DateField(required=False, help_text="first local day, YYYY-MM-DD")
-    date_to = serializers.DateField(required=False, help_text="last local day, YYYY-MM-DD")
+    date_from = serializers.DateField(
+        required=False, help_text="first local day, YYYY-MM-DD", validators=DAY_VALIDATORS
+    )
+    date_to = serializers.DateField(required=False, help_text="last local day, YYYY-MM-DD", validators=DAY_VALIDATORS)
     collection = serializers.CharField(
         required=False, default="", allow_blank=True, help_text="rag_key, chatbot or partner id"
     )
@@ -194,8 +197,8 @@ class ExportQuerySerializer(serializers.Serializer):
 class ArchiveQuerySerializer(ExportQuerySerializer):
     """Which days to read from live rows and archives alike."""
 
-    date_from = serializers.DateField(help_text="first local day, YYYY-MM-DD")
-    date_to = serializers.DateField(help_text="last local day, YYYY-MM-DD")
+    date_from = serializers.DateField(help_text="first local day, YYYY-MM-DD", validators=DAY_VALIDATORS)
+    date_to = serializers.DateField(help_text="last local day, YYYY-MM-DD", validators=DAY_VALIDATORS)
     collection = serializers.CharField(required=False, default="", allow_blank=True)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, default="", allow_blank=True)
 

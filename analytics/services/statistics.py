@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, transaction
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -176,6 +177,13 @@ class RollupResult:
     hours: int = 0  # hourly rows written
     days: int = 0
     logs: int = 0  # new logs read above the watermark
+
+
+# The local days analytics can be asked about. The day after the last must exist (ranges end at the next
+# midnight: 9999-12-31 overflowed into a 500), and before 1908 Seoul's offset had seconds (+08:27:52),
+# which an RFC 3339 date-time cannot write.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+DAY_VALIDATORS = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
 
 
 def day_start(day: date) -> datetime:

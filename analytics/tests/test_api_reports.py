@@ -118,6 +118,8 @@ def test_hourly_timeline_has_24_points_a_day(staff_client, two_days):
         ({"days": 7, "date_from": "2026-03-01"}, "하나만 지정하세요"),
         ({"period": "weekly"}, "period"),
         ({"days": 0}, "days"),
+        ({"date_to": "9999-12-31"}, "2999-12-31"),  # its end, the next midnight, does not exist
+        ({"date_from": "0112-10-13", "date_to": "0112-10-19"}, "1970-01-01"),  # Seoul's offset then: +08:27:52
     ],
 )
 @pytest.mark.parametrize("path", ["summary", "timeline", "top-queries", "knowledge-gaps"])
@@ -127,6 +129,20 @@ def test_a_bad_range_is_a_400_that_says_why(staff_client, path, params, message)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert message in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["logs", "conversations", "stats", "export/logs", "export/statistics", "archive/logs"]
+)
+@pytest.mark.parametrize(
+    "params",
+    [{"date_from": "2026-03-01", "date_to": "9999-12-31"}, {"date_from": "0001-01-01", "date_to": "2026-03-01"}],
+)
+def test_a_day_outside_the_supported_range_is_a_400_on_every_dated_endpoint(staff_client, path, params):
+    response = staff_client.get(f"{API}/{path}", params)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
 
 
 def test_top_queries_are_counted_over_the_range_most_asked_first(staff_client, two_days):
