@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.contrib.admin import actions
 from django.contrib.admin.apps import AdminConfig
 
+from config.admin_tools import RefusingAdmin
+
 # (group key, title, model patterns "app_label.ModelName" with * wildcards); first match wins.
 ADMIN_GROUPS: list[tuple[str, str, list[str]]] = [
     ("dining", "식사 도우미", [
@@ -45,6 +47,15 @@ class ProjectAdminSite(admin.AdminSite):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._actions["delete_selected"] = self._global_actions["delete_selected"] = delete_selected
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every ModelAdmin registered here, third-party ones too (django_celery_beat's), refuses filter values
+        it cannot use instead of answering 500 (`RefusingAdmin`); Django subclasses the same way for `options`."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, RefusingAdmin):
+            bases, namespace = (RefusingAdmin, admin_class), {"__module__": admin_class.__module__}
+            admin_class = type(admin_class.__name__, bases, namespace)
+        super().register(model_or_iterable, admin_class, **options)
 
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)

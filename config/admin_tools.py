@@ -1,9 +1,11 @@
-"""Admin pieces every app's admin uses: read-only audit-log admins, a paginator for huge tables,
-readable JSON, revoking hashed credentials."""
+"""Admin pieces every app's admin uses: a changelist that refuses bad filter values instead of failing,
+read-only audit-log admins, a paginator for huge tables, readable JSON, revoking hashed credentials."""
 
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connection
 from django.utils import timezone
@@ -29,6 +31,25 @@ class LargeTablePaginator(Paginator):
             if row and row[0] > self.ESTIMATE_ABOVE:
                 return row[0]
         return super().count
+
+
+class RefusingChangeList(ChangeList):
+    """Django turns a filter value it cannot use into its "incorrect lookup" refusal (a redirect with ?e=1) only
+    when the value raises ValueError. A date-hierarchy year past 9999 overflows instead, and year 9999 fails
+    only after that check (its end, year 10000, does not exist): both answered 500."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class RefusingAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose changelist refuses bad filter values (RefusingChangeList)."""
+
+    def get_changelist(self, request, **kwargs):
+        return RefusingChangeList
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):

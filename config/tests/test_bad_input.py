@@ -25,7 +25,8 @@ def nested(depth: int) -> str:
 @pytest.fixture
 def admin_client(django_user_model):
     client = Client()
-    client.force_login(django_user_model.objects.create_superuser("root", password="pw-root"))
+    client.user = django_user_model.objects.create_superuser("root", password="pw-root")
+    client.force_login(client.user)
     return client
 
 
@@ -132,6 +133,45 @@ def test_admin_conversation_list_refuses_a_nul_byte_in_the_user_filter(admin_cli
 
 def test_admin_search_with_a_nul_byte_is_400_not_500(admin_client):
     assert admin_client.get("/admin/chat/conversation/?q=a%00b").status_code == 400
+
+
+def changelists_with_date_hierarchy():
+    from django.contrib import admin
+
+    return [
+        pytest.param(model, model_admin.date_hierarchy, id=model._meta.label)
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.date_hierarchy
+    ]
+
+
+@pytest.mark.parametrize(("model", "field"), changelists_with_date_hierarchy())
+@pytest.mark.parametrize("year", ["9999", "99999999999999999999"])
+def test_a_date_hierarchy_year_no_date_can_be_built_from_is_refused_not_a_500(admin_client, model, field, year):
+    # 9999's end (year 10000) does not exist; the long one overflows: Django refuses only a ValueError itself.
+    response = admin_client.get(f"/admin/{model._meta.app_label}/{model._meta.model_name}/", {f"{field}__year": year})
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize("value", ["²", "a\x00b", "99999999999999999999", "9999-99-99", "🚀"])
+def test_no_changelist_filter_answers_a_hostile_value_with_a_500(admin_client, value):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = admin_client.user
+    failures = []
+    for model, model_admin in admin.site._registry.items():
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        specs = model_admin.get_changelist_instance(request).filter_specs
+        for name in sorted({name for spec in specs for name in spec.expected_parameters()}):
+            status = admin_client.get(url, {name: value}).status_code
+            if status >= 500:
+                failures.append(f"{url}?{name}={value!r}: {status}")
+
+    assert failures == []
 
 
 def test_every_api_view_parses_json_with_the_limited_parser():
