@@ -17,12 +17,18 @@ import schemathesis
 from hypothesis import HealthCheck
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from chat.models import Partner, PartnerApiKey
 from config.benchmarks import api_token_for
 
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+# status_code_conformance: every status an operation answers is documented (a 404 for an object named in the body
+# too), so that an integrator reading the schema knows every answer to expect.
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
 PERSONAS = ("user", "staff", "partner")
 
 

@@ -31,6 +31,7 @@ from chat.api.knowledge_serializers import (
 from chat.models import KnowledgeConversation
 from chat.services import knowledge_chat
 from config.api.permissions import IsEndUser
+from config.api.schema import error_responses
 
 
 class AsyncAPIView(APIView):
@@ -132,13 +133,21 @@ SSE_DESCRIPTION = (
 )
 
 
+CONVERSATION_ERRORS = error_responses(
+    **{"404": "`not_found`: `conversation_id` names no conversation of the caller's."}
+)
+GENERATION_ERRORS = error_responses(
+    **{"503": "`generation_failed`: the model did not answer; the question is stored, ask again or regenerate."}
+)
+
+
 class KnowledgeChatView(APIView):
     permission_classes = [IsEndUser]
 
     @extend_schema(
         summary="Ask the knowledge base (plain JSON answer)",
         request=KnowledgeChatRequestSerializer,
-        responses=KnowledgeChatResponseSerializer,
+        responses={200: KnowledgeChatResponseSerializer, **CONVERSATION_ERRORS, **GENERATION_ERRORS},
     )
     def post(self, request):
         return _chat_response(knowledge_chat.answer_turn(_start_turn(request)))
@@ -151,7 +160,7 @@ class KnowledgeChatStreamView(AsyncAPIView):
         summary="Ask the knowledge base, answer streamed as Server-Sent Events",
         description=SSE_DESCRIPTION,
         request=KnowledgeChatRequestSerializer,
-        responses={(200, "text/event-stream"): ServerSentEventSerializer},
+        responses={(200, "text/event-stream"): ServerSentEventSerializer, **CONVERSATION_ERRORS},
     )
     async def post(self, request):
         turn = await sync_to_async(_start_turn)(request)
@@ -166,7 +175,7 @@ class KnowledgeRegenerateView(AsyncAPIView):
         description="Plain JSON like /rag/chat; with `?stream=1` the answer is streamed. " + SSE_DESCRIPTION,
         request=RegenerateRequestSerializer,
         parameters=[OpenApiParameter("stream", bool, description="1 to stream the answer as SSE")],
-        responses=KnowledgeChatResponseSerializer,
+        responses={200: KnowledgeChatResponseSerializer, **CONVERSATION_ERRORS, **GENERATION_ERRORS},
     )
     async def post(self, request):
         turn = await sync_to_async(_start_regeneration)(request)

@@ -25,6 +25,7 @@ from chat.api.partner_serializers import (
 )
 from chat.services import partner_chat
 from config.api.permissions import IsPartner, IsPartnerOrStaff, is_partner_request
+from config.api.schema import error_responses
 
 SSE_DESCRIPTION = (
     'Server-Sent Events: `event: token` with `{"text"}` for each piece of the answer, then one `event: done` '
@@ -92,7 +93,10 @@ class PartnerMessageView(AsyncAPIView):
         summary="Send a message in a partner session; the answer streams as Server-Sent Events",
         description=SSE_DESCRIPTION,
         request=PartnerMessageSerializer,
-        responses={(200, "text/event-stream"): ServerSentEventSerializer},
+        responses={
+            (200, "text/event-stream"): ServerSentEventSerializer,
+            **error_responses(**{"404": "`not_found`: no such session for this partner; warm it up first."}),
+        },
     )
     async def post(self, request):
         # Validation, retrieval and prompt building in a thread; its DB connection is released before streaming.

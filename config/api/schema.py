@@ -102,7 +102,8 @@ _COMMON_ERRORS = {
     "400": "The request is malformed or a value is invalid (code `invalid` or `parse_error`).",
     "401": "No or bad credentials (`not_authenticated`, `authentication_failed`).",
     "403": "These credentials may not do this (`permission_denied`).",
-    "404": "No such object, or not one these credentials may see (`not_found`).",
+    "404": "No such object (or page of a list), or not one these credentials may see (`not_found`).",
+    "415": "The body's Content-Type is not one this operation reads (`unsupported_media_type`).",
     "429": "Rate limit reached (`throttled`, `details.retry_after` in seconds).",
 }
 
@@ -129,8 +130,10 @@ def _applicable_errors(path: str, method: str, operation: dict) -> list[str]:
     statuses = ["429"]
     if operation.get("requestBody") or any(p.get("in") == "query" for p in operation.get("parameters", [])):
         statuses.append("400")
+    if operation.get("requestBody"):
+        statuses.append("415")
     if operation.get("security"):  # absent: the operation takes no credentials
         statuses += ["401", "403"]
-    if "{" in path:
-        statuses.append("404")
+    if "{" in path or any(p.get("in") == "query" and p.get("name") == "page" for p in operation.get("parameters", [])):
+        statuses.append("404")  # a path naming an object; a page past the last one
     return sorted(statuses)

@@ -124,3 +124,35 @@ def test_the_openai_api_documents_its_errors_in_openais_shape(schema):
         assert responses[status]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/OpenAIError"
         }
+
+
+def test_an_operation_with_a_body_documents_the_415_of_a_content_type_it_does_not_read(schema):
+    for path, method, operation in operations(schema):
+        if operation.get("requestBody") and not path.startswith("/v1/"):
+            assert "415" in operation["responses"], (method, path)
+
+
+def test_a_paginated_list_documents_the_404_of_a_page_past_the_last(schema):
+    for path, method, operation in operations(schema):
+        if any(parameter["name"] == "page" for parameter in operation.get("parameters", [])):
+            assert "404" in operation["responses"], (method, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/api/v1/rag/chat", "post", "404"),  # another user's conversation_id
+        ("/api/v1/rag/chat/stream", "post", "404"),
+        ("/api/v1/rag/chat/regenerate", "post", "404"),
+        ("/api/v1/rag/chat", "post", "503"),  # the model did not answer
+        ("/api/v1/partners/chat/message", "post", "404"),  # a session not warmed up
+        ("/api/v1/rag/search", "post", "404"),  # a partner naming a rag_key it does not own
+        ("/api/v1/rag/upload", "post", "404"),
+        ("/api/v1/rag/upload", "post", "413"),
+        ("/api/v1/rag/sync", "post", "404"),
+        ("/api/v1/ml/training-jobs", "post", "409"),
+        ("/api/v1/ml/training-jobs/{id}/cancel", "post", "409"),
+    ],
+)
+def test_an_error_named_by_the_body_is_documented(schema, path, method, status):
+    assert status in schema["paths"][path][method]["responses"]

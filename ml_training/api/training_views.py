@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from config.api.exceptions import ApiError
 from config.api.permissions import IsStaff
+from config.api.schema import error_responses
 from ml_training.api.training_filters import ModelVersionFilterSet, TrainingJobFilterSet
 from ml_training.api.training_serializers import ModelVersionSerializer, TrainingJobSerializer, TrainNowSerializer
 from ml_training.models import ModelVersion, TrainingJob
@@ -22,8 +23,14 @@ class TrainingJobListView(generics.ListAPIView):
     filterset_class = TrainingJobFilterSet
     queryset = TrainingJob.objects.order_by("-created_at", "-id")
 
-    @extend_schema(summary="Start a training job now (staff)", request=TrainNowSerializer,
-                   responses={201: TrainingJobSerializer})  # fmt: skip
+    @extend_schema(
+        summary="Start a training job now (staff)",
+        request=TrainNowSerializer,
+        responses={
+            201: TrainingJobSerializer,
+            **error_responses(**{"409": "`job_conflict`: a job of this model type is already scheduled or running."}),
+        },
+    )
     def post(self, request):
         body = TrainNowSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -49,7 +56,11 @@ class TrainingJobDetailView(generics.RetrieveAPIView):
 class TrainingJobCancelView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(summary="Cancel a training job (staff)", request=None, responses={200: TrainingJobSerializer})
+    @extend_schema(
+        summary="Cancel a training job (staff)",
+        request=None,
+        responses={200: TrainingJobSerializer, **error_responses(**{"409": "`job_finished`: it already ended."})},
+    )
     def post(self, request, pk: int):
         job = generics.get_object_or_404(TrainingJob, pk=pk)
         try:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from config.api.exceptions import ApiError
 from config.api.parsers import JSONParser
+from config.api.schema import error_responses
 from ml_training.services.serving import rag_ranking_for
 from rag.api import serializers
 from rag.api.filters import DocumentFilterSet
@@ -37,12 +38,22 @@ def _owner_for_write(request, rag_type: str, rag_key: str):
     return request.user if rag_type == RagType.USER_ISOLATED else None
 
 
+RAG_KEY_ERRORS = error_responses(**{"404": "`not_found`: a partner key named a rag_key it does not own."})
+
+
 class UploadView(APIView):
     """Upload a file (PDF, DOCX, XLSX, text) into a knowledge base; same doc_id replaces the document."""
 
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request=serializers.UploadSerializer, responses={202: serializers.DocumentSerializer})
+    @extend_schema(
+        request=serializers.UploadSerializer,
+        responses={
+            202: serializers.DocumentSerializer,
+            **RAG_KEY_ERRORS,
+            **error_responses(**{"413": "`file_too_large`: over RAG_UPLOAD_MAX_BYTES (`details.max_bytes`)."}),
+        },
+    )
     def post(self, request):
         upload = request.FILES.get("file")
         limit = settings.RAG_UPLOAD_MAX_BYTES
@@ -76,7 +87,10 @@ class SyncView(APIView):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(request=serializers.SyncSerializer, responses=serializers.SyncResultSerializer)
+    @extend_schema(
+        request=serializers.SyncSerializer,
+        responses={200: serializers.SyncResultSerializer, 202: serializers.SyncResultSerializer, **RAG_KEY_ERRORS},
+    )
     def post(self, request):
         data = serializers.SyncSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -106,7 +120,9 @@ class SearchView(APIView):
 
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(request=serializers.SearchSerializer, responses=serializers.SearchResponseSerializer)
+    @extend_schema(
+        request=serializers.SearchSerializer, responses={200: serializers.SearchResponseSerializer, **RAG_KEY_ERRORS}
+    )
     def post(self, request):
         data = serializers.SearchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
