@@ -6,14 +6,15 @@ from rest_framework import serializers
 from chat.models import ShopCategory, UserCouponWallet, WalletStatus
 from chat.services.dining_chat import MAX_MESSAGE_CHARS
 from chat.services.selections import MAX_DECISION_MS
+from config.api.serializers import NumberField
 
 MAX_ORDER_AMOUNT = 10_000_000
 MAX_BUDGET = 1_000_000
 
 
 class LocationSerializer(serializers.Serializer):
-    latitude = serializers.FloatField(min_value=-90, max_value=90)
-    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    latitude = NumberField(min_value=-90, max_value=90)
+    longitude = NumberField(min_value=-180, max_value=180)
 
 
 class ChatContextSerializer(serializers.Serializer):

@@ -4,15 +4,16 @@ from rest_framework import serializers
 
 from chat.models import KnowledgeConversation, KnowledgeMessage, RagType
 from chat.services import knowledge_chat
+from config.api.serializers import NumberField
 
 
 class GenerationParamsSerializer(serializers.Serializer):
     """Generation parameters within the allowed bounds (all optional; defaults apply)."""
 
-    temperature = serializers.FloatField(
+    temperature = NumberField(
         required=False, min_value=knowledge_chat.TEMPERATURE_RANGE[0], max_value=knowledge_chat.TEMPERATURE_RANGE[1]
     )
-    top_p = serializers.FloatField(
+    top_p = NumberField(
         required=False, min_value=knowledge_chat.TOP_P_RANGE[0], max_value=knowledge_chat.TOP_P_RANGE[1]
     )
     max_tokens = serializers.IntegerField(

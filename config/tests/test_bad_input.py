@@ -55,6 +55,22 @@ def test_nul_character_in_search_filters_is_400(alice_client, filters):
     assert "NUL" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/chat", {"message": "안녕", "location": {"latitude": True, "longitude": 127.0}}, "latitude"),
+        ("/api/v1/chat", {"message": "안녕", "location": {"latitude": 37.5, "longitude": False}}, "longitude"),
+        ("/api/v1/rag/chat", {"message": "환불은?", "rag_key": "guide", "temperature": True}, "temperature"),
+        ("/api/v1/rag/chat", {"message": "환불은?", "rag_key": "guide", "top_p": True}, "top_p"),
+    ],
+)
+def test_a_boolean_where_a_number_belongs_is_400_not_read_as_1(alice_client, path, body, field):
+    make_chat_user(alice_client.user)
+
+    error = assert_error(alice_client.post(path, body, format="json"), 400, "invalid")
+    assert field in error["message"]
+
+
 def test_nul_character_anywhere_in_a_json_body_is_400(alice_client):
     response = alice_client.post("/api/v1/chat", {"message": "안녕\x00"}, format="json")
 
