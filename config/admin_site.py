@@ -50,10 +50,11 @@ class ProjectAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         """Every ModelAdmin registered here, third-party ones too (django_celery_beat's), refuses filter values
-        it cannot use instead of answering 500 (`RefusingAdmin`); Django subclasses the same way for `options`."""
+        it cannot use instead of answering 500 (`RefusingAdmin`); Django subclasses the same way for `options`.
+        RefusingAdmin comes after the admin's own class, so an admin's own get_changelist still wins."""
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, RefusingAdmin):
-            bases, namespace = (RefusingAdmin, admin_class), {"__module__": admin_class.__module__}
+            bases, namespace = (admin_class, RefusingAdmin), {"__module__": admin_class.__module__}
             admin_class = type(admin_class.__name__, bases, namespace)
         super().register(model_or_iterable, admin_class, **options)
 

@@ -279,6 +279,9 @@ def _box(location, radius_m: int) -> list[Decimal]:
     return [Decimal(edge).quantize(COORDINATE_PLACES) for edge in bounding_box(location, radius_m)]
 
 
+LATITUDE, LONGITUDE = 5, 6  # positions in a _shop_rows row
+
+
 def _rows_by_radius(query: RecommendQuery, radii: tuple[int | None, ...]):
     """(radius, its shop rows) for each radius in turn, as the caller widens the search. The first radius
     has a query of its own (it usually finds shops); the wider ones share ONE query of the widest box and
@@ -289,7 +292,9 @@ def _rows_by_radius(query: RecommendQuery, radii: tuple[int | None, ...]):
         widest = _shop_rows(query, max(radii[1:]))
         for radius in radii[1:]:
             min_lat, max_lat, min_lng, max_lng = _box(query.location, radius)
-            yield radius, [row for row in widest if min_lat <= row[5] <= max_lat and min_lng <= row[6] <= max_lng]
+            yield radius, [
+                row for row in widest if min_lat <= row[LATITUDE] <= max_lat and min_lng <= row[LONGITUDE] <= max_lng
+            ]
 
 
 def _shop_rows(query: RecommendQuery, radius_m: int | None) -> list[tuple]:

@@ -151,10 +151,9 @@ class NoAnswerWatch:
         if self._decided:
             return "" if self.abstained else delta
         self._held += delta
-        start = self._held.lstrip()
-        if start.startswith(NO_ANSWER_MARK):
+        if abstains(self._held):
             self.abstained = self._decided = True
-        elif not NO_ANSWER_MARK.startswith(start):
+        elif not NO_ANSWER_MARK.startswith(self._held.lstrip()):
             self._decided = True
             return self.flush()
         return ""
