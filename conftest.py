@@ -162,13 +162,18 @@ def browser():
 
 @pytest.fixture
 def admin_browser(browser, live_server, django_user_model):
-    """The browser logged in to the admin as a superuser; `admin_browser.open(path)` loads a page."""
+    """The browser logged in to the admin as a superuser (`admin_browser.user`); `admin_browser.open(path)` loads
+    a page."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
 
-    django_user_model.objects.create_superuser("browser-staff", password="browser-password-1")
+    browser.user = django_user_model.objects.create_superuser("browser-staff", password="browser-password-1")
     browser.get(f"{live_server.url}/admin/login/?next=/admin/")
     browser.find_element(By.NAME, "username").send_keys("browser-staff")
     browser.find_element(By.NAME, "password").send_keys("browser-password-1")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # The click may return before the login's response has set the session, and a page opened at once is then
+    # answered with the login form: the likely cause of a dashboard test failure seen once on a loaded machine.
+    WebDriverWait(browser, 30).until(lambda driver: driver.current_url == f"{live_server.url}/admin/")
     browser.open = lambda path: browser.get(f"{live_server.url}{path}")
     return browser

@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
+        "config.api.schema.allow_blank_query_values",
     ],
     "SCHEMA_PATH_PREFIX": "/api/",  # operation ids stay api_v1_…; the /v1/ OpenAI API sits beside it
     # Same-named choice sets of different apps get stable, readable schema names.

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
 from analytics.services.statistics import DAY_VALIDATORS, day_start
+from config.api.filters import BooleanFilter, FilterSet
 
 
 def created_before_end_of(queryset, name, day: date):
@@ -14,13 +15,13 @@ def created_before_end_of(queryset, name, day: date):
     return queryset.filter(created_at__lt=day_start(day + timedelta(days=1)))
 
 
-class MessageLogFilterSet(django_filters.FilterSet):
+class MessageLogFilterSet(FilterSet):
     collection = django_filters.CharFilter(field_name="collection_name")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     session_id = django_filters.CharFilter()
     message_type = django_filters.ChoiceFilter(choices=MessageLog.MessageType.choices)
-    has_error = django_filters.BooleanFilter(method="filter_has_error")
-    regenerated = django_filters.BooleanFilter()
+    has_error = BooleanFilter(method="filter_has_error")
+    regenerated = BooleanFilter()
     date_from = django_filters.DateFilter(
         method="filter_date_from", label="created on or after (YYYY-MM-DD)", validators=DAY_VALIDATORS
     )
@@ -39,14 +40,14 @@ class MessageLogFilterSet(django_filters.FilterSet):
         return queryset.filter(created_at__gte=day_start(value))
 
 
-class ConversationHistoryFilterSet(django_filters.FilterSet):
+class ConversationHistoryFilterSet(FilterSet):
     collection = django_filters.CharFilter(field_name="collection_name")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     session_id = django_filters.CharFilter(field_name="conversation_id")
     user_hash = django_filters.CharFilter()
-    has_error = django_filters.BooleanFilter()
-    regenerated = django_filters.BooleanFilter()
-    is_sampled = django_filters.BooleanFilter()
+    has_error = BooleanFilter()
+    regenerated = BooleanFilter()
+    is_sampled = BooleanFilter()
     retention_priority = django_filters.ChoiceFilter(choices=ConversationHistory.RetentionPriority.choices)
     date_from = django_filters.DateFilter(
         method="filter_date_from", label="active on or after (YYYY-MM-DD)", validators=DAY_VALIDATORS
@@ -68,7 +69,7 @@ class ConversationHistoryFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(summary__icontains=value) | Q(messages__icontains=value))
 
 
-class ChatStatisticsFilterSet(django_filters.FilterSet):
+class ChatStatisticsFilterSet(FilterSet):
     collection = django_filters.CharFilter(field_name="collection_name")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     period = django_filters.ChoiceFilter(choices=ChatStatistics.Period.choices)

@@ -1,4 +1,5 @@
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from analytics.models import Channel, ChatStatistics, ConversationHistory, MessageLog
@@ -93,6 +94,18 @@ class RangeQuerySerializer(serializers.Serializer):
             date_to=attrs.get("date_to"),
         )  # fmt: skip
         return attrs
+
+
+_COLLECTION_NEEDED = gettext_lazy("The search-quality report is per collection: name one.")
+
+
+class SearchQualityQuerySerializer(RangeQuerySerializer):
+    """The search-quality report is per collection, so `collection` is required there."""
+
+    collection = serializers.CharField(
+        help_text="rag_key, chatbot or partner id",
+        error_messages={"required": _COLLECTION_NEEDED, "blank": _COLLECTION_NEEDED},
+    )
 
 
 class ResponseTimeSerializer(serializers.Serializer):

@@ -3,10 +3,8 @@ top queries, knowledge gaps and streamed exports (seed 002 §4.4)."""
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, views, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from analytics.api.filters import ChatStatisticsFilterSet, ConversationHistoryFilterSet, MessageLogFilterSet
@@ -19,6 +17,7 @@ from analytics.api.serializers import (
     KnowledgeGapSerializer,
     MessageLogSerializer,
     RangeQuerySerializer,
+    SearchQualityQuerySerializer,
     SearchQualitySerializer,
     SummarySerializer,
     TimelineSerializer,
@@ -66,9 +65,9 @@ class ChatStatisticsView(generics.ListAPIView):
     permission_classes = [IsStaff]
 
 
-def range_query(request) -> dict:
+def range_query(request, serializer_class=RangeQuerySerializer) -> dict:
     """The validated range query (400 in the project's format when it is malformed or reversed)."""
-    query = RangeQuerySerializer(data=request.query_params)
+    query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data
 
@@ -106,16 +105,14 @@ class TimelineView(views.APIView):
 
 @extend_schema(
     summary="Search quality of one collection: scores, no-answer share, most cited and never retrieved documents",
-    parameters=[RangeQuerySerializer],
+    parameters=[SearchQualityQuerySerializer],
     responses=SearchQualitySerializer,
 )
 class SearchQualityView(views.APIView):
     permission_classes = [IsStaff]
 
     def get(self, request):
-        query = range_query(request)
-        if not query["collection"]:
-            raise ValidationError({"collection": _("The search-quality report is per collection: name one.")})
+        query = range_query(request, SearchQualityQuerySerializer)
         report = search_quality(query["range"], collection=query["collection"])
         return Response(SearchQualitySerializer(report).data)
 

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the live server answers 
 
 
 @pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_superuser("dash-staff", password="dash-password-1")
-
-
-@pytest.fixture
 def traffic():
     """Known traffic over the last days in two collections, rolled up."""
     now = timezone.now()
@@ -42,16 +37,6 @@ def api(staff, path, params):
     return response.json()
 
 
-def log_in(browser, live_server):
-    from selenium.webdriver.common.by import By
-
-    browser.set_window_size(1400, 2000)  # every chart in view
-    browser.get(f"{live_server.url}/admin/login/?next=/admin/")
-    browser.find_element(By.NAME, "username").send_keys("dash-staff")
-    browser.find_element(By.NAME, "password").send_keys("dash-password-1")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-
-
 def chart_data(browser, canvas_id):
     return browser.execute_script(
         "const chart = Chart.getChart(arguments[0]);"
@@ -66,12 +51,12 @@ def card(browser, metric):
     return browser.find_element(By.CSS_SELECTOR, f'[data-metric="{metric}"]').text
 
 
-def test_dashboard_draws_the_numbers_of_the_api(browser, live_server, staff, traffic):
+def test_dashboard_draws_the_numbers_of_the_api(admin_browser, traffic):
     from selenium.webdriver.common.by import By
 
-    log_in(browser, live_server)
+    browser, staff = admin_browser, admin_browser.user
     browser.find_element(By.CSS_SELECTOR, 'a[href="/admin/analytics/dashboard/"]').click()  # from the admin index
-    browser.get(f"{live_server.url}/admin/analytics/dashboard/?preset=7d")
+    browser.open("/admin/analytics/dashboard/?preset=7d")
 
     summary = api(staff, "summary", {"period": "hourly", "days": 7})
     points = api(staff, "timeline", {"period": "hourly", "days": 7})["points"]
@@ -98,9 +83,9 @@ def test_dashboard_draws_the_numbers_of_the_api(browser, live_server, staff, tra
     assert scores["datasets"][0] == [b["count"] for b in summary["top_score"]["histogram"]]
 
 
-def test_dashboard_filters_redraw_the_charts_for_one_collection(browser, live_server, staff, traffic):
-    log_in(browser, live_server)
-    browser.get(f"{live_server.url}/admin/analytics/dashboard/?preset=30d&collection=medilinx")
+def test_dashboard_filters_redraw_the_charts_for_one_collection(admin_browser, traffic):
+    browser, staff = admin_browser, admin_browser.user
+    browser.open("/admin/analytics/dashboard/?preset=30d&collection=medilinx")
 
     points = api(staff, "timeline", {"days": 30, "collection": "medilinx"})["points"]
     assert card(browser, "queries") == "1"

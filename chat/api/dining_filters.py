@@ -3,9 +3,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chat.models import AcquisitionSource, CouponType, UsageType, UserCouponWallet, WalletStatus
+from config.api.filters import FilterSet
 
 
-class WalletCouponFilterSet(django_filters.FilterSet):
+class WalletCouponFilterSet(FilterSet):
     """Filters of GET /users/{id}/coupons. `state` counts an ACTIVE coupon past its expiry as expired."""
 
     state = django_filters.ChoiceFilter(

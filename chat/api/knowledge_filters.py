@@ -1,9 +1,10 @@
 import django_filters
 
 from chat.models import KnowledgeConversation
+from config.api.filters import FilterSet
 
 
-class KnowledgeConversationFilterSet(django_filters.FilterSet):
+class KnowledgeConversationFilterSet(FilterSet):
     date = django_filters.DateFilter(field_name="updated_at", lookup_expr="date", label="Last active on (YYYY-MM-DD)")
     date_from = django_filters.DateFilter(field_name="updated_at", lookup_expr="date__gte", label="Active since")
     date_to = django_filters.DateFilter(field_name="updated_at", lookup_expr="date__lte", label="Active until")

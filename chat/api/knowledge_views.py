@@ -30,6 +30,7 @@ from chat.api.knowledge_serializers import (
 )
 from chat.models import KnowledgeConversation
 from chat.services import knowledge_chat
+from config.api.filters import query_flag
 from config.api.permissions import IsEndUser
 from config.api.schema import error_responses
 
@@ -174,12 +175,13 @@ class KnowledgeRegenerateView(AsyncAPIView):
         summary="Answer the conversation's last question again (replaces the last answer)",
         description="Plain JSON like /rag/chat; with `?stream=1` the answer is streamed. " + SSE_DESCRIPTION,
         request=RegenerateRequestSerializer,
-        parameters=[OpenApiParameter("stream", bool, description="1 to stream the answer as SSE")],
+        parameters=[OpenApiParameter("stream", bool, description="1 or true to stream the answer as SSE")],
         responses={200: KnowledgeChatResponseSerializer, **CONVERSATION_ERRORS, **GENERATION_ERRORS},
     )
     async def post(self, request):
+        stream = query_flag(request.query_params, "stream")  # a bad value is refused before the answer is replaced
         turn = await sync_to_async(_start_regeneration)(request)
-        if request.query_params.get("stream") in ("1", "true"):
+        if stream:
             return sse_response(knowledge_chat.astream_turn(turn))
         result = await sync_to_async(knowledge_chat.answer_turn)(turn)
         return _chat_response(result)

@@ -103,3 +103,23 @@ def test_regenerate_validates_its_input(alice_client):
 
     assert response.status_code == 400
     assert set(response.json()["error"]["details"]) == {"conversation_id", "temperature"}
+
+
+def test_a_stream_flag_that_is_neither_true_nor_false_is_400_and_keeps_the_answer(alice_client, knowledge_corpus):
+    first = start(alice_client)
+
+    response = alice_client.post(f"{URL}?stream=yes", {"conversation_id": first["conversation_id"]}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"stream"}
+    assert KnowledgeConversation.objects.get(pk=first["conversation_id"]).regeneration_count == 0
+
+
+def test_stream_0_answers_in_plain_json(alice_client, knowledge_corpus):
+    first = start(alice_client)
+
+    response = alice_client.post(f"{URL}?stream=0", {"conversation_id": first["conversation_id"]}, format="json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["conversation_id"] == first["conversation_id"]

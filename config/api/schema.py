@@ -137,3 +137,14 @@ def _applicable_errors(path: str, method: str, operation: dict) -> list[str]:
     if "{" in path or any(p.get("in") == "query" and p.get("name") == "page" for p in operation.get("parameters", [])):
         statuses.append("404")  # a path naming an object; a page past the last one
     return sorted(statuses)
+
+
+def allow_blank_query_values(result, generator, request, public):
+    """Postprocessing hook: an optional query parameter sent blank (`?status=`) is read as not given, as Django
+    forms, django-filter and DRF all do; `allowEmptyValue` says so, so that a client (and schemathesis) knows it."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result

@@ -2,10 +2,11 @@
 
 import django_filters
 
+from config.api.filters import BooleanFilter, FilterSet
 from ml_training.models import DeploymentStatus, ModelType, ModelVersion, TrainingJob, TrainingJobStatus, TriggeredBy
 
 
-class TrainingJobFilterSet(django_filters.FilterSet):
+class TrainingJobFilterSet(FilterSet):
     model_type = django_filters.ChoiceFilter(choices=ModelType.choices)
     status = django_filters.ChoiceFilter(choices=TrainingJobStatus.choices)
     triggered_by = django_filters.ChoiceFilter(choices=TriggeredBy.choices)
@@ -15,10 +16,10 @@ class TrainingJobFilterSet(django_filters.FilterSet):
         fields = ["model_type", "status", "triggered_by"]
 
 
-class ModelVersionFilterSet(django_filters.FilterSet):
+class ModelVersionFilterSet(FilterSet):
     model_type = django_filters.ChoiceFilter(choices=ModelType.choices)
     deployment_status = django_filters.ChoiceFilter(choices=DeploymentStatus.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
 
     class Meta:
         model = ModelVersion

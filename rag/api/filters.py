@@ -1,9 +1,10 @@
 import django_filters
 
+from config.api.filters import FilterSet
 from rag.models import Document, RagType
 
 
-class DocumentFilterSet(django_filters.FilterSet):
+class DocumentFilterSet(FilterSet):
     rag_type = django_filters.ChoiceFilter(choices=RagType.choices)
     status = django_filters.ChoiceFilter(choices=Document.Status.choices)
     q = django_filters.CharFilter(method="search", label="Search filename or doc_id")
