@@ -2,9 +2,9 @@
 
 Every operation of `/api/schema/` is called with requests schemathesis generates from the schema
 (in-process through the WSGI application, against the configured database), and each response is
-checked: no 5xx, and a response of a documented status matches its documented schema and content
-type. Used by `config/tests/test_fuzzing.py` (a few examples per operation) and by
-`manage.py fuzz_api` (as many as asked for).
+checked: no 5xx, every status answered is documented, a response matches its documented schema and
+content type, and a request the schema does not allow is refused with a 4xx. Used by
+`config/tests/test_fuzzing.py` (a few examples per operation) and by `manage.py fuzz_api` (as many as asked for).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -27,8 +28,16 @@ from chat.models import Partner, PartnerApiKey
 from config.benchmarks import api_token_for
 
 # status_code_conformance: every status an operation answers is documented (a 404 for an object named in the body
-# too), so that an integrator reading the schema knows every answer to expect.
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
+# too), so that an integrator reading the schema knows every answer to expect. negative_data_rejection: a request
+# the schema does not allow is refused with a 4xx, not read some other way (a boolean filter of "yes", a page_size
+# of "abc", a form-encoded body that cannot carry the nested objects it names were all answered 200).
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    status_code_conformance,
+    negative_data_rejection,
+]
 PERSONAS = ("user", "staff", "partner")
 
 

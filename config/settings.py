@@ -214,11 +214,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ClientRateThrottle"],
     "NUM_PROXIES": API_TRUSTED_PROXIES,  # DRF's get_ident: the client address is that many hops from the right
-    "DEFAULT_PARSER_CLASSES": [
-        "config.api.parsers.JSONParser",  # depth limit, no NUL characters
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # Bodies are JSON (depth limit, no NUL characters): a form cannot carry the nested objects and typed values
+    # the schema describes. The two views that take forms say so: upload (multipart) and search (the seed's form).
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.test import Client, override_settings
 from django.urls import get_resolver
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -96,6 +97,27 @@ def test_json_parser_accepts_the_depth_limit_and_refuses_one_more():
     assert parser.parse(io.BytesIO(nested(MAX_JSON_DEPTH).encode())) is not None
     with pytest.raises(ParseError):
         parser.parse(io.BytesIO(nested(MAX_JSON_DEPTH + 1).encode()))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("application/x-www-form-urlencoded", "message=hi&location="), ("multipart/form-data; boundary=b", "--b--")],
+)
+def test_a_form_body_where_json_belongs_is_415(alice_client, content_type, body):
+    """A form cannot carry the nested `location` the schema describes: `location=` was read as no location."""
+    assert_error(alice_client.post("/api/v1/chat", body, content_type=content_type), 415, "unsupported_media_type")
+
+
+def test_only_upload_and_search_document_a_form_body():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    with_forms = {
+        path
+        for path, item in schema["paths"].items()
+        for operation in item.values()
+        if isinstance(operation, dict) and "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
+    }
+
+    assert with_forms == {"/api/v1/rag/upload", "/api/v1/rag/search"}
 
 
 # --- what Django answers before DRF: body too large, unknown URL ------------------------------------

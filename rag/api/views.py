@@ -85,8 +85,6 @@ class UploadView(APIView):
 class SyncView(APIView):
     """Create, update or delete a document from a source record (board post, coaching note, project doc)."""
 
-    parser_classes = [JSONParser]
-
     @extend_schema(
         request=serializers.SyncSerializer,
         responses={200: serializers.SyncResultSerializer, 202: serializers.SyncResultSerializer, **RAG_KEY_ERRORS},
