@@ -21,6 +21,9 @@ _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 class StrictBooleanField(forms.Field):
     """`true`/`1` or `false`/`0` (any case); blank is not given."""
 
+    # A select in the browsable API's filter form; whatever the query string holds reaches to_python as it is.
+    widget = forms.Select(choices=[("", "---------"), ("true", "true"), ("false", "false")])
+
     def to_python(self, value):
         if value in (None, ""):
             return None
@@ -29,7 +32,7 @@ class StrictBooleanField(forms.Field):
         try:
             return _BOOLEANS[str(value).lower()]
         except KeyError:
-            raise forms.ValidationError(_("Enter true or false."), code="invalid") from None
+            raise forms.ValidationError(_("Enter true or false (or 1 or 0)."), code="invalid") from None
 
 
 def query_flag(query_params, name: str) -> bool:
