@@ -301,5 +301,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}},  # one INFO line per provider request drowns everything else
+    "loggers": {
+        "httpx": {"level": "WARNING"},  # one INFO line per provider request drowns everything else
+        # Django's own console handler (DEBUG on) printed every record a second time, unformatted, before the
+        # root logger's line: its records go to the root handler only (its other handler, mail_admins, had
+        # nothing to do: no ADMINS and no mail server are configured).
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }

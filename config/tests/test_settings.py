@@ -120,3 +120,13 @@ def test_unsafe_production_settings_stop_manage_py():
 def test_tests_run_on_their_own_database():
     assert settings.DATABASES["default"]["TEST"]["NAME"].startswith("test_")
     assert str(os.getpid()) in settings.DATABASES["default"]["TEST"]["NAME"]
+
+
+def test_a_django_log_record_is_printed_once_with_debug_on():
+    """Django's own console handler (DEBUG on) printed each record a second time beside the root handler's line."""
+    probe = "import logging; logging.getLogger('django.request').warning('probe-%s', 'line')"
+
+    result = _manage_py("shell", "--no-imports", "-c", probe, DEBUG="1")
+
+    assert result.stderr.count("probe-line") == 1, result.stderr
+    assert "WARNING django.request: probe-line" in result.stderr
