@@ -4,7 +4,11 @@
   Python's decoder raise RecursionError, a 500).
 - A NUL character in any string, key or value, is a 400 `invalid`: PostgreSQL text cannot hold it,
   so it would otherwise fail later as a database error (500) wherever the value reaches a query.
+- A number too large for a double (`1e999`, which Python reads as infinity) is a 400 `parse_error`:
+  JSON has no infinity, so PostgreSQL refused it as jsonb (search filters answered 500).
 """
+
+import math
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,6 +28,10 @@ class NulCharacterError(ParseError):
     default_code = "invalid"
 
 
+class NumberOutOfRangeError(ParseError):
+    default_detail = gettext_lazy("JSON parse error - a number is too large to be represented.")
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
@@ -35,7 +43,8 @@ class JSONParser(parsers.JSONParser):
 
 
 def check_json_value(data) -> None:
-    """Raise JsonTooDeepError when `data` nests deeper than MAX_JSON_DEPTH, NulCharacterError when a string holds NUL.
+    """Raise JsonTooDeepError when `data` nests deeper than MAX_JSON_DEPTH, NulCharacterError when a string holds NUL,
+    NumberOutOfRangeError when a number overflowed to infinity.
 
     Iterative (an explicit stack), so a deep document cannot exhaust the interpreter's stack here.
     """
@@ -46,6 +55,8 @@ def check_json_value(data) -> None:
             if "\x00" in value:
                 raise NulCharacterError()
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise NumberOutOfRangeError()
         if not isinstance(value, dict | list):
             continue
         if depth > MAX_JSON_DEPTH:

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ParseError
 from chat.tests.dining_factories import make_chat_user
 from config.api.parsers import MAX_JSON_DEPTH, JSONParser
 from config.tests.test_errors import assert_error
+from rag.tests.helpers import add_document
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +77,27 @@ def test_nul_character_anywhere_in_a_json_body_is_400(alice_client):
     response = alice_client.post("/api/v1/chat", {"message": "안녕\x00"}, format="json")
 
     assert_error(response, 400, "invalid")
+
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999"])
+@pytest.mark.parametrize("filters", ['{"tag": %s}', '{"tags": [%s]}'])
+def test_a_number_too_large_for_a_double_in_search_filters_is_400_not_a_500(alice_client, number, filters):
+    """1e999 is read as infinity, which PostgreSQL refused as jsonb once the filters reached the query."""
+    add_document("회사 반환 정책: 구매 후 7일 이내 환불", doc_id="policy")
+    body = '{"query": "반환 정책", "rag_key": "kb", "rag_type": "chatbot_shared", "filters": %s}' % (filters % number)
+
+    response = alice_client.post("/api/v1/rag/search", body, content_type="application/json")
+
+    error = assert_error(response, 400, "parse_error")
+    assert "너무 커서" in error["message"]
+
+
+def test_a_large_finite_number_is_still_read():
+    assert JSONParser().parse(io.BytesIO(b'{"n": 1e308, "m": 123456789012345678901234567890}')) == {
+        "n": 1e308,
+        "m": 123456789012345678901234567890,
+    }
 
 
 # --- JSON nested absurdly deep ------------------------------------------------------------------
