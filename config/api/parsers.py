@@ -4,11 +4,14 @@
   Python's decoder raise RecursionError, a 500).
 - A NUL character in any string, key or value, is a 400 `invalid`: PostgreSQL text cannot hold it,
   so it would otherwise fail later as a database error (500) wherever the value reaches a query.
+- So is an unpaired surrogate (`"\ud800"`), which has no UTF-8 form: DRF's CharField refuses it, but
+  inside a free-form object (a partner's `initial_data`) it reached a jsonb column and answered 500.
 - A number too large for a double (`1e999`, which Python reads as infinity) is a 400 `parse_error`:
   JSON has no infinity, so PostgreSQL refused it as jsonb (search filters answered 500).
 """
 
 import math
+import re
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,6 +19,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 MAX_JSON_DEPTH = 64
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # characters PostgreSQL text cannot hold
 
 
 class JsonTooDeepError(ParseError):
@@ -25,6 +29,11 @@ class JsonTooDeepError(ParseError):
 
 class NulCharacterError(ParseError):
     default_detail = gettext_lazy("JSON strings must not contain NUL (\\u0000) characters.")
+    default_code = "invalid"
+
+
+class SurrogateCharacterError(ParseError):
+    default_detail = gettext_lazy("JSON strings must not contain unpaired surrogates (\\ud800-\\udfff).")
     default_code = "invalid"
 
 
@@ -44,7 +53,8 @@ class JSONParser(parsers.JSONParser):
 
 def check_json_value(data) -> None:
     """Raise JsonTooDeepError when `data` nests deeper than MAX_JSON_DEPTH, NulCharacterError when a string holds NUL,
-    NumberOutOfRangeError when a number overflowed to infinity.
+    SurrogateCharacterError when it holds an unpaired surrogate, NumberOutOfRangeError when a number overflowed to
+    infinity.
 
     Iterative (an explicit stack), so a deep document cannot exhaust the interpreter's stack here.
     """
@@ -52,8 +62,8 @@ def check_json_value(data) -> None:
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value:
-                raise NulCharacterError()
+            if unstorable := _UNSTORABLE.search(value):
+                raise NulCharacterError() if unstorable.group() == "\x00" else SurrogateCharacterError()
             continue
         if isinstance(value, float) and not math.isfinite(value):
             raise NumberOutOfRangeError()

@@ -79,6 +79,28 @@ def test_nul_character_anywhere_in_a_json_body_is_400(alice_client):
     assert_error(response, 400, "invalid")
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/v1/partners/chat/warmup",
+            '{"session_id": "s-1", "initial_data": {"health_data": "혈압 \\ud800", "patient_info": {"\\udfff": "x"}}}',
+        ),
+        ("/api/v1/rag/search", '{"query": "반환", "rag_key": "medilinx", "filters": {"tag": "\\ud800"}}'),
+    ],
+)
+def test_an_unpaired_surrogate_anywhere_in_a_json_body_is_400_not_a_500(partner_client, path, body):
+    """It has no UTF-8 form: in a partner's initial_data it reached a jsonb column and PostgreSQL refused it (500)."""
+    error = assert_error(partner_client.post(path, body, content_type="application/json"), 400, "invalid")
+
+    assert "surrogate" in error["message"]
+
+
+def test_a_surrogate_pair_is_a_character_like_any_other():
+    body = '{"message": "\\ud83d\\ude00 안녕"}'.encode()
+
+    assert JSONParser().parse(io.BytesIO(body)) == {"message": "😀 안녕"}
+
 
 @pytest.mark.parametrize("number", ["1e999", "-1e999"])
 @pytest.mark.parametrize("filters", ['{"tag": %s}', '{"tags": [%s]}'])
