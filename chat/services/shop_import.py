@@ -40,6 +40,7 @@ from chat.models import FoodCardAcceptance, Menu, Shop, ShopCategory
 from chat.models.dining import MenuCategory
 from chat.services.business_hours import refresh_shop_status
 from chat.services.schemas import WEEKDAYS, business_hours_problems, validate_menu_options
+from rag.services.text import decoded_text
 
 SHOP_REQUIRED = ("shop_name", "category", "address_name", "latitude", "longitude")
 MENU_REQUIRED = ("shop_name", "address_name", "menu_name", "price")
@@ -171,14 +172,9 @@ def _table_rows(header: list[str], raw_rows: Iterable[tuple[int, tuple]]) -> lis
 
 
 def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
-    for encoding in ("utf-8-sig", "cp949"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileError(gettext("the CSV file is neither UTF-8 nor CP949 text"))
+    text = decoded_text(data)
+    if text is None:
+        raise ImportFileError(gettext("the CSV file is not UTF-8, UTF-16 (with a byte-order mark) or CP949 text"))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = _normalise_header(next(reader))

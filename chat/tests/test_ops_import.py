@@ -72,6 +72,15 @@ def test_csv_import_creates_shops_with_business_hours_from_day_columns():
     assert shop.current_status != ShopStatus.UNKNOWN  # status computed right after the import
 
 
+def test_a_csv_saved_as_utf16_by_a_windows_program_is_imported():
+    data = csv_bytes(SHOP_COLUMNS, [shop_row()]).decode("utf-8-sig").encode("utf-16")  # with its byte-order mark
+
+    report = import_files([(data, "shops.csv")])
+
+    assert (report.shops_created, report.errors) == (1, [])
+    assert Shop.objects.get().shop_name == "건대김밥"
+
+
 def test_reimport_updates_the_same_shop_instead_of_duplicating():
     import_files([(csv_bytes(SHOP_COLUMNS, [shop_row()]), "shops.csv")])
 
@@ -292,7 +301,9 @@ def test_the_admin_says_in_korean_why_a_file_cannot_be_imported(admin_client):
     refused_text = admin_client.post("/admin/chat/shop/import/", {"shops_file": binary, "dry_run": "on"})
     refused_columns = admin_client.post("/admin/chat/shop/import/", {"shops_file": no_coordinates, "dry_run": "on"})
 
-    assert refused_text.context["form"].non_field_errors() == ["CSV 파일이 UTF-8 또는 CP949 텍스트가 아닙니다"]
+    assert refused_text.context["form"].non_field_errors() == [
+        "CSV 파일이 UTF-8, UTF-16(바이트 순서 표시 포함) 또는 CP949 텍스트가 아닙니다"
+    ]
     assert refused_columns.context["form"].non_field_errors() == [
         "shops 표에 필요한 열이 없습니다: latitude, longitude"
     ]

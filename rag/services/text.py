@@ -5,6 +5,7 @@ limits, all 4xx); the text of PDF and DOCX files is extracted by the ingestion w
 same limits), where a failure marks the document failed with the reason.
 """
 
+import codecs
 import io
 import re
 import zipfile
@@ -65,13 +66,33 @@ class _HtmlText(HTMLParser):
             self.parts.append(data)
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp949"):
+# Windows Notepad's "Unicode" is UTF-16 with a byte-order mark. None of these marks is valid CP949, so they cannot
+# be mistaken for a Korean legacy file; UTF-32's come first, as they begin with UTF-16's.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decoded_text(data: bytes) -> str | None:
+    """The text of an uploaded file in UTF-8, UTF-16/32 with a byte-order mark, or CP949; None if it is none of
+    them. Used for documents and for the shop import's CSV files."""
+    marked = [encoding for mark, encoding in _BYTE_ORDER_MARKS if data.startswith(mark)]
+    for encoding in marked[:1] or ["utf-8-sig", "cp949"]:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise invalid("unreadable_text", _("The file is not UTF-8 or CP949 text."))
+    return None
+
+
+def _decode(data: bytes) -> str:
+    text = decoded_text(data)
+    if text is None:
+        raise invalid("unreadable_text", _("The file is not UTF-8, UTF-16 (with a byte-order mark) or CP949 text."))
+    return text
 
 
 def html_to_text(html: str) -> str:

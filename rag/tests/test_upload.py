@@ -1,5 +1,6 @@
 """POST /api/v1/rag/upload: supported types become pending documents; bad files are 4xx, nothing written."""
 
+import codecs
 import io
 
 import docx
@@ -32,6 +33,10 @@ def _docx_bytes(text: str) -> bytes:
         ("memo.md", "# 제목\n\n본문 내용".encode(), "# 제목\n\n본문 내용"),
         ("page.html", "<html><script>x()</script><p>공지 본문</p></html>".encode(), "공지 본문"),
         ("old.txt", "완성형 한글 문서".encode("cp949"), "완성형 한글 문서"),
+        ("notepad.txt", "메모장의 유니코드 저장".encode("utf-16"), "메모장의 유니코드 저장"),  # LE with its mark
+        ("big-endian.txt", codecs.BOM_UTF16_BE + "빅 엔디언 문서".encode("utf-16-be"), "빅 엔디언 문서"),
+        ("wide.txt", "UTF-32 문서".encode("utf-32"), "UTF-32 문서"),
+        ("marked.txt", codecs.BOM_UTF8 + "BOM 있는 UTF-8".encode(), "BOM 있는 UTF-8"),
     ],
 )
 def test_supported_text_file_becomes_a_pending_document(alice_client, name, data, expected):
