@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
@@ -434,18 +435,11 @@ async def astream_turn(turn: Turn) -> AsyncIterator[StreamEvent]:
                 yield StreamEvent("token", {"text": plan.prefix})
             stream = get_llm().astream(plan.messages, **turn.params.as_dict())
             watch = NoAnswerWatch()
-            try:
-                async for delta in stream:
-                    if piece := watch.feed(delta):
-                        parts.append(piece)
-                        yield StreamEvent("token", {"text": piece})
-                    if watch.abstained:
-                        break  # the rest is not sent; closing the stream stops generating it
-                if piece := watch.flush():
+            # Closing the stream closes the provider's HTTP response: it stops generating.
+            async with aclosing(stream), aclosing(watch.passed(stream)) as pieces:
+                async for piece in pieces:
                     parts.append(piece)
                     yield StreamEvent("token", {"text": piece})
-            finally:
-                await stream.aclose()  # closes the provider's HTTP response: it stops generating
             if watch.abstained:
                 parts[:] = [plan.abstain()]
                 yield StreamEvent("token", {"text": NO_CONTEXT_ANSWER})

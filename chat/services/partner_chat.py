@@ -451,13 +451,8 @@ async def stream_turn(turn: PreparedTurn) -> AsyncIterator[StreamEvent]:
     watch = NoAnswerWatch()
     try:
         stream = llm.astream(turn.llm_messages, **turn.params)
-        async with aclosing(stream):
-            async for delta in stream:
-                if piece := watch.feed(delta):
-                    yield StreamEvent("token", {"text": piece})
-                if watch.abstained:
-                    break  # the rest is not sent; closing the stream stops generating it
-            if piece := watch.flush():
+        async with aclosing(stream), aclosing(watch.passed(stream)) as pieces:
+            async for piece in pieces:
                 yield StreamEvent("token", {"text": piece})
         outcome = ""
     except Exception as exc:  # provider errors, timeouts, broken streams

@@ -27,8 +27,6 @@ class StrictBooleanField(forms.Field):
     def to_python(self, value):
         if value in (None, ""):
             return None
-        if isinstance(value, bool):
-            return value
         try:
             return _BOOLEANS[str(value).lower()]
         except KeyError:

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ParseError
 from chat.tests.dining_factories import make_chat_user
 from config.api.parsers import MAX_JSON_DEPTH, JSONParser
 from config.tests.test_errors import assert_error
+from config.tests.test_schema import operations
 from rag.tests.helpers import add_document
 
 pytestmark = pytest.mark.django_db
@@ -156,9 +157,8 @@ def test_only_upload_and_search_document_a_form_body():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     with_forms = {
         path
-        for path, item in schema["paths"].items()
-        for operation in item.values()
-        if isinstance(operation, dict) and "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
+        for path, _, operation in operations(schema)
+        if "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
     }
 
     assert with_forms == {"/api/v1/rag/upload", "/api/v1/rag/search"}

@@ -8,6 +8,7 @@ from analytics.tests.factories import exchange
 from chat.models import Partner
 from chat.tests.dining_factories import make_chat_user
 from config.tests.test_errors import assert_error
+from config.tests.test_schema import operations
 
 pytestmark = pytest.mark.django_db
 
@@ -85,9 +86,10 @@ REQUIRED_VALUES = {"date_from": "2026-01-01", "date_to": "2026-01-02", "model_ty
 def optional_query_parameters():
     """(path, parameter, the operation's required query) for every optional query parameter of every GET
     operation, from the schema."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
-    for path, item in schema["paths"].items():
-        query = [parameter for parameter in item.get("get", {}).get("parameters", []) if parameter["in"] == "query"]
+    for path, method, operation in operations(SchemaGenerator().get_schema(request=None, public=True)):
+        if method != "get":
+            continue
+        query = [parameter for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
         required = "&".join(f"{p['name']}={REQUIRED_VALUES[p['name']]}" for p in query if p.get("required"))
         for parameter in query:
             if not parameter.get("required"):

@@ -28,7 +28,7 @@ from an answer and reply and log it as its no-answer: `abstains(text)` for a who
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from html import escape, unescape
 
@@ -139,7 +139,8 @@ class NoAnswerWatch:
 
     `feed(delta)` returns the text to pass on now: nothing while the beginning may still become the mark
     ("[NO_" could), then the held-back text and every later delta; nothing at all once the mark is seen
-    (`abstained`). `flush()` returns what is still held back when the stream ends first.
+    (`abstained`). `flush()` returns what is still held back when the stream ends first. `passed(deltas)` does
+    both over a whole stream, as the chats use it.
     """
 
     def __init__(self):
@@ -161,3 +162,14 @@ class NoAnswerWatch:
     def flush(self) -> str:
         held, self._held = self._held, ""
         return "" if self.abstained else held
+
+    async def passed(self, deltas: AsyncIterator[str]) -> AsyncIterator[str]:
+        """The pieces of a streamed answer to send on; it stops reading `deltas` once the model abstains (the
+        caller then closes the provider's stream, which stops generating the rest)."""
+        async for delta in deltas:
+            if piece := self.feed(delta):
+                yield piece
+            if self.abstained:
+                return
+        if piece := self.flush():
+            yield piece

@@ -1,5 +1,7 @@
 """The model's own no-answer: NO_ANSWER_MARK at the start of an answer, whole or streamed (rag.providers.prompts)."""
 
+import asyncio
+
 import pytest
 
 from rag.providers import format_context
@@ -62,3 +64,18 @@ def test_a_passage_quoting_the_mark_is_not_the_instruction():
     quoting = {"title": "문서", "content": f"모델은 {NO_ANSWER_MARK} 로 답하지 않음을 알린다."}
 
     assert answer(prompt("양자역학의 불확정성 원리를 설명해 줘", [quoting], instructed=False)) == NOT_FOUND_ANSWER
+
+
+def test_a_watched_stream_stops_reading_once_the_model_abstains():
+    read = []
+
+    async def deltas():
+        for delta in ["[NO_", "ANSWER]", " 더 생성된 문장", " 그리고 또"]:
+            read.append(delta)
+            yield delta
+
+    async def passed():
+        return [piece async for piece in NoAnswerWatch().passed(deltas())]
+
+    assert asyncio.run(passed()) == []
+    assert read == ["[NO_", "ANSWER]"]  # the rest is left for the caller to stop by closing the stream
