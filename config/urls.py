@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.api.exceptions import json_not_found, json_server_error
+from config.api.exceptions import is_api_path, json_not_found, json_server_error
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,12 +15,12 @@ urlpatterns = [
 
 
 def handler404(request, exception):
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return json_not_found(request, exception)
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request):
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return json_server_error(request)
     return defaults.server_error(request)

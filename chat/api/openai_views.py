@@ -10,7 +10,6 @@ input gets a JSON 4xx, and a client that goes away stops generation.
 import json
 
 from asgiref.sync import sync_to_async
-from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -29,25 +28,8 @@ from chat.api.openai_serializers import (
 from chat.api.openai_serializers import ModelSerializer as OpenAIModelSerializer
 from chat.services import openai_compat
 from config.api.authentication import BearerAuthentication, PartnerApiKeyAuthentication, UserTokenAuthentication
-from config.api.exceptions import ApiError, api_exception_handler
+from config.api.exceptions import ApiError, api_exception_handler, json_error, openai_error_body
 from config.api.permissions import is_partner_request
-
-ERROR_TYPES = {
-    401: "authentication_error",
-    403: "permission_error",
-    404: "invalid_request_error",
-    429: "rate_limit_error",
-}
-
-
-def error_type(status_code: int) -> str:
-    if status_code >= 500:
-        return "server_error"
-    return ERROR_TYPES.get(status_code, "invalid_request_error")
-
-
-def openai_error(status_code: int, code: str, message: str, param: str | None = None) -> dict:
-    return {"error": {"message": message, "type": error_type(status_code), "param": param, "code": code}}
 
 
 def _param_of(exc) -> str | None:
@@ -67,14 +49,13 @@ def openai_exception_handler(exc, context):
     if response is None:
         return None
     error = response.data["error"]
-    response.data = openai_error(response.status_code, error["code"], error["message"], _param_of(exc))
+    response.data = openai_error_body(response.status_code, error["code"], error["message"], _param_of(exc))
     return response
 
 
 def openai_not_found(request, *args, **kwargs):
     """Any other path under /v1/."""
-    message = _("Unknown endpoint %(path)s.") % {"path": request.path}
-    return JsonResponse(openai_error(404, "not_found", message), status=404)
+    return json_error(request, 404, "not_found", _("Unknown endpoint %(path)s.") % {"path": request.path})
 
 
 class OpenAIConventions:

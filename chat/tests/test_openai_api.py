@@ -408,6 +408,31 @@ def test_an_unknown_endpoint_is_a_404_in_the_openai_shape(live_asgi_server, db):
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
+def assert_openai_error(response, status: int, code: str, error_type: str = "invalid_request_error") -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    error = json.loads(response.content)["error"]
+    assert (error["code"], error["type"]) == (code, error_type)
+    assert error["message"]
+    return error
+
+
+def test_a_nul_byte_in_the_url_is_a_400_in_the_openai_shape(client, db):
+    assert_openai_error(client.get("/v1/models?owner=a%00b"), 400, "invalid")
+
+
+def test_a_host_django_refuses_is_a_400_in_the_openai_shape(client, db):
+    assert_openai_error(client.get("/v1/models", HTTP_HOST="evil..example"), 400, "bad_request")
+
+
+def test_a_server_error_under_v1_is_a_500_in_the_openai_shape(rf):
+    from config.urls import handler500
+
+    response = handler500(rf.get("/v1/chat/completions"))
+
+    assert_openai_error(response, 500, "server_error", error_type="server_error")
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [

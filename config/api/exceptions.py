@@ -1,4 +1,5 @@
-"""One error format for every API failure: {"error": {"code", "message", "details"}}."""
+"""One error format for every API failure: {"error": {"code", "message", "details"}}; under /v1/, the
+OpenAI-compatible API, OpenAI's own: {"error": {"message", "type", "param", "code"}} (same codes and statuses)."""
 
 import logging
 from http import HTTPStatus
@@ -20,6 +21,16 @@ from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
 
+API_PREFIX = "/api/"
+OPENAI_PREFIX = "/v1/"  # OpenAI-compatible clients expect /v1 at the root (config/urls.py)
+API_PREFIXES = (API_PREFIX, OPENAI_PREFIX)
+OPENAI_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
 
 class ApiError(exceptions.APIException):
     """An error a service raises with its own code, e.g. ApiError("coupon_used", _("..."), status=409).
@@ -36,6 +47,15 @@ class ApiError(exceptions.APIException):
 
 def error_body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+def openai_error_body(status_code: int, code: str, message: str, param: str | None = None) -> dict:
+    error_type = "server_error" if status_code >= 500 else OPENAI_ERROR_TYPES.get(status_code, "invalid_request_error")
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
 
 
 def _first_message(detail) -> str:
@@ -93,8 +113,9 @@ def api_exception_handler(exc, context):
     return Response(body, status=response.status_code, headers=dict(response.headers))
 
 
-def json_error(status_code: int, code: str | None = None, message: str | None = None) -> JsonResponse:
-    """An error response outside DRF; code and message default to the status's (Django's own 404, 413...)."""
+def json_error(request, status_code: int, code: str | None = None, message: str | None = None) -> JsonResponse:
+    """An error response outside DRF, in the format of the API the request is for; code and message default
+    to the status's (Django's own 404, 413...)."""
     known_code, known_message = _STATUS_ERRORS.get(status_code, (None, None))
     if code is None:
         try:
@@ -104,12 +125,16 @@ def json_error(status_code: int, code: str | None = None, message: str | None = 
         code = known_code or phrase.lower().replace(" ", "_")
     if message is None:
         message = known_message or _("The request failed (HTTP %(status)d).") % {"status": status_code}
-    return JsonResponse(error_body(code, str(message)), status=status_code, json_dumps_params={"ensure_ascii": False})
+    if request.path.startswith(OPENAI_PREFIX):
+        body = openai_error_body(status_code, code, str(message))
+    else:
+        body = error_body(code, str(message))
+    return JsonResponse(body, status=status_code, json_dumps_params={"ensure_ascii": False})
 
 
 def json_not_found(request, exception=None):
-    return json_error(404, "not_found")
+    return json_error(request, 404, "not_found")
 
 
 def json_server_error(request):
-    return json_error(500, "server_error", _("Internal server error."))
+    return json_error(request, 500, "server_error", _("Internal server error."))

@@ -6,9 +6,10 @@
 
 - A NUL byte in the path or the query string is refused with 400 before any view runs (anywhere,
   the admin included): PostgreSQL text cannot hold it, so a lookup with it would fail as a 500.
-- Under /api/, an error Django answers itself (its 404 page for an unknown URL, shown even with
-  DEBUG on, a 400/413 before DRF is reached) is replaced by the API's JSON error format. 5xx are
-  left alone: without DEBUG they already come from `handler500`, with DEBUG the traceback helps.
+- Under /api/ and /v1/, an error Django answers itself (its 404 page for an unknown URL, shown even
+  with DEBUG on, a 400 for a disallowed Host, a 413 before DRF is reached) is replaced by that API's
+  JSON error format (config.api.exceptions.json_error). 5xx are left alone: without DEBUG they already
+  come from `handler500`, with DEBUG the traceback helps.
 """
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -19,10 +20,8 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext_lazy
 from rest_framework.response import Response
 
-from config.api.exceptions import json_error
+from config.api.exceptions import is_api_path, json_error
 
-API_PREFIX = "/api/"
-LANGUAGE_PREFIXES = (API_PREFIX, "/v1/")  # /v1/: the OpenAI-compatible API (config/urls.py)
 NUL_MESSAGE = gettext_lazy("NUL bytes are not allowed in the URL.")
 
 
@@ -43,7 +42,7 @@ class ApiLanguageMiddleware:
     def __call__(self, request):
         if self.is_async:
             return self._acall(request)
-        if not request.path.startswith(LANGUAGE_PREFIXES):
+        if not is_api_path(request.path):
             return self.get_response(request)
         language = translation.get_language_from_request(request)
         with translation.override(language):
@@ -51,7 +50,7 @@ class ApiLanguageMiddleware:
         return _in_language(response, language)
 
     async def _acall(self, request):
-        if not request.path.startswith(LANGUAGE_PREFIXES):
+        if not is_api_path(request.path):
             return await self.get_response(request)
         language = translation.get_language_from_request(request)
         with translation.override(language):
@@ -85,24 +84,20 @@ class ApiInputMiddleware(MiddlewareMixin):
     def process_request(self, request):
         if not _has_nul(request):
             return None
-        if _is_api(request):
-            return json_error(400, "invalid", NUL_MESSAGE)
+        if is_api_path(request.path):
+            return json_error(request, 400, "invalid", NUL_MESSAGE)
         return HttpResponseBadRequest(str(NUL_MESSAGE), content_type="text/plain; charset=utf-8")
 
     def process_response(self, request, response):
-        if not _is_api(request) or not 400 <= response.status_code < 500 or _is_json(response):
+        if not is_api_path(request.path) or not 400 <= response.status_code < 500 or _is_json(response):
             return response
         if isinstance(response, Response):
             return response  # DRF's own (the browsable API's HTML for a browser): already the error format
-        replacement = json_error(response.status_code)
+        replacement = json_error(request, response.status_code)
         for header, value in response.items():  # e.g. Allow on a 405
             if header.lower() not in ("content-type", "content-length"):
                 replacement[header] = value
         return replacement
-
-
-def _is_api(request) -> bool:
-    return request.path.startswith(API_PREFIX)
 
 
 def _has_nul(request) -> bool:

@@ -8,6 +8,8 @@
   inside a free-form object (a partner's `initial_data`) it reached a jsonb column and answered 500.
 - A number too large for a double (`1e999`, which Python reads as infinity) is a 400 `parse_error`:
   JSON has no infinity, so PostgreSQL refused it as jsonb (search filters answered 500).
+
+`json_text_value` applies the same rules to JSON carried as text inside a form field.
 """
 
 import math
@@ -17,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+from rest_framework.utils import json
 
 MAX_JSON_DEPTH = 64
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # characters PostgreSQL text cannot hold
@@ -49,6 +52,17 @@ class JSONParser(parsers.JSONParser):
             raise JsonTooDeepError() from None
         check_json_value(data)
         return data
+
+
+def json_text_value(text: str):
+    """The value of a JSON document given as text (a form field's), with the parser's limits; ValueError when
+    it is not JSON."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise JsonTooDeepError() from None
+    check_json_value(data)
+    return data
 
 
 def check_json_value(data) -> None:

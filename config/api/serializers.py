@@ -1,6 +1,8 @@
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from chat.models import Partner
+from config.api.parsers import json_text_value
 
 
 class NumberField(serializers.FloatField):
@@ -11,6 +13,20 @@ class NumberField(serializers.FloatField):
         if isinstance(data, bool):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class JsonObjectField(serializers.DictField):
+    """A JSON object. In a form body, which cannot nest, it is that object's JSON text (`filters={"tags": ["공지"]}`);
+    DRF's DictField read a form only as `filters.tag=...` pairs and ignored a plain `filters=0`."""
+
+    def get_value(self, dictionary):
+        text = dictionary.get(self.field_name) if html.is_html_input(dictionary) else None
+        if not text:  # a JSON body, or no (or a blank) form field: DRF's reading
+            return super().get_value(dictionary)
+        try:
+            return json_text_value(text)
+        except ValueError:
+            return text  # not JSON: refused as "not a dictionary" by to_internal_value
 
 
 class IdentitySerializer(serializers.Serializer):

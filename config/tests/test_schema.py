@@ -71,6 +71,18 @@ def test_coupon_apply_documents_its_own_errors(schema):
     assert "coupon_not_applicable" in responses["422"]["description"]
 
 
+def test_upload_documents_both_answers_of_a_stored_file(schema):
+    responses = schema["paths"]["/api/v1/rag/upload"]["post"]["responses"]
+    assert "unchanged" in responses["200"]["description"]
+    assert "queued" in responses["202"]["description"]
+
+
+def test_search_documents_form_filters_as_json_text(schema):
+    content = schema["paths"]["/api/v1/rag/search"]["post"]["requestBody"]["content"]
+    for media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        assert content[media_type]["encoding"]["filters"]["contentType"] == "application/json"
+
+
 def test_dining_operations_do_not_offer_partner_keys(schema):
     security = schema["paths"]["/api/v1/chat"]["post"]["security"]
     assert {"tokenAuth"} in [set(s) for s in security]

@@ -4,6 +4,7 @@ import binascii
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from config.api.serializers import JsonObjectField
 from rag.models import Document, RagType
 from rag.services.access import SEARCH_RAG_TYPES
 from rag.services.composition import BOARD_POST, COACHING_NOTE, DOC_SCHEMAS, EVENT_TYPES, PROJECT_DOCUMENT
@@ -47,7 +48,7 @@ class SearchSerializer(serializers.Serializer):
     query = serializers.CharField(max_length=2000)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=5)
     mode = serializers.ChoiceField(choices=MODES, default="hybrid")
-    filters = serializers.DictField(required=False, default=dict)
+    filters = JsonObjectField(required=False, default=dict)
 
 
 class SearchHitSerializer(serializers.Serializer):

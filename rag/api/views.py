@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db.models import Count
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -49,7 +49,10 @@ class UploadView(APIView):
     @extend_schema(
         request=serializers.UploadSerializer,
         responses={
-            202: serializers.DocumentSerializer,
+            202: OpenApiResponse(serializers.DocumentSerializer, description="stored, queued for ingestion"),
+            200: OpenApiResponse(
+                serializers.DocumentSerializer, description="the same content under the same doc_id: unchanged"
+            ),
             **RAG_KEY_ERRORS,
             **error_responses(**{"413": "`file_too_large`: over RAG_UPLOAD_MAX_BYTES (`details.max_bytes`)."}),
         },
@@ -119,7 +122,17 @@ class SearchView(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
-        request=serializers.SearchSerializer, responses={200: serializers.SearchResponseSerializer, **RAG_KEY_ERRORS}
+        request={
+            "application/json": serializers.SearchSerializer,
+            # A form cannot nest: `filters` is the object's JSON text there (JsonObjectField).
+            **{
+                media_type: OpenApiRequest(
+                    serializers.SearchSerializer, encoding={"filters": {"contentType": "application/json"}}
+                )
+                for media_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+            },
+        },
+        responses={200: serializers.SearchResponseSerializer, **RAG_KEY_ERRORS},
     )
     def post(self, request):
         data = serializers.SearchSerializer(data=request.data)

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -138,6 +139,35 @@ def test_search_api_accepts_the_seeds_form_encoding(alice_client):
 
     assert response.status_code == 200
     assert response.json()["results"][0]["doc_id"] == "policy"
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+def test_filters_in_a_form_body_are_the_objects_json_text(alice_client, content_type):
+    add_document("급식 일정 공지", doc_id="notice", metadata={"tags": ["공지"]})
+    add_document("급식 일정 안내", doc_id="guide", metadata={"tags": ["안내"]})
+    body = {"rag_key": "kb", "rag_type": "chatbot_shared", "query": "급식 일정", "filters": '{"tags": ["공지"]}'}
+
+    response = alice_client.post("/api/v1/rag/search", **form(content_type, body))
+
+    assert response.status_code == 200, response.content
+    assert [hit["doc_id"] for hit in response.json()["results"]] == ["notice"]
+
+
+@pytest.mark.parametrize("filters", ["0", "태그", "[1]"])
+def test_form_filters_that_are_not_a_json_object_are_a_400(alice_client, filters):
+    body = {"rag_key": "kb", "rag_type": "chatbot_shared", "query": "급식", "filters": filters}
+
+    response = alice_client.post("/api/v1/rag/search", **form("application/x-www-form-urlencoded", body))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["filters"]
+
+
+def form(content_type: str, body: dict) -> dict:
+    """Keyword arguments of a test-client POST of `body` in that form encoding."""
+    if content_type.startswith("multipart/"):
+        return {"data": body, "format": "multipart"}
+    return {"data": urlencode(body), "content_type": content_type}
 
 
 def test_pruned_bm25_top_results_equal_full_evaluation(monkeypatch):
