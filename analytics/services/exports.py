@@ -1,5 +1,10 @@
 """Streamed CSV / JSON exports of logs and statistics: rows are read with a server-side cursor in
-chunks and written out as they come, so memory stays flat whatever the number of rows."""
+chunks and written out as they come, so memory stays flat whatever the number of rows.
+
+The CSV is made for Excel (a BOM), and its cells hold what end users typed: a text cell that a spreadsheet
+would run as a formula (`=HYPERLINK(...)`, `+`, `-`, `@`, a leading tab or carriage return) is written with
+a leading apostrophe, which Excel and LibreOffice show as text (OWASP's advice on CSV injection). The JSON
+export is verbatim."""
 
 import csv
 import io
@@ -13,6 +18,7 @@ JSON = "json"
 FORMATS = (CSV, JSON)
 CHUNK_ROWS = 2000
 CONTENT_TYPES = {CSV: "text/csv; charset=utf-8", JSON: "application/json"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 LOG_FIELDS = (
     "log_id", "session_id", "channel", "collection_name", "message_type", "content", "reasoning_level", "llm_model",
@@ -41,6 +47,8 @@ def stream(rows: Iterable[dict], fields: tuple[str, ...], output: str) -> Iterat
 
 
 def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
     if isinstance(value, datetime | date):

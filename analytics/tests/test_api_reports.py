@@ -178,6 +178,24 @@ def test_logs_export_streams_csv_with_the_filters_of_the_log_list(staff_client, 
     assert json.loads(rows[1]["performance"]) == {"response_time_ms": 1000}
 
 
+@pytest.mark.parametrize("typed", ['=HYPERLINK("http://example.invalid","열기")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"])
+def test_a_message_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(staff_client, typed):
+    answer(at=DAY1, question=typed)
+
+    response = staff_client.get(f"{API}/export/logs")
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert [row["content"] for row in rows if row["message_type"] == "user"] == ["'" + typed]
+
+
+def test_the_json_export_keeps_such_a_message_verbatim(staff_client):
+    answer(at=DAY1, question="=1+1")
+
+    response = staff_client.get(f"{API}/export/logs", {"output": "json"})
+
+    assert [row["content"] for row in json.loads(b"".join(response.streaming_content))][0] == "=1+1"
+
+
 def test_statistics_export_streams_a_json_array(staff_client, two_days):
     response = staff_client.get(f"{API}/export/statistics", {"output": "json", "period": "day"})
 
