@@ -1,4 +1,4 @@
-"""The request's language, input checks at the door and JSON errors for everything under /api/.
+"""The request's language, input checks at the door and JSON errors for everything under /api/ and /v1/.
 
 - API requests (/api/ and the OpenAI-compatible /v1/) are answered in the language Accept-Language
   asks for among LANGUAGES (Korean, English), Korean when it asks for neither or is absent; the
@@ -6,6 +6,8 @@
 
 - A NUL byte in the path or the query string is refused with 400 before any view runs (anywhere,
   the admin included): PostgreSQL text cannot hold it, so a lookup with it would fail as a 500.
+- An API request body with a Content-Encoding (gzip...) is a 415 (RFC 7694): nothing decodes it, so
+  the parser read the compressed bytes as text and answered a codec message.
 - Under /api/ and /v1/, an error Django answers itself (its 404 page for an unknown URL, shown even
   with DEBUG on, a 400 for a disallowed Host, a 413 before DRF is reached) is replaced by that API's
   JSON error format (config.api.exceptions.json_error). 5xx are left alone: without DEBUG they already
@@ -23,6 +25,9 @@ from rest_framework.response import Response
 from config.api.exceptions import is_api_path, json_error
 
 NUL_MESSAGE = gettext_lazy("NUL bytes are not allowed in the URL.")
+ENCODED_BODY_MESSAGE = gettext_lazy(
+    "Compressed request bodies (Content-Encoding) are not supported; send it uncompressed."
+)
 
 
 class ApiLanguageMiddleware:
@@ -82,11 +87,13 @@ class ApiInputMiddleware(MiddlewareMixin):
     """MiddlewareMixin: works in sync and async stacks, so streaming views keep running async."""
 
     def process_request(self, request):
-        if not _has_nul(request):
-            return None
-        if is_api_path(request.path):
-            return json_error(request, 400, "invalid", NUL_MESSAGE)
-        return HttpResponseBadRequest(str(NUL_MESSAGE), content_type="text/plain; charset=utf-8")
+        if _has_nul(request):
+            if is_api_path(request.path):
+                return json_error(request, 400, "invalid", NUL_MESSAGE)
+            return HttpResponseBadRequest(str(NUL_MESSAGE), content_type="text/plain; charset=utf-8")
+        if is_api_path(request.path) and _has_encoded_body(request):
+            return json_error(request, 415, "unsupported_media_type", ENCODED_BODY_MESSAGE)
+        return None
 
     def process_response(self, request, response):
         if not is_api_path(request.path) or not 400 <= response.status_code < 500 or _is_json(response):
@@ -104,6 +111,12 @@ def _has_nul(request) -> bool:
     # The query string is still percent-encoded: NUL arrives as %00 (or, over ASGI, raw).
     query = request.META.get("QUERY_STRING", "")
     return "\x00" in request.path or "%00" in query or "\x00" in query
+
+
+def _has_encoded_body(request) -> bool:
+    """A body-carrying request (each such operation documents its 415) whose body is encoded."""
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+    return request.method in ("POST", "PUT", "PATCH") and encoding not in ("", "identity")
 
 
 def _is_json(response) -> bool:

@@ -46,6 +46,21 @@ def test_415_for_a_body_that_is_not_json(api_client):
     assert_error(response, 415, "unsupported_media_type")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/v1/chat/completions"])
+def test_415_for_a_compressed_body(api_client, path):
+    response = api_client.post(path, b"\x1f\x8b\x08\x00", content_type="application/json", HTTP_CONTENT_ENCODING="gzip")
+
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert "Content-Encoding" in response.json()["error"]["message"]
+
+
+def test_an_identity_content_encoding_is_read_as_usual(api_client):
+    response = api_client.post("/api/v1/auth/token", {"username": "x"}, format="json", HTTP_CONTENT_ENCODING="identity")
+
+    assert_error(response, 400, "invalid")
+
+
 def test_400_for_malformed_json(api_client):
     response = api_client.post("/api/v1/auth/token", "{not json", content_type="application/json")
     assert_error(response, 400, "parse_error")
