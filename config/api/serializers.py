@@ -20,13 +20,15 @@ class JsonObjectField(serializers.DictField):
     DRF's DictField read a form only as `filters.tag=...` pairs and ignored a plain `filters=0`."""
 
     def get_value(self, dictionary):
-        text = dictionary.get(self.field_name) if html.is_html_input(dictionary) else None
-        if not text:  # a JSON body, or no (or a blank) form field: DRF's reading
+        value = dictionary.get(self.field_name) if html.is_html_input(dictionary) else None
+        if not value:  # a JSON body, or no (or a blank) form field: DRF's reading
             return super().get_value(dictionary)
-        try:
-            return json_text_value(text)
-        except ValueError:
-            return text  # not JSON: refused as "not a dictionary" by to_internal_value
+        if isinstance(value, str):
+            try:
+                return json_text_value(value)
+            except ValueError:
+                pass
+        return value  # not JSON text (or a file part): refused by to_internal_value as not a dictionary
 
 
 class IdentitySerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from rag.models import Chunk
 from rag.services import search as search_service
@@ -158,6 +159,15 @@ def test_form_filters_that_are_not_a_json_object_are_a_400(alice_client, filters
     body = {"rag_key": "kb", "rag_type": "chatbot_shared", "query": "급식", "filters": filters}
 
     response = alice_client.post("/api/v1/rag/search", **form("application/x-www-form-urlencoded", body))
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["filters"]
+
+
+def test_form_filters_sent_as_a_file_part_are_a_400(alice_client):
+    body = {"rag_key": "kb", "query": "급식", "filters": SimpleUploadedFile("filters.json", b'{"tags": ["x"]}')}
+
+    response = alice_client.post("/api/v1/rag/search", body, format="multipart")
 
     assert response.status_code == 400
     assert response.json()["error"]["details"]["filters"]
