@@ -42,7 +42,7 @@ RAG_KEY_ERRORS = error_responses(**{"404": "`not_found`: a partner key named a r
 
 
 class UploadView(APIView):
-    """Upload a file (PDF, DOCX, XLSX, text) into a knowledge base; same doc_id replaces the document."""
+    """Upload a file (.txt .md .html .pdf .docx) into a knowledge base; same doc_id replaces the document."""
 
     parser_classes = [MultiPartParser, FormParser]
 
