@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.add_error_responses",
         "config.api.schema.allow_blank_query_values",
+        "config.api.schema.allow_blank_form_values",
     ],
     "SCHEMA_PATH_PREFIX": "/api/",  # operation ids stay api_v1_…; the /v1/ OpenAI API sits beside it
     # Same-named choice sets of different apps get stable, readable schema names.

@@ -5,6 +5,7 @@ Views keep documenting their own success bodies and any error they raise themsel
 coupons/apply: 404, 409, 422) with `extend_schema`; this module adds what is common to all.
 """
 
+import copy
 import re
 
 from drf_spectacular.openapi import AutoSchema
@@ -148,3 +149,34 @@ def allow_blank_query_values(result, generator, request, public):
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
     return result
+
+
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+BLANK_FORM_VALUE = {"type": "string", "enum": [""], "description": "blank: not given"}
+
+
+def allow_blank_form_values(result, generator, request, public):
+    """Postprocessing hook: in a form body an optional field sent blank (`mode=`) is read as not given, as DRF (and
+    Django forms) read it; each form media type gets its own copy of the body's schema (`<Name>Form`) in which such a
+    field may also be the empty string. The JSON body keeps the strict schema."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
+            for media_type, body in content.items():
+                reference = body.get("schema", {}).get("$ref", "")
+                if media_type not in FORM_MEDIA_TYPES or not reference:
+                    continue
+                name = reference.rsplit("/", 1)[-1]
+                schemas.setdefault(f"{name}Form", _blank_optional_fields(schemas[name]))
+                body["schema"] = {"$ref": f"#/components/schemas/{name}Form"}
+    return result
+
+
+def _blank_optional_fields(schema: dict) -> dict:
+    form = copy.deepcopy(schema)
+    required = set(form.get("required", []))
+    for name, field in form.get("properties", {}).items():
+        if name not in required and not field.get("readOnly"):
+            form["properties"][name] = {"anyOf": [field, BLANK_FORM_VALUE]}
+    return form

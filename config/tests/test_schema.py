@@ -3,6 +3,7 @@
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from config.api.schema import BLANK_FORM_VALUE
 from config.api.tags import TAGS
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,16 @@ def test_search_documents_form_filters_as_json_text(schema):
     content = schema["paths"]["/api/v1/rag/search"]["post"]["requestBody"]["content"]
     for media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         assert content[media_type]["encoding"]["filters"]["contentType"] == "application/json"
+
+
+def test_form_bodies_may_leave_only_optional_fields_blank(schema):
+    content = schema["paths"]["/api/v1/rag/search"]["post"]["requestBody"]["content"]
+    form = schema["components"]["schemas"]["SearchRequestForm"]
+
+    assert content["application/json"]["schema"]["$ref"].endswith("/SearchRequest")
+    assert content["multipart/form-data"]["schema"]["$ref"].endswith("/SearchRequestForm")
+    blank_allowed = {name for name, field in form["properties"].items() if BLANK_FORM_VALUE in field.get("anyOf", [])}
+    assert blank_allowed == {"rag_type", "limit", "mode", "filters"}
 
 
 def test_dining_operations_do_not_offer_partner_keys(schema):

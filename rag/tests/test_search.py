@@ -173,6 +173,18 @@ def test_form_filters_sent_as_a_file_part_are_a_400(alice_client):
     assert response.json()["error"]["details"]["filters"]
 
 
+@pytest.mark.parametrize("field", ["rag_type", "limit", "mode", "filters"])
+def test_a_blank_optional_field_of_a_search_form_is_read_as_not_given(alice_client, field):
+    add_document("급식 일정 공지", doc_id="notice")
+    body = {"rag_key": "kb", "query": "급식 일정"}
+
+    without = alice_client.post("/api/v1/rag/search", **form("multipart/form-data", body))
+    blank = alice_client.post("/api/v1/rag/search", **form("multipart/form-data", {**body, field: ""}))
+
+    assert without.status_code == 200
+    assert (blank.status_code, blank.json()) == (200, without.json())
+
+
 def form(content_type: str, body: dict) -> dict:
     """Keyword arguments of a test-client POST of `body` in that form encoding."""
     if content_type.startswith("multipart/"):
