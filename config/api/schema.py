@@ -99,6 +99,17 @@ def file_responses(content_types: dict[str, str], *, fields: tuple[str, ...] = (
     return responses
 
 
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def operations(schema: dict):
+    """(path, method, operation) of every operation of a generated schema (path items also hold non-operations)."""
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
 _COMMON_ERRORS = {
     "400": "The request is malformed or a value is invalid (code `invalid` or `parse_error`).",
     "401": "No or bad credentials (`not_authenticated`, `authentication_failed`).",
@@ -116,14 +127,11 @@ def add_error_responses(result, generator, request, public):
         if name in AUTH_DESCRIPTIONS:
             scheme["description"] = AUTH_DESCRIPTIONS[name]
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path, operations in result.get("paths", {}).items():
-        if path.startswith("/v1/"):
+    for path, method, operation in operations(result):
+        if path.startswith("/v1/") or "responses" not in operation:
             continue  # the OpenAI-compatible API answers errors in OpenAI's shape and documents them itself
-        for method, operation in operations.items():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            for status in _applicable_errors(path, method, operation):
-                operation["responses"].setdefault(status, {"description": _COMMON_ERRORS[status], "content": error_ref})
+        for status in _applicable_errors(path, method, operation):
+            operation["responses"].setdefault(status, {"description": _COMMON_ERRORS[status], "content": error_ref})
     return result
 
 
@@ -143,11 +151,10 @@ def _applicable_errors(path: str, method: str, operation: dict) -> list[str]:
 def allow_blank_query_values(result, generator, request, public):
     """Postprocessing hook: an optional query parameter sent blank (`?status=`) is read as not given, as Django
     forms, django-filter and DRF all do; `allowEmptyValue` says so, so that a client (and schemathesis) knows it."""
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
-                if parameter.get("in") == "query" and not parameter.get("required"):
-                    parameter["allowEmptyValue"] = True
+    for _path, _method, operation in operations(result):
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
     return result
 
 
@@ -160,16 +167,15 @@ def allow_blank_form_values(result, generator, request, public):
     Django forms) read it; each form media type gets its own copy of the body's schema (`<Name>Form`) in which such a
     field may also be the empty string. The JSON body keeps the strict schema."""
     schemas = result.get("components", {}).get("schemas", {})
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
-            for media_type, body in content.items():
-                reference = body.get("schema", {}).get("$ref", "")
-                if media_type not in FORM_MEDIA_TYPES or not reference:
-                    continue
-                name = reference.rsplit("/", 1)[-1]
-                schemas.setdefault(f"{name}Form", _blank_optional_fields(schemas[name]))
-                body["schema"] = {"$ref": f"#/components/schemas/{name}Form"}
+    for _path, _method, operation in operations(result):
+        for media_type, body in operation.get("requestBody", {}).get("content", {}).items():
+            reference = body.get("schema", {}).get("$ref", "")
+            if media_type not in FORM_MEDIA_TYPES or not reference:
+                continue
+            name = reference.rsplit("/", 1)[-1]
+            if f"{name}Form" not in schemas:
+                schemas[f"{name}Form"] = _blank_optional_fields(schemas[name])
+            body["schema"] = {"$ref": f"#/components/schemas/{name}Form"}
     return result
 
 

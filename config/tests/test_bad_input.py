@@ -12,8 +12,8 @@ from rest_framework.exceptions import ParseError
 
 from chat.tests.dining_factories import make_chat_user
 from config.api.parsers import MAX_JSON_DEPTH, JSONParser
+from config.api.schema import operations
 from config.tests.test_errors import assert_error
-from config.tests.test_schema import operations
 from rag.tests.helpers import add_document
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from drf_spectacular.generators import SchemaGenerator
 from analytics.tests.factories import exchange
 from chat.models import Partner
 from chat.tests.dining_factories import make_chat_user
+from config.api.schema import operations
 from config.tests.test_errors import assert_error
-from config.tests.test_schema import operations
 
 pytestmark = pytest.mark.django_db
 

@@ -3,24 +3,15 @@
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from config.api.schema import BLANK_FORM_VALUE
+from config.api.schema import BLANK_FORM_VALUE, operations
 from config.api.tags import TAGS
 
 pytestmark = pytest.mark.django_db
-
-METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 @pytest.fixture(scope="module")
 def schema():
     return SchemaGenerator().get_schema(request=None, public=True)
-
-
-def operations(schema):
-    for path, item in schema["paths"].items():
-        for method, operation in item.items():
-            if method in METHODS:
-                yield path, method, operation
 
 
 def test_every_operation_has_exactly_one_known_tag(schema):

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from config.api.exceptions import ApiError
 from config.api.parsers import JSONParser
-from config.api.schema import error_responses
+from config.api.schema import FORM_MEDIA_TYPES, error_responses
 from ml_training.services.serving import rag_ranking_for
 from rag.api import serializers
 from rag.api.filters import DocumentFilterSet
@@ -129,7 +129,7 @@ class SearchView(APIView):
                 media_type: OpenApiRequest(
                     serializers.SearchSerializer, encoding={"filters": {"contentType": "application/json"}}
                 )
-                for media_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+                for media_type in FORM_MEDIA_TYPES
             },
         },
         responses={200: serializers.SearchResponseSerializer, **RAG_KEY_ERRORS},
